@@ -1,0 +1,1 @@
+"""Test toolkit (pytest plugin, local Kubernetes API stand-in, offline charts)."""

@@ -1,0 +1,1 @@
+"""pytest fixtures for the offline stand-in dependency charts (chart_cache)."""

@@ -1,0 +1,1 @@
+"""pytest fixtures for the local Kubernetes API stand-in (kube_cluster)."""

@@ -1,0 +1,104 @@
+"""The command line: the only code that uses click, and the one place errors are rendered.
+
+Exit codes: 0 success, 1 a failed operation, 2 bad input (config, arguments, keys, tools), 3 a bug
+(with traceback), 130 Ctrl-C, 143 SIGTERM. SIGTERM is turned into an exception so that every
+``finally`` (temporary secrets, kubeconfigs) runs before the process exits.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+from deployer.errors import DeployerError
+
+
+class Terminated(BaseException):
+    """Raised in the main thread when the process gets SIGTERM."""
+
+
+@dataclass
+class App:
+    """What every command needs: where the config repository is, and the environment to hand on."""
+
+    repo_override: str | None
+    env: dict[str, str] = field(default_factory=dict)
+    _root: Path | None = None
+
+    @property
+    def root(self) -> Path:
+        if self._root is None:
+            from deployer.repo import find_root
+
+            self._root = find_root(Path.cwd(), self.repo_override)
+        return self._root
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--repo", metavar="DIR", envvar="DEPLOYER_REPO",
+              help="The config repository (default: the first folder above the current one holding config/clusters/).")
+@click.version_option(package_name="deployer")
+@click.pass_context
+def cli(ctx: click.Context, repo: str | None) -> None:
+    """Deploy many JupyterHubs on many Kubernetes clusters from one git repository."""
+    ctx.obj = App(repo_override=repo, env=dict(os.environ))
+
+
+def _register() -> None:
+    from deployer.cli import listing, validate
+
+    cli.add_command(validate.validate)
+    cli.add_command(listing.list_clusters)
+
+
+_register()
+
+
+def _on_sigterm(signum, frame):  # pragma: no cover - exercised by subprocess tests
+    raise Terminated()
+
+
+def main(argv: list[str] | None = None) -> None:
+    if threading_is_main():
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    code = run(argv)
+    sys.exit(code)
+
+
+def threading_is_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code; errors are rendered here and nowhere else."""
+    try:
+        cli.main(args=argv, prog_name="deployer", standalone_mode=False)
+        return 0
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return 2 if exc.exit_code in (1, 2) else exc.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("Interrupted; cleaned up.", err=True)
+        return 130
+    except Terminated:
+        click.echo("Terminated; cleaned up.", err=True)
+        return 143
+    except DeployerError as exc:
+        click.echo(exc.render(), err=True)
+        return exc.exit_code
+    except BrokenPipeError:
+        return 1
+    except Exception:  # a bug: show it, distinctly
+        traceback.print_exc()
+        click.echo("This is a bug in the deployer; please report it with the output above.", err=True)
+        return 3

@@ -1,0 +1,1 @@
+"""The fleet's configuration: frozen models (``model``), loading and validation (``load``, ``checks``)."""

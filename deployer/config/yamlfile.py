@@ -1,0 +1,97 @@
+"""Reading YAML the way helm reads it, fast, with line numbers only when a message needs one.
+
+- ``load(path)`` parses with ruamel's C-accelerated safe loader in YAML 1.1 mode (helm's YAML library
+  resolves ``yes``/``on``/``010`` as 1.1 does). Duplicate keys are an error, as in helm.
+- ``line_of(path, keys)`` re-parses with the round-trip loader, which keeps positions, and returns the
+  1-based line of the key (or list item) at ``keys``. It is only called on the error path.
+
+Errors are ``YamlError`` carrying a line and a message that never quotes a value (the file may be a
+decrypted secret).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+
+class YamlError(Exception):
+    def __init__(self, line: int | None, message: str):
+        self.line = line
+        self.message = message
+        super().__init__(message)
+
+
+@lru_cache(maxsize=None)
+def _fast_loader():
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe")
+    yaml.version = (1, 1)
+    return yaml
+
+
+def _rt_loader():
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    yaml.version = (1, 1)
+    return yaml
+
+
+def loads(text: str) -> Any:
+    """Parse YAML text; raise ``YamlError`` (with line) on bad syntax or duplicate keys."""
+    from ruamel.yaml import YAMLError
+
+    try:
+        return _fast_loader().load(text)
+    except YAMLError as exc:
+        raise _describe(exc) from None
+
+
+def load(path: Path) -> Any:
+    """Parse a YAML file (see ``loads``)."""
+    return loads(path.read_text(encoding="utf-8"))
+
+
+_DUPLICATE = re.compile(r'found duplicate key "(?P<key>[^"]*)"')
+
+
+def _describe(exc: Exception) -> YamlError:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    problem = str(getattr(exc, "problem", "") or "")
+    dup = _DUPLICATE.search(problem)
+    if dup:
+        first = getattr(exc, "context_mark", None)
+        where = f" (first defined on line {first.line + 1})" if first is not None else ""
+        return YamlError(line, f"duplicate key '{dup.group('key')}'{where}: keep only one")
+    # ruamel's problem texts describe syntax ("mapping values are not allowed here"), not values.
+    return YamlError(line, f"invalid YAML: {problem or type(exc).__name__}")
+
+
+def line_of(path: Path, keys: Iterable[Any]) -> int | None:
+    """1-based line of the node at ``keys`` (mapping keys / list indexes), or of its deepest ancestor found."""
+    try:
+        node = _rt_loader().load(path.read_text(encoding="utf-8"))
+    except Exception:
+        return None
+    line = None
+    for key in keys:
+        lc = getattr(node, "lc", None)
+        try:
+            if isinstance(node, dict) and key in node:
+                line = lc.key(key)[0] + 1 if lc is not None else line
+                node = node[key]
+            elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+                line = lc.item(key)[0] + 1 if lc is not None else line
+                node = node[key]
+            else:
+                break
+        except (KeyError, TypeError, AttributeError):
+            break
+    if line is None and getattr(node, "lc", None) is not None and isinstance(node, (dict, list)):
+        line = node.lc.line + 1
+    return line

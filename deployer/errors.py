@@ -1,0 +1,86 @@
+"""Typed errors. Library code raises these; ``deployer.cli`` renders them once, at the edge.
+
+Exit codes: bad input the user must fix (config, arguments, missing tools or keys) -> 2; a failed
+operation -> 1. Anything else escaping to the CLI is a bug and shows a traceback (exit 3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with the configuration, located in a file (and line, where there is one).
+
+    ``path`` is relative to the config repository root, in POSIX form.
+    """
+
+    path: str
+    line: int | None
+    message: str
+
+    def render(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        return f"{where}: {self.message}"
+
+
+class DeployerError(Exception):
+    """Base of every error the deployer raises on purpose."""
+
+    exit_code = 1
+
+    def render(self) -> str:
+        return str(self)
+
+
+class UsageError(DeployerError):
+    """Bad input on the command line or in the environment: the user must change something."""
+
+    exit_code = 2
+
+
+class ConfigError(DeployerError):
+    """The configuration has one or more problems; each names its file (and line)."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems)
+        super().__init__(f"{len(self.problems)} problem(s) in the configuration")
+
+    def render(self) -> str:
+        lines = [p.render() for p in self.problems]
+        lines.append(f"{len(self.problems)} problem(s) found.")
+        return "\n".join(lines)
+
+
+class ToolMissingError(UsageError):
+    """A command-line tool the deployer drives (helm, kubectl, sops) is not installed."""
+
+
+class SecretsError(DeployerError):
+    """sops could not decrypt a file. Raised with a message that never holds secret content."""
+
+    exit_code = 2
+
+    def __init__(self, path: str, message: str):
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}")
+
+
+class CommandError(DeployerError):
+    """A subprocess (helm, kubectl, ...) failed. ``argv`` and ``stderr`` are already redacted."""
+
+    exit_code = 1
+
+    def __init__(self, argv: list[str], returncode: int, stderr: str):
+        self.argv = argv
+        self.returncode = returncode
+        self.stderr = stderr
+        super().__init__(f"{' '.join(argv)} exited with {returncode}")
+
+    def render(self) -> str:
+        tail = "\n".join(self.stderr.strip().splitlines()[-20:])
+        return f"{self}\n{tail}" if tail else str(self)

@@ -1,0 +1,388 @@
+"""API semantics on top of the store: create, read, update, patch, delete, as the Kubernetes API server does them.
+
+Contract: :class:`API` methods take a :class:`~.discovery.ResourceInfo`, a namespace (``""`` for cluster-scoped)
+and JSON-shaped dicts, and return stored objects (deep copies) or raise :class:`StatusError`, whose ``body()`` is a
+Kubernetes ``Status``. What they do, beyond storing:
+
+- metadata: uid, creationTimestamp, resourceVersion, ``generateName``, ``generation`` (1 on create, bumped when
+  anything outside metadata and status changes); names checked as RFC 1123 subdomains (422); namespaced objects need
+  an existing namespace (404); 409 AlreadyExists on create and 409 Conflict on a stale resourceVersion.
+- status: for kinds with a status subresource, writes to the main resource keep the stored status and writes to
+  ``/status`` change only the status; then the fake controllers of :mod:`.readiness` run (when readiness is on).
+- defaults a real API server applies: Service type/clusterIP/port protocol, Secret ``stringData`` folded into
+  ``data``, workload replicas, Pod restartPolicy, Namespace phase and ``kubernetes.io/metadata.name`` label, CRD
+  Established/NamesAccepted conditions (the CRD's resources are then served at once).
+- deletion is immediate (no finalizers, no graceful termination) and cascades: a Namespace takes its objects, a CRD
+  its custom resources, and objects listed as owners take their dependents (ownerReferences by uid).
+- patches: see :mod:`.patch`. Server-side apply remembers each field manager's last applied configuration.
+- ``dry_run=True`` computes and returns the result without storing it.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import re
+import string
+import uuid
+from typing import Any
+
+from deployer.testing.kubeapi import patch as patching
+from deployer.testing.kubeapi import readiness
+from deployer.testing.kubeapi.discovery import Registry, ResourceInfo
+from deployer.testing.kubeapi.faults import REASONS, Faults
+from deployer.testing.kubeapi.selectors import field_matcher, label_matcher
+from deployer.testing.kubeapi.store import Store
+
+INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+NAMESPACES = ("", "namespaces")
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+class StatusError(Exception):
+    def __init__(self, code: int, message: str, *, reason: str | None = None,
+                 details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.reason = reason or REASONS.get(code, "Unknown")
+        self.details = details or {}
+
+    def body(self) -> dict[str, Any]:
+        body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": self.message, "reason": self.reason, "code": self.code}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+def qualified(info: ResourceInfo) -> str:
+    return f"{info.plural}.{info.group}" if info.group else info.plural
+
+
+def not_found(info: ResourceInfo, name: str) -> StatusError:
+    return StatusError(404, f'{qualified(info)} "{name}" not found',
+                       details={"name": name, "group": info.group, "kind": info.plural})
+
+
+def _details(info: ResourceInfo, name: str) -> dict[str, Any]:
+    return {"name": name, "group": info.group, "kind": info.plural}
+
+
+def _strip(obj: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
+
+
+class API:
+    def __init__(self, store: Store, registry: Registry, faults: Faults) -> None:
+        self.store = store
+        self.registry = registry
+        self.faults = faults
+        self._applied: dict[tuple[str, str, str, str, str], dict[str, Any]] = {}
+        self._ips = iter(range(10, 65000))
+        namespace_info = registry.resolve("", "v1", "namespaces")
+        assert namespace_info is not None
+        for name in INITIAL_NAMESPACES:
+            self.create(namespace_info, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+    # -- reads ----------------------------------------------------------------------------------
+    def get(self, info: ResourceInfo, namespace: str, name: str) -> dict[str, Any]:
+        obj = self.store.get((info.group, info.plural), namespace, name)
+        if obj is None:
+            raise not_found(info, name)
+        return obj
+
+    def list(self, info: ResourceInfo, namespace: str | None, label_selector: str | None = None,
+             field_selector: str | None = None) -> tuple[list[dict[str, Any]], str]:
+        try:
+            labels, fields = label_matcher(label_selector), field_matcher(field_selector)
+        except ValueError as error:
+            raise StatusError(400, str(error)) from None
+        items, rv = self.store.list((info.group, info.plural), namespace or None)
+        return [o for o in items if labels(o) and fields(o)], rv
+
+    def namespace_exists(self, namespace: str) -> bool:
+        return self.store.exists(NAMESPACES, "", namespace)
+
+    # -- create ---------------------------------------------------------------------------------
+    def create(self, info: ResourceInfo, namespace: str, body: dict[str, Any], *,
+               dry_run: bool = False) -> dict[str, Any]:
+        obj = self._checked_body(info, namespace, body)
+        meta = obj["metadata"]
+        if not meta.get("name") and meta.get("generateName"):
+            suffix = "".join(random.choices(string.ascii_lowercase + string.digits, k=5))
+            meta["name"] = meta["generateName"] + suffix
+        self._check_name(info, meta.get("name"))
+        with self.store.lock:
+            if info.namespaced and not self.namespace_exists(namespace):
+                raise StatusError(404, f'namespaces "{namespace}" not found',
+                                  details={"name": namespace, "kind": "namespaces"})
+            if self.store.exists((info.group, info.plural), namespace, meta["name"]):
+                raise StatusError(409, f'{qualified(info)} "{meta["name"]}" already exists',
+                                  reason="AlreadyExists", details=_details(info, meta["name"]))
+            meta["uid"] = str(uuid.uuid4())
+            meta["creationTimestamp"] = readiness.now()
+            meta["generation"] = 1
+            for key in ("resourceVersion", "deletionTimestamp", "selfLink", "managedFields"):
+                meta.pop(key, None)
+            if "status" in info.subresources and info.group != "":
+                obj.pop("status", None)
+            self._defaults(info, obj, None)
+            return self._write(info, obj, dry_run=dry_run)
+
+    # -- update ---------------------------------------------------------------------------------
+    def update(self, info: ResourceInfo, namespace: str, name: str, body: dict[str, Any], *,
+               subresource: str = "", dry_run: bool = False) -> dict[str, Any]:
+        obj = self._checked_body(info, namespace, body)
+        if obj["metadata"].get("name", name) != name:
+            raise StatusError(400, f"the name of the object ({obj['metadata']['name']}) does not match the name on "
+                                   f"the URL ({name})")
+        obj["metadata"]["name"] = name
+        with self.store.lock:
+            current = self.get(info, namespace, name)
+            wanted_rv = obj["metadata"].get("resourceVersion")
+            if wanted_rv and wanted_rv != current["metadata"]["resourceVersion"]:
+                raise StatusError(409, f'Operation cannot be fulfilled on {qualified(info)} "{name}": the object '
+                                       "has been modified; please apply your changes to the latest version and "
+                                       "try again", reason="Conflict", details=_details(info, name))
+            return self._replace(info, current, obj, subresource=subresource, dry_run=dry_run)
+
+    def _replace(self, info: ResourceInfo, current: dict[str, Any], obj: dict[str, Any], *,
+                 subresource: str = "", dry_run: bool = False) -> dict[str, Any]:
+        if subresource == "status":
+            new = copy.deepcopy(current)
+            new["status"] = obj.get("status")
+            if new["status"] is None:
+                new.pop("status")
+            return self._write(info, new, dry_run=dry_run, controllers=False)
+        meta, old_meta = obj["metadata"], current["metadata"]
+        for key in ("uid", "creationTimestamp", "namespace", "name"):
+            if key in old_meta:
+                meta[key] = old_meta[key]
+        meta.pop("managedFields", None)
+        changed = _strip(obj) != _strip(current)
+        meta["generation"] = old_meta.get("generation", 1) + (1 if changed else 0)
+        if "status" in info.subresources:
+            if "status" in current:
+                obj["status"] = copy.deepcopy(current["status"])
+            else:
+                obj.pop("status", None)
+        self._defaults(info, obj, current)
+        return self._write(info, obj, dry_run=dry_run)
+
+    # -- patch ----------------------------------------------------------------------------------
+    def patch(self, info: ResourceInfo, namespace: str, name: str, content_type: str, body: Any, *,
+              field_manager: str = "", subresource: str = "", dry_run: bool = False) -> tuple[dict[str, Any], bool]:
+        """Apply a patch; returns (object, created). Only server-side apply may create."""
+        with self.store.lock:
+            current = self.store.get((info.group, info.plural), namespace, name)
+            try:
+                if content_type == "application/apply-patch+yaml":
+                    if not isinstance(body, dict):
+                        raise StatusError(400, "an apply patch must be an object")
+                    key = (info.group, info.plural, namespace, name, field_manager or "unknown")
+                    if subresource == "status":
+                        base = current or {}
+                        result = patching.apply_patch(base, body, self._applied.get(key))
+                    else:
+                        result = patching.apply_patch(current, body, self._applied.get(key))
+                    result.setdefault("metadata", {})["name"] = name
+                    if current is None:
+                        if subresource:
+                            raise not_found(info, name)
+                        created = self.create(info, namespace, result, dry_run=dry_run)
+                        if not dry_run:
+                            self._applied[key] = copy.deepcopy(body)
+                        return created, True
+                    if not dry_run:
+                        self._applied[key] = copy.deepcopy(body)
+                else:
+                    if current is None:
+                        raise not_found(info, name)
+                    if content_type == "application/json-patch+json":
+                        result = patching.json_patch(current, body)
+                    elif content_type == "application/merge-patch+json":
+                        result = patching.merge_patch(current, body)
+                    elif content_type == "application/strategic-merge-patch+json":
+                        result = patching.strategic_merge(current, body)
+                    else:
+                        raise StatusError(415, f"the body of the request was in an unknown format - accepted media "
+                                               f"types include: application/json-patch+json, application/merge-patch"
+                                               f"+json, application/apply-patch+yaml, application/strategic-merge-"
+                                               f"patch+json (got {content_type})")
+            except patching.PatchError as error:
+                raise StatusError(422, str(error), details=_details(info, name)) from None
+            if not isinstance(result, dict):
+                raise StatusError(422, "the patch produced something that is not an object")
+            result.setdefault("metadata", {})
+            wanted_rv = (body.get("metadata") or {}).get("resourceVersion") if isinstance(body, dict) else None
+            if wanted_rv and wanted_rv != current["metadata"]["resourceVersion"]:
+                raise StatusError(409, f'Operation cannot be fulfilled on {qualified(info)} "{name}": the object '
+                                       "has been modified; please apply your changes to the latest version and "
+                                       "try again", reason="Conflict", details=_details(info, name))
+            obj = self._checked_body(info, namespace, result)
+            obj["metadata"]["name"] = name
+            return self._replace(info, current, obj, subresource=subresource, dry_run=dry_run), False
+
+    # -- delete ---------------------------------------------------------------------------------
+    def delete(self, info: ResourceInfo, namespace: str, name: str, *, dry_run: bool = False) -> dict[str, Any]:
+        with self.store.lock:
+            obj = self.get(info, namespace, name)
+            if dry_run:
+                return obj
+            return self._remove_tree(info, namespace, name) or obj
+
+    def _remove_tree(self, info: ResourceInfo, namespace: str, name: str) -> dict[str, Any] | None:
+        removed = self.store.remove((info.group, info.plural), namespace, name)
+        if removed is None:
+            return None
+        for key in [k for k in self._applied if k[:4] == (info.group, info.plural, namespace, name)]:
+            del self._applied[key]
+        uid = removed["metadata"].get("uid")
+        for other in self.registry.all():
+            if other.crd and other.version != other.versions[0]:
+                continue  # each custom resource is stored once, under its group and plural
+            items, _ = self.store.list((other.group, other.plural))
+            for item in items:
+                meta = item["metadata"]
+                owned = any(ref.get("uid") == uid for ref in meta.get("ownerReferences") or [])
+                in_namespace = (info.group, info.plural) == NAMESPACES and meta.get("namespace") == name
+                of_crd = other.crd and other.crd == name and (info.group, info.plural) == (
+                    "apiextensions.k8s.io", "customresourcedefinitions")
+                if owned or in_namespace or of_crd:
+                    self._remove_tree(other, meta.get("namespace", ""), meta["name"])
+        if (info.group, info.plural) == ("apiextensions.k8s.io", "customresourcedefinitions"):
+            self.registry.remove_crd(name)
+        removed["metadata"]["deletionTimestamp"] = readiness.now()
+        return removed
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _checked_body(self, info: ResourceInfo, namespace: str, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise StatusError(400, "the request body must be a JSON object")
+        obj = copy.deepcopy(body)
+        kind, api_version = obj.get("kind"), obj.get("apiVersion")
+        if kind and kind != info.kind:
+            raise StatusError(400, f"the API version in the data ({api_version}) does not match the expected API "
+                                   f"version ({info.api_version}) or kind {kind} is not {info.kind}")
+        obj["kind"], obj["apiVersion"] = info.kind, api_version or info.api_version
+        meta = obj.get("metadata")
+        if not isinstance(meta, dict):
+            meta = obj["metadata"] = {}
+        if info.namespaced:
+            if meta.get("namespace") and meta["namespace"] != namespace:
+                raise StatusError(400, "the namespace of the provided object does not match the namespace sent on "
+                                       "the request")
+            meta["namespace"] = namespace
+        else:
+            meta.pop("namespace", None)
+        return obj
+
+    def _check_name(self, info: ResourceInfo, name: Any) -> None:
+        if not name:
+            raise StatusError(422, f"{info.kind}.{info.group or 'core'} is invalid: metadata.name: Required value: "
+                                   "name or generateName is required", reason="Invalid")
+        if not isinstance(name, str) or len(name) > 253 or not _NAME.match(name):
+            raise StatusError(
+                422,
+                f'{info.kind} "{name}" is invalid: metadata.name: Invalid value: "{name}": a lowercase RFC 1123 '
+                "subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end "
+                "with an alphanumeric character", reason="Invalid", details=_details(info, str(name)))
+
+    def _defaults(self, info: ResourceInfo, obj: dict[str, Any], current: dict[str, Any] | None) -> None:
+        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else None
+        kind = (info.group, info.kind)
+        if kind == ("", "Service"):
+            spec = obj.setdefault("spec", {})
+            spec.setdefault("type", "ClusterIP")
+            old_ip = ((current or {}).get("spec") or {}).get("clusterIP")
+            if spec["type"] != "ExternalName" and not spec.get("clusterIP"):
+                spec["clusterIP"] = old_ip or self._next_ip()
+            if spec.get("clusterIP"):
+                spec["clusterIPs"] = [spec["clusterIP"]]
+            for port in spec.get("ports") or []:
+                port.setdefault("protocol", "TCP")
+                port.setdefault("targetPort", port.get("port"))
+            spec.setdefault("sessionAffinity", "None")
+        elif kind == ("", "Secret"):
+            string_data = obj.pop("stringData", None) or {}
+            import base64
+
+            for key, value in string_data.items():
+                obj.setdefault("data", {})[key] = base64.b64encode(str(value).encode()).decode()
+            obj.setdefault("type", "Opaque")
+        elif kind == ("", "Namespace"):
+            obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
+            obj["spec"] = {"finalizers": ["kubernetes"]}
+            obj["status"] = {"phase": "Active"}
+        elif kind == ("", "Pod") and spec is not None:
+            spec.setdefault("restartPolicy", "Always")
+        elif kind in (("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "ReplicaSet")) and spec is not None:
+            spec.setdefault("replicas", 1)
+        elif kind == ("batch", "Job") and spec is not None:
+            spec.setdefault("completions", 1)
+            spec.setdefault("parallelism", 1)
+            spec.setdefault("backoffLimit", 6)
+        elif kind == ("apiextensions.k8s.io", "CustomResourceDefinition"):
+            names = (spec or {}).get("names") or {}
+            obj["status"] = {
+                "acceptedNames": names,
+                "storedVersions": [v["name"] for v in (spec or {}).get("versions") or [] if v.get("storage")],
+                "conditions": [
+                    {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
+                     "lastTransitionTime": readiness.now(), "message": "no conflicts found"},
+                    {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
+                     "lastTransitionTime": readiness.now(), "message": "the initial names have been accepted"},
+                ],
+            }
+
+    def _next_ip(self) -> str:
+        n = next(self._ips)
+        return f"10.96.{n // 250}.{n % 250 + 1}"
+
+    def _write(self, info: ResourceInfo, obj: dict[str, Any], *, dry_run: bool = False,
+               controllers: bool = True) -> dict[str, Any]:
+        if controllers and self.faults.readiness:
+            obj = readiness.reconcile(info.group, info.kind, obj, "status" in info.subresources)
+        if dry_run:
+            obj["metadata"]["resourceVersion"] = self.store.resource_version
+            return obj
+        if (info.group, info.kind) == ("apiextensions.k8s.io", "CustomResourceDefinition"):
+            self.registry.set_crd(obj)
+        stored = self.store.put((info.group, info.plural), obj)
+        if (info.group, info.kind) == ("apps", "Deployment") and controllers and self.faults.readiness:
+            self._sync_replica_set(stored)
+        return stored
+
+    def _sync_replica_set(self, deployment: dict[str, Any]) -> None:
+        rs_info = self.registry.resolve("apps", "v1", "replicasets")
+        assert rs_info is not None
+        wanted = readiness.owned_replica_set(deployment)
+        namespace = deployment["metadata"].get("namespace", "")
+        uid = deployment["metadata"]["uid"]
+        items, _ = self.store.list(("apps", "replicasets"), namespace)
+        for item in items:
+            refs = item["metadata"].get("ownerReferences") or []
+            if any(r.get("uid") == uid for r in refs) and item["metadata"]["name"] != wanted["metadata"]["name"]:
+                self._remove_tree(rs_info, namespace, item["metadata"]["name"])
+        existing = self.store.get(("apps", "replicasets"), namespace, wanted["metadata"]["name"])
+        if existing is None:
+            wanted["metadata"].update(uid=str(uuid.uuid4()), creationTimestamp=readiness.now(), generation=1)
+        else:
+            wanted["metadata"].update(uid=existing["metadata"]["uid"],
+                                      creationTimestamp=existing["metadata"]["creationTimestamp"],
+                                      generation=existing["metadata"].get("generation", 1))
+            if _strip(existing) == _strip(wanted) and existing.get("status"):
+                return
+        self._write(rs_info, wanted)
+
+    def reconcile_all(self) -> None:
+        """Run the fake controllers over every stored object (used when readiness is switched back on)."""
+        with self.store.lock:
+            for info in self.registry.all():
+                if info.crd and info.version != info.versions[0]:
+                    continue
+                items, _ = self.store.list((info.group, info.plural))
+                for item in items:
+                    if readiness.reconcile(info.group, info.kind, item, "status" in info.subresources) != item:
+                        self._write(info, item)

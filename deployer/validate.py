@@ -1,0 +1,226 @@
+"""``validate``: every check of the fleet's configuration, all problems in one run.
+
+Checks: cluster.yaml syntax and schema, name equal to the folder, duplicate hub names in a cluster,
+duplicate domains across the fleet, each listed file's location and syntax, charts that exist, the
+secret-file naming and encryption rules, and each release's values (in order, secrets decrypted in
+memory) against its chart's ``values.schema.json`` and those of its local subcharts.
+
+Decryptions run in parallel (sops is a subprocess); schemas are compiled once per run. The result is a
+sorted list of ``Problem``; nothing is printed here.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from deployer.config import yamlfile
+from deployer.config.chartvalues import ChartCatalog, ChartError, violations
+from deployer.config.files import FileInfo, FileReader, scan_secrets
+from deployer.config.load import ClusterRead, cluster_names, read_cluster, require_clusters
+from deployer.config.model import ClusterConfig
+from deployer.config.schema import format_path
+from deployer.errors import Problem, SecretsError, UsageError
+from deployer.secrets import decrypt
+from deployer.values import merge_layers, source_of
+
+
+@dataclass(frozen=True)
+class Release:
+    """One helm release to check: a hub, or a cluster's support chart."""
+
+    label: str  # "hub 'staging'" or "support"
+    chart: str
+    files: tuple[str, ...]  # entries as written in cluster.yaml, relative to the cluster folder
+    listed_at: tuple[str, int | None]  # where cluster.yaml lists the files
+    chart_at: tuple[str, int | None]
+
+
+def validate(
+    root: Path,
+    clusters: Sequence[str] = (),
+    hubs: Sequence[str] = (),
+    *,
+    env: Mapping[str, str],
+    jobs: int = 8,
+) -> list[Problem]:
+    if hubs and len(clusters) != 1:
+        raise UsageError("hub names can only be given after exactly one cluster name")
+    selected = require_clusters(root, clusters) if clusters else cluster_names(root)
+    reads = {name: read_cluster(root, name) for name in cluster_names(root)}
+    problems: set[Problem] = set()
+    for name in selected:
+        problems.update(reads[name].problems)
+        problems.update(_duplicate_hubs(root, reads[name]))
+    problems.update(_duplicate_domains(root, reads, set(selected)))
+
+    reader, catalog = FileReader(root), ChartCatalog(root)
+    releases: list[tuple[ClusterConfig, Release, list[FileInfo]]] = []
+    for name in selected:
+        config = reads[name].config
+        if config is None:
+            continue
+        problems.update(scan_secrets(reader, config.dir))
+        problems.update(_provider_key(root, reader, config))
+        for release in _releases(root, reads[name], hubs):
+            infos = [reader.check_entry(config.dir, f, listed_at=release.listed_at, label=release.label) for f in release.files]
+            problems.update(i.problem for i in infos if i.problem)
+            if not catalog.exists(release.chart):
+                problems.add(Problem(*release.chart_at, f"{release.label}: chart '{release.chart}' is not a folder of "
+                                     f"helm-charts/ with a Chart.yaml: use one of {', '.join(_charts(root)) or '(none)'}"))
+            elif all(i.ok for i in infos):
+                releases.append((config, release, infos))
+
+    secrets = _decrypt_all(root, {i.rel for _, _, infos in releases for i in infos if i.encrypted}, env, jobs)
+    problems.update(p for p in secrets.values() if isinstance(p, Problem))
+    for config, release, infos in releases:
+        problems.update(_values_problems(root, catalog, config, release, infos, secrets))
+    return sorted(problems)
+
+
+def _charts(root: Path) -> list[str]:
+    base = root / "helm-charts"
+    return sorted(p.name for p in base.iterdir() if (p / "Chart.yaml").is_file()) if base.is_dir() else []
+
+
+def _hub_entries(read: ClusterRead) -> list[tuple[int, dict]]:
+    hubs = read.raw.get("hubs") if isinstance(read.raw, dict) else None
+    return [(i, h) for i, h in enumerate(hubs) if isinstance(h, dict)] if isinstance(hubs, list) else []
+
+
+def _duplicate_hubs(root: Path, read: ClusterRead) -> list[Problem]:
+    if read.config is None:
+        return []
+    path, seen, out = root / read.config.file, {}, []
+    for i, hub in _hub_entries(read):
+        name = hub.get("name")
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            first = yamlfile.line_of(path, ["hubs", seen[name], "name"])
+            out.append(Problem(read.config.file, yamlfile.line_of(path, ["hubs", i, "name"]),
+                               f"hubs[{i}]: hub name '{name}' is already used on line {first}: hub names are helm "
+                               "releases and namespaces, so each must be unique in a cluster"))
+        else:
+            seen[name] = i
+    return out
+
+
+def _duplicate_domains(root: Path, reads: Mapping[str, ClusterRead], selected: set[str]) -> list[Problem]:
+    first: dict[str, tuple[str, int, str]] = {}
+    out = []
+    for cluster in sorted(reads):
+        read = reads[cluster]
+        if read.config is None:
+            continue
+        for i, hub in _hub_entries(read):
+            domain = hub.get("domain")
+            if not isinstance(domain, str):
+                continue
+            domain = domain.lower()
+            if domain not in first:
+                first[domain] = (cluster, i, read.config.file)
+                continue
+            other_cluster, other_i, other_file = first[domain]
+            if cluster not in selected and other_cluster not in selected:
+                continue
+            other_line = yamlfile.line_of(root / other_file, ["hubs", other_i, "domain"])
+            out.append(Problem(read.config.file, yamlfile.line_of(root / read.config.file, ["hubs", i, "domain"]),
+                               f"hub '{hub.get('name')}': domain '{domain}' is already used by hub "
+                               f"'{_name_at(reads[other_cluster], other_i)}' ({other_file}:{other_line}): "
+                               "each hub needs its own domain"))
+    return out
+
+
+def _name_at(read: ClusterRead, index: int) -> str:
+    return str(dict(_hub_entries(read)).get(index, {}).get("name"))
+
+
+def _provider_key(root: Path, reader: FileReader, config: ClusterConfig) -> list[Problem]:
+    key = getattr(config.spec, "key", None)
+    if not key:
+        return []
+    field = "file" if config.provider == "kubeconfig" else "key"
+    at = (config.file, yamlfile.line_of(root / config.file, [config.provider, field]))
+    info = reader.check_entry(config.dir, key, listed_at=at, label=f"{config.provider}.{field}")
+    if not info.ok:
+        return [info.problem]
+    if not info.encrypted:
+        return [Problem(info.rel, None, "holds cluster credentials but is not sops-encrypted: name it enc-* and "
+                        f"encrypt it with 'sops encrypt --in-place {info.rel}'")]
+    return []
+
+
+def _releases(root: Path, read: ClusterRead, only_hubs: Sequence[str]) -> Iterable[Release]:
+    config = read.config
+    assert config is not None
+    path = root / config.file
+    if config.support and not only_hubs:
+        yield Release("support", config.support.chart, tuple(_entries(read.raw["support"])),
+                      (config.file, yamlfile.line_of(path, ["support", "helm_chart_values_files"])),
+                      (config.file, yamlfile.line_of(path, ["support"])))
+    if only_hubs:
+        unknown = [h for h in only_hubs if config.hub(h) is None]
+        if unknown:
+            names = [h.get("name") for _, h in _hub_entries(read)]
+            raise UsageError(f"{config.file}: no hub named {', '.join(repr(h) for h in unknown)} in cluster "
+                             f"'{config.name}'; its hubs: {', '.join(str(n) for n in names) or '(none)'}")
+    for i, entry in _hub_entries(read):
+        if i in read.bad_hubs or (only_hubs and entry.get("name") not in only_hubs):
+            continue
+        yield Release(f"hub '{entry['name']}'", entry["helm_chart"], tuple(_entries(entry)),
+                      (config.file, yamlfile.line_of(path, ["hubs", i, "helm_chart_values_files"])),
+                      (config.file, yamlfile.line_of(path, ["hubs", i, "helm_chart"])))
+
+
+def _entries(block: dict) -> list[str]:
+    return list(block.get("helm_chart_values_files") or [])
+
+
+def _decrypt_all(root: Path, rels: set[str], env: Mapping[str, str], jobs: int) -> dict[str, Any]:
+    """Decrypt each file once, in parallel; a failure becomes a ``Problem`` in place of the content."""
+
+    def one(rel: str) -> Any:
+        try:
+            return decrypt(root / rel, display=rel, env=env, root=root)
+        except SecretsError as exc:
+            return Problem(rel, None, exc.message)
+
+    if not rels:
+        return {}
+    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(rels)))) as pool:
+        return dict(zip(sorted(rels), pool.map(one, sorted(rels))))
+
+
+def _values_problems(
+    root: Path, catalog: ChartCatalog, config: ClusterConfig, release: Release, infos: list[FileInfo], secrets: dict
+) -> list[Problem]:
+    layers = []
+    for info in infos:
+        data = secrets.get(info.rel) if info.encrypted else info.data
+        if isinstance(data, Problem):
+            return []  # reported per file; this release cannot be checked without it
+        if info.encrypted and isinstance(data, dict):
+            data = {k: v for k, v in data.items() if k != "sops"}
+        layers.append((info.rel, data if isinstance(data, dict) else {}))
+    try:
+        chart = catalog.get(release.chart)
+    except ChartError as exc:
+        return [Problem(exc.path, exc.line, exc.message)]
+    secret_files = {i.rel for i in infos if i.encrypted}
+    user = merge_layers(layers)
+
+    def show(keys) -> bool:
+        return source_of(layers, keys) not in secret_files
+
+    out = []
+    for keys, message, failing in violations(chart, user, show_values=show):
+        source = source_of(layers, keys)
+        if source is None:
+            file, line = release.listed_at
+        else:
+            file, line = source, yamlfile.line_of(root / source, keys)
+        out.append(Problem(file, line, f"{release.label} (chart {failing.name}): {format_path(keys)}: {message}"))
+    return out

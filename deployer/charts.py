@@ -173,8 +173,8 @@ def _sorted_maps(value: Any) -> Any:
 def _go_marshal(value: Any) -> str:
     """Compact JSON as Go's ``json.Marshal`` writes it (UTF-8, HTML-safe escapes)."""
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        text = text.replace(char, escape)
+    for char in "<>&\u2028\u2029":
+        text = text.replace(char, f"\\u{ord(char):04x}")
     return text
 
 

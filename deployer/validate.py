@@ -34,8 +34,12 @@ class Release:
     label: str  # "hub 'staging'" or "support"
     chart: str
     files: tuple[str, ...]  # entries as written in cluster.yaml, relative to the cluster folder
-    listed_at: tuple[str, int | None]  # where cluster.yaml lists the files
-    chart_at: tuple[str, int | None]
+    cluster_file: str
+    keys: tuple  # where the release's entry is in cluster.yaml, e.g. ("hubs", 2)
+
+    def line(self, root: Path, *more) -> int | None:
+        """The line of ``keys + more`` in cluster.yaml; computed only when a message needs it."""
+        return yamlfile.line_of(root / self.cluster_file, [*self.keys, *more])
 
 
 def validate(
@@ -65,10 +69,15 @@ def validate(
         problems.update(scan_secrets(reader, config.dir))
         problems.update(_provider_key(root, reader, config))
         for release in _releases(root, reads[name], hubs):
-            infos = [reader.check_entry(config.dir, f, listed_at=release.listed_at, label=release.label) for f in release.files]
+            infos = [
+                reader.check_entry(config.dir, f, label=release.label, listed_at=lambda j=j, r=release: (
+                    r.cluster_file, r.line(root, "helm_chart_values_files", j)))
+                for j, f in enumerate(release.files)
+            ]
             problems.update(i.problem for i in infos if i.problem)
             if not catalog.exists(release.chart):
-                problems.add(Problem(*release.chart_at, f"{release.label}: chart '{release.chart}' is not a folder of "
+                chart_key = ("helm_chart",) if release.keys[0] == "hubs" else ()
+                problems.add(Problem(config.file, release.line(root, *chart_key), f"{release.label}: chart '{release.chart}' is not a folder of "
                                      f"helm-charts/ with a Chart.yaml: use one of {', '.join(_charts(root)) or '(none)'}"))
             elif all(i.ok for i in infos):
                 releases.append((config, release, infos))
@@ -143,8 +152,8 @@ def _provider_key(root: Path, reader: FileReader, config: ClusterConfig) -> list
     if not key:
         return []
     field = "file" if config.provider == "kubeconfig" else "key"
-    at = (config.file, yamlfile.line_of(root / config.file, [config.provider, field]))
-    info = reader.check_entry(config.dir, key, listed_at=at, label=f"{config.provider}.{field}")
+    info = reader.check_entry(config.dir, key, label=f"{config.provider}.{field}", listed_at=lambda: (
+        config.file, yamlfile.line_of(root / config.file, [config.provider, field])))
     if not info.ok:
         return [info.problem]
     if not info.encrypted:
@@ -156,11 +165,8 @@ def _provider_key(root: Path, reader: FileReader, config: ClusterConfig) -> list
 def _releases(root: Path, read: ClusterRead, only_hubs: Sequence[str]) -> Iterable[Release]:
     config = read.config
     assert config is not None
-    path = root / config.file
     if config.support and not only_hubs:
-        yield Release("support", config.support.chart, tuple(_entries(read.raw["support"])),
-                      (config.file, yamlfile.line_of(path, ["support", "helm_chart_values_files"])),
-                      (config.file, yamlfile.line_of(path, ["support"])))
+        yield Release("support", config.support.chart, tuple(_entries(read.raw["support"])), config.file, ("support",))
     if only_hubs:
         unknown = [h for h in only_hubs if config.hub(h) is None]
         if unknown:
@@ -170,9 +176,7 @@ def _releases(root: Path, read: ClusterRead, only_hubs: Sequence[str]) -> Iterab
     for i, entry in _hub_entries(read):
         if i in read.bad_hubs or (only_hubs and entry.get("name") not in only_hubs):
             continue
-        yield Release(f"hub '{entry['name']}'", entry["helm_chart"], tuple(_entries(entry)),
-                      (config.file, yamlfile.line_of(path, ["hubs", i, "helm_chart_values_files"])),
-                      (config.file, yamlfile.line_of(path, ["hubs", i, "helm_chart"])))
+        yield Release(f"hub '{entry['name']}'", entry["helm_chart"], tuple(_entries(entry)), config.file, ("hubs", i))
 
 
 def _entries(block: dict) -> list[str]:
@@ -219,7 +223,7 @@ def _values_problems(
     for keys, message, failing in violations(chart, user, show_values=show):
         source = source_of(layers, keys)
         if source is None:
-            file, line = release.listed_at
+            file, line = release.cluster_file, release.line(root, "helm_chart_values_files")
         else:
             file, line = source, yamlfile.line_of(root / source, keys)
         out.append(Problem(file, line, f"{release.label} (chart {failing.name}): {format_path(keys)}: {message}"))

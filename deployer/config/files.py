@@ -13,7 +13,7 @@ import os
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from deployer.config import yamlfile
 from deployer.errors import Problem
@@ -58,12 +58,16 @@ class FileReader:
             return FileInfo(rel, problem=Problem(rel, None, "is not UTF-8 text"))
         return FileInfo(rel, data, encrypted=is_encrypted(data))
 
-    def check_entry(self, cluster_dir: str, entry: str, *, listed_at: tuple[str, int | None], label: str) -> FileInfo:
-        """Apply the location rules to ``entry`` of a cluster.yaml, then parse it."""
-        at_file, at_line = listed_at
+    def check_entry(
+        self, cluster_dir: str, entry: str, *, listed_at: Callable[[], tuple[str, int | None]], label: str
+    ) -> FileInfo:
+        """Apply the location rules to ``entry`` of a cluster.yaml, then parse it.
+
+        ``listed_at()`` gives the (file, line) where cluster.yaml lists the entry; called only on a problem.
+        """
 
         def bad(message: str) -> FileInfo:
-            return FileInfo(rel, problem=Problem(at_file, at_line, f"{label}: '{entry}' {message}"))
+            return FileInfo(rel, problem=Problem(*listed_at(), f"{label}: '{entry}' {message}"))
 
         rel = f"{cluster_dir}/{entry}"
         if entry.startswith("/") or Path(entry).is_absolute():

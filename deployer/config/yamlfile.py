@@ -72,10 +72,17 @@ def _describe(exc: Exception) -> YamlError:
     return YamlError(line, f"invalid YAML: {problem or type(exc).__name__}")
 
 
+@lru_cache(maxsize=32)
+def _positions(path: Path, mtime_ns: int, size: int) -> Any:
+    """The round-trip parse of a file (which keeps positions), cached while the file is unchanged."""
+    return _rt_loader().load(path.read_text(encoding="utf-8"))
+
+
 def line_of(path: Path, keys: Iterable[Any]) -> int | None:
     """1-based line of the node at ``keys`` (mapping keys / list indexes), or of its deepest ancestor found."""
     try:
-        node = _rt_loader().load(path.read_text(encoding="utf-8"))
+        stat = path.stat()
+        node = _positions(path, stat.st_mtime_ns, stat.st_size)
     except Exception:
         return None
     line = None

@@ -239,7 +239,8 @@ def ensure_offline_dependencies(
     that answers for the locks' repository URLs. Writes only ``<chart>/charts/``. Charts whose ``charts/`` already
     match their ``Chart.lock`` are skipped unless ``force``. Returns the chart folders actually built.
 
-    Raises ``OfflineChartsError`` when a lock is out of sync with its ``Chart.yaml`` or pins a version no stand-in
+    Not for concurrent calls on the same chart folder (helm's build replaces ``charts/``): build once per chart
+    per run, before deploying in parallel. Raises ``OfflineChartsError`` when a lock is out of sync with its ``Chart.yaml`` or pins a version no stand-in
     has, and ``CommandError`` (with helm's stderr) when helm fails.
     """
     base_env = dict(env if env is not None else os.environ)
@@ -256,7 +257,9 @@ def ensure_offline_dependencies(
     available = standin_charts()
     missing = [pin for pin in _remote_pins(order) if (pin[1], pin[2]) not in available]
     if missing:
-        listed = ", ".join(f"{name} {version} ({repo}, pinned by {chart.name})" for chart, name, version, repo in missing)
+        listed = ", ".join(
+            f"{name} {version} ({repo}, pinned by {chart.name})" for chart, name, version, repo in missing
+        )
         raise OfflineChartsError(f"no offline stand-in chart for: {listed}; add one under {STANDINS_DIR}")
     helm = helm or find_binary("helm", env=base_env)
     package_standins(cache_dir, helm=helm, env=base_env)

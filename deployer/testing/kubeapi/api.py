@@ -239,18 +239,21 @@ class API:
         for key in [k for k in self._applied if k[:4] == (info.group, info.plural, namespace, name)]:
             del self._applied[key]
         uid = removed["metadata"].get("uid")
+        is_namespace = (info.group, info.plural) == NAMESPACES
+        is_crd = (info.group, info.plural) == ("apiextensions.k8s.io", "customresourcedefinitions")
+
+        def dependent(obj: dict[str, Any]) -> bool:
+            meta = obj["metadata"]
+            return (is_namespace and meta.get("namespace") == name) or any(
+                ref.get("uid") == uid for ref in meta.get("ownerReferences") or ())
+
         for other in self.registry.all():
-            if other.crd and other.version != other.versions[0]:
+            if other.review or (other.crd and other.version != other.versions[0]):
                 continue  # each custom resource is stored once, under its group and plural
-            items, _ = self.store.list((other.group, other.plural))
-            for item in items:
-                meta = item["metadata"]
-                owned = any(ref.get("uid") == uid for ref in meta.get("ownerReferences") or [])
-                in_namespace = (info.group, info.plural) == NAMESPACES and meta.get("namespace") == name
-                of_crd = other.crd and other.crd == name and (info.group, info.plural) == (
-                    "apiextensions.k8s.io", "customresourcedefinitions")
-                if owned or in_namespace or of_crd:
-                    self._remove_tree(other, meta.get("namespace", ""), meta["name"])
+            whole = is_crd and other.crd == name
+            keys = self.store.keys_where((other.group, other.plural), (lambda obj: True) if whole else dependent)
+            for other_namespace, other_name in keys:
+                self._remove_tree(other, other_namespace, other_name)
         if (info.group, info.plural) == ("apiextensions.k8s.io", "customresourcedefinitions"):
             self.registry.remove_crd(name)
         removed["metadata"]["deletionTimestamp"] = readiness.now()

@@ -5,6 +5,8 @@ established CustomResourceDefinitions, added and removed as CRDs are stored and 
 
 - legacy discovery: ``/api``, ``/apis``, ``/api/v1``, ``/apis/G``, ``/apis/G/V`` (APIVersions, APIGroupList,
   APIGroup, APIResourceList with verbs, shortNames, categories ``all`` and subresources);
+- the review resources ``SelfSubjectAccessReview``, ``SelfSubjectRulesReview`` and ``SelfSubjectReview`` (create
+  only), so ``kubectl auth can-i`` (always "yes": there is no RBAC) and ``kubectl auth whoami`` work;
 - OpenAPI v3: an index under ``/openapi/v3`` and one stub document per group version whose ``patch`` operations carry
   ``x-kubernetes-group-version-kind`` and a ``fieldValidation`` parameter. That tells helm and kubectl that the
   server validates fields itself, so they skip client-side schema validation (the stubs hold no schemas).
@@ -36,6 +38,7 @@ class ResourceInfo:
     singular: str = ""
     crd: str = ""  # name of the defining CustomResourceDefinition, if any
     versions: tuple[str, ...] = field(default=())  # all served versions (CRDs)
+    review: bool = False  # create-only review resource answered, never stored (SelfSubjectAccessReview...)
 
     @property
     def api_version(self) -> str:
@@ -105,6 +108,11 @@ BUILTINS: tuple[ResourceInfo, ...] = (
        "ValidatingWebhookConfiguration", False),
     _r("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations",
        "MutatingWebhookConfiguration", False),
+    ResourceInfo("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False,
+                 review=True),
+    ResourceInfo("authorization.k8s.io", "v1", "selfsubjectrulesreviews", "SelfSubjectRulesReview", False,
+                 review=True),
+    ResourceInfo("authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview", False, review=True),
 )
 
 
@@ -221,7 +229,7 @@ class Registry:
                 "singularName": info.singular_name,
                 "namespaced": info.namespaced,
                 "kind": info.kind,
-                "verbs": VERBS,
+                "verbs": ["create"] if info.review else VERBS,
             }
             if info.short_names:
                 entry["shortNames"] = list(info.short_names)

@@ -1,7 +1,8 @@
 """Kubeconfig files pointing real kubectl/helm at the stand-in.
 
 Contract: ``kubeconfig_dict(url, ca_pem, context=..., token=...)`` builds a self-contained kubeconfig (CA embedded as
-``certificate-authority-data``; a static bearer token when given, else a placeholder user without credentials);
+``certificate-authority-data``; a static bearer token when given, else the client certificate when given, since
+kubectl prompts for a username and password when a user entry holds no credentials at all);
 ``write_kubeconfig(path, ...)`` writes it as YAML with mode 0600 and returns the path. The cluster and user entries
 are named after the context, so several stand-ins can be merged into one file without clashes.
 """
@@ -22,8 +23,15 @@ def kubeconfig_dict(
     context: str = "deployer-local",
     token: str | None = None,
     namespace: str | None = None,
+    client_cert_pem: bytes | None = None,
+    client_key_pem: bytes | None = None,
 ) -> dict[str, Any]:
-    user: dict[str, Any] = {"token": token} if token is not None else {}
+    user: dict[str, Any] = {}
+    if token is not None:
+        user["token"] = token
+    elif client_cert_pem and client_key_pem:
+        user["client-certificate-data"] = base64.b64encode(client_cert_pem).decode("ascii")
+        user["client-key-data"] = base64.b64encode(client_key_pem).decode("ascii")
     context_body: dict[str, Any] = {"cluster": context, "user": context}
     if namespace:
         context_body["namespace"] = namespace

@@ -5,7 +5,8 @@ Helm's storage drivers write Secrets (and ConfigMaps with ``HELM_DRIVER=configma
 ``runtime.Unknown`` message (TypeMeta, raw bytes of the object, content encoding, content type). This module turns
 that into the same JSON-shaped dict a JSON client would have sent.
 
-Contract: ``decode_object(body) -> dict`` for ``v1 Secret`` and ``v1 ConfigMap`` (ObjectMeta: name, generateName,
+Contract: ``decode_object(body) -> dict`` for ``v1 Secret``, ``v1 ConfigMap`` and ``v1 Namespace`` (what
+``kubectl create namespace|secret|configmap`` send, too; ObjectMeta: name, generateName,
 namespace, uid, resourceVersion, generation, labels, annotations, ownerReferences, finalizers; Secret data/stringData/
 type/immutable; ConfigMap data/binaryData/immutable; Secret and binary data come back base64-encoded, as in JSON).
 ``decode_delete_options(body)`` returns ``{}`` for any protobuf body (delete options are ignored by the stand-in).
@@ -149,7 +150,15 @@ def _config_map(data: bytes) -> dict[str, Any]:
     return obj
 
 
-DECODERS = {("v1", "Secret"): _secret, ("v1", "ConfigMap"): _config_map}
+def _namespace(data: bytes) -> dict[str, Any]:
+    obj: dict[str, Any] = {"apiVersion": "v1", "kind": "Namespace", "metadata": {}}
+    for number, _, raw in _fields(data):
+        if number == 1:
+            obj["metadata"] = _object_meta(raw)
+    return obj
+
+
+DECODERS = {("v1", "Secret"): _secret, ("v1", "ConfigMap"): _config_map, ("v1", "Namespace"): _namespace}
 
 
 def _unknown(body: bytes) -> tuple[str, str, bytes]:

@@ -16,7 +16,7 @@ import copy
 import queue
 import threading
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 ResourceKey = tuple[str, str]  # (group, plural)
 ObjectKey = tuple[str, str]  # (namespace or "", name)
@@ -79,6 +79,11 @@ class Store:
                 if namespace is None or ns == namespace
             ]
             return items, self.resource_version
+
+    def keys_where(self, resource: ResourceKey, predicate: Callable[[dict[str, Any]], bool]) -> list[ObjectKey]:
+        """Keys of the objects of ``resource`` matching ``predicate`` (called on the stored dict: do not modify)."""
+        with self.lock:
+            return [key for key, obj in self._objects[resource].items() if predicate(obj)]
 
     def resources(self) -> Iterator[ResourceKey]:
         with self.lock:

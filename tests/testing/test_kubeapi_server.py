@@ -1,0 +1,257 @@
+"""The stand-in's own contracts: patches, selectors, protobuf, watches over raw HTTPS, Python API and command."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import signal
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deployer.testing.fixtures_kube import KubeCluster
+from deployer.testing.kubeapi import KubeAPIServer
+from deployer.testing.kubeapi.patch import PatchError, apply_patch, json_patch, merge_patch, strategic_merge
+from deployer.testing.kubeapi.protobuf import UnsupportedProtobuf, decode_object
+from deployer.testing.kubeapi.selectors import field_matcher, label_matcher
+
+POD = {"metadata": {"name": "p", "labels": {"app": "web", "tier": "front"}}, "status": {"phase": "Running"}}
+
+
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [
+        ("", True), ("app=web", True), ("app==web", True), ("app=db", False), ("app!=db", True),
+        ("app in (web, db)", True), ("app notin (web)", False), ("tier", True), ("!tier", False),
+        ("missing", False), ("!missing", True), ("app=web,tier in (back)", False), ("app=web,tier=front", True),
+    ],
+)
+def test_label_selectors(selector: str, expected: bool) -> None:
+    assert label_matcher(selector)(POD) is expected
+
+
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [("metadata.name=p", True), ("metadata.name!=p", False), ("status.phase=Running", True),
+     ("spec.nodeName=", True), ("metadata.name=p,status.phase!=Running", False)],
+)
+def test_field_selectors(selector: str, expected: bool) -> None:
+    assert field_matcher(selector)(POD) is expected
+
+
+def test_bad_selector_is_rejected() -> None:
+    with pytest.raises(ValueError):
+        label_matcher("a in b")
+
+
+CONTAINERS = {"spec": {"containers": [{"name": "a", "image": "a:1", "env": [{"name": "X", "value": "1"}]},
+                                      {"name": "b", "image": "b:1"}]}}
+
+
+@pytest.mark.parametrize(
+    ("patch", "expected"),
+    [
+        ({"spec": {"containers": [{"name": "b", "image": "b:2"}]}},
+         [{"name": "a", "image": "a:1", "env": [{"name": "X", "value": "1"}]}, {"name": "b", "image": "b:2"}]),
+        ({"spec": {"containers": [{"name": "a", "env": [{"name": "Y", "value": "2"}]}]}},
+         [{"name": "a", "image": "a:1", "env": [{"name": "X", "value": "1"}, {"name": "Y", "value": "2"}]},
+          {"name": "b", "image": "b:1"}]),
+        ({"spec": {"containers": [{"name": "a", "$patch": "delete"}]}}, [{"name": "b", "image": "b:1"}]),
+        ({"spec": {"$setElementOrder/containers": [{"name": "b"}, {"name": "a"}],
+                   "containers": [{"name": "a", "image": "a:2"}]}},
+         [{"name": "b", "image": "b:1"}, {"name": "a", "image": "a:2", "env": [{"name": "X", "value": "1"}]}]),
+        ({"spec": {"containers": [{"name": "c"}, {"$patch": "replace"}]}}, [{"name": "c"}]),
+    ],
+    ids=["merge-by-name", "nested-env", "delete-directive", "element-order", "replace-directive"],
+)
+def test_strategic_merge_lists(patch: dict[str, Any], expected: list[Any]) -> None:
+    assert strategic_merge(CONTAINERS, patch)["spec"]["containers"] == expected
+
+
+def test_strategic_merge_maps_null_and_retain_keys() -> None:
+    target = {"metadata": {"labels": {"a": "1", "b": "2"}},
+              "spec": {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}}}}
+    patch = {"metadata": {"labels": {"a": None, "c": "3"}},
+             "spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}}}
+    assert strategic_merge(target, patch) == {"metadata": {"labels": {"b": "2", "c": "3"}},
+                                              "spec": {"strategy": {"type": "Recreate"}}}
+    assert target["metadata"]["labels"] == {"a": "1", "b": "2"}  # inputs untouched
+
+
+def test_merge_and_json_patches() -> None:
+    assert merge_patch({"a": {"b": 1, "c": 2}, "l": [1, 2]}, {"a": {"b": None}, "l": [3]}) == {"a": {"c": 2},
+                                                                                                 "l": [3]}
+    doc = {"spec": {"items": ["x", "y"]}}
+    ops = [{"op": "add", "path": "/spec/items/-", "value": "z"}, {"op": "remove", "path": "/spec/items/0"},
+           {"op": "replace", "path": "/spec/new", "value": 1}, {"op": "copy", "from": "/spec/new", "path": "/n"},
+           {"op": "test", "path": "/n", "value": 1}]
+    with pytest.raises(PatchError):
+        json_patch(doc, ops)  # replace needs an existing path
+    ops[2]["op"] = "add"
+    assert json_patch(doc, ops) == {"spec": {"items": ["y", "z"], "new": 1}, "n": 1}
+    with pytest.raises(PatchError):
+        json_patch(doc, [{"op": "test", "path": "/spec/items/0", "value": "nope"}])
+
+
+def test_server_side_apply_removes_what_the_manager_no_longer_applies() -> None:
+    first = {"metadata": {"name": "x", "labels": {"a": "1", "b": "2"}}, "data": {"k": "v", "old": "o"}}
+    live = apply_patch(None, first, None)
+    live["metadata"]["labels"]["someone-else"] = "kept"
+    second = {"metadata": {"name": "x", "labels": {"a": "1"}}, "data": {"k": "v2"}}
+    assert apply_patch(live, second, first) == {
+        "metadata": {"name": "x", "labels": {"a": "1", "someone-else": "kept"}}, "data": {"k": "v2"}}
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    def varint(n: int) -> bytes:
+        out = b""
+        while True:
+            byte, n = n & 0x7F, n >> 7
+            out += bytes([byte | (0x80 if n else 0)])
+            if not n:
+                return out
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+def test_protobuf_secret_envelope_is_decoded() -> None:
+    meta = _field(1, b"sh.helm.release.v1.web.v1") + _field(3, b"demo") + _field(
+        11, _field(1, b"owner") + _field(2, b"helm"))
+    secret = _field(1, meta) + _field(2, _field(1, b"release") + _field(2, b"\x00\x01bin")) + _field(
+        3, b"helm.sh/release.v1")
+    body = b"k8s\x00" + _field(1, _field(1, b"v1") + _field(2, b"Secret")) + _field(2, secret)
+    assert decode_object(body) == {
+        "apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
+        "metadata": {"name": "sh.helm.release.v1.web.v1", "namespace": "demo", "labels": {"owner": "helm"}},
+        "data": {"release": base64.b64encode(b"\x00\x01bin").decode()},
+    }
+    with pytest.raises(UnsupportedProtobuf):
+        decode_object(b"k8s\x00" + _field(1, _field(1, b"apps/v1") + _field(2, b"Deployment")))
+
+
+# -- raw HTTPS ------------------------------------------------------------------------------------
+def _connection(server: KubeAPIServer) -> http.client.HTTPSConnection:
+    context = ssl.create_default_context(cadata=server.ca_pem.decode())
+    return http.client.HTTPSConnection("127.0.0.1", server.port, context=context, timeout=10)
+
+
+def _request(server: KubeAPIServer, method: str, path: str, body: Any = None,
+             content_type: str = "application/json") -> tuple[int, Any]:
+    conn = _connection(server)
+    conn.request(method, path, body=json.dumps(body) if body is not None else None,
+                 headers={"Content-Type": content_type})
+    response = conn.getresponse()
+    data = response.read()
+    conn.close()
+    return response.status, json.loads(data) if data else None
+
+
+def _events(response: http.client.HTTPResponse, count: int) -> list[dict[str, Any]]:
+    return [json.loads(response.readline()) for _ in range(count)]
+
+
+def test_watch_list_sends_initial_events_bookmark_then_changes() -> None:
+    with KubeAPIServer() as server:
+        cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "one", "labels": {"w": "yes"}}}
+        assert _request(server, "POST", "/api/v1/namespaces/default/configmaps", cm)[0] == 201
+        conn = _connection(server)
+        conn.request("GET", "/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=true"
+                            "&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&labelSelector=w%3Dyes")
+        response = conn.getresponse()
+        added, bookmark = _events(response, 2)
+        assert (added["type"], added["object"]["metadata"]["name"]) == ("ADDED", "one")
+        assert bookmark["type"] == "BOOKMARK"
+        assert (bookmark["object"]["kind"], bookmark["object"]["apiVersion"]) == ("ConfigMap", "v1")
+        assert bookmark["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+
+        _request(server, "POST", "/api/v1/namespaces/default/configmaps", {**cm, "metadata": {"name": "other"}})
+        _request(server, "PATCH", "/api/v1/namespaces/default/configmaps/one", {"data": {"k": "v"}},
+                 "application/merge-patch+json")
+        _request(server, "PATCH", "/api/v1/namespaces/default/configmaps/one",
+                 {"metadata": {"labels": {"w": "no"}}}, "application/merge-patch+json")
+        modified, left = _events(response, 2)  # "other" does not match the selector
+        assert (modified["type"], modified["object"]["data"]) == ("MODIFIED", {"k": "v"})
+        assert (left["type"], left["object"]["metadata"]["name"]) == ("DELETED", "one")
+        conn.close()
+
+        conn = _connection(server)
+        conn.request("GET", "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion="
+                     + bookmark["object"]["metadata"]["resourceVersion"])
+        replay = _events(conn.getresponse(), 3)
+        assert [(e["type"], e["object"]["metadata"]["name"]) for e in replay] == [
+            ("ADDED", "other"), ("MODIFIED", "one"), ("MODIFIED", "one")]
+        conn.close()
+
+
+def test_create_update_conflicts_and_not_found() -> None:
+    with KubeAPIServer() as server:
+        path = "/api/v1/namespaces/default/configmaps"
+        cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "1"}}
+        code, created = _request(server, "POST", path, cm)
+        assert code == 201 and created["metadata"]["resourceVersion"] and created["metadata"]["uid"]
+        code, status = _request(server, "POST", path, cm)
+        assert (code, status["reason"]) == (409, "AlreadyExists")
+        stale = {**created, "data": {"a": "2"}, "metadata": {**created["metadata"], "resourceVersion": "1"}}
+        assert _request(server, "PUT", f"{path}/c", stale)[1]["reason"] == "Conflict"
+        code, status = _request(server, "POST", "/api/v1/namespaces/nowhere/configmaps", cm)
+        assert (code, status["message"]) == (404, 'namespaces "nowhere" not found')
+        code, status = _request(server, "POST", path, {**cm, "metadata": {"name": "Bad_Name"}})
+        assert (code, status["reason"]) == (422, "Invalid")
+        assert _request(server, "GET", "/apis/nothing.example/v1/things")[0] == 404
+
+
+def test_python_api_reads_and_writes_objects() -> None:
+    with KubeAPIServer() as server:
+        server.create_object({"apiVersion": "apps/v1", "kind": "Deployment",
+                              "metadata": {"name": "d", "namespace": "default", "labels": {"x": "1"}},
+                              "spec": {"selector": {"matchLabels": {"x": "1"}},
+                                       "template": {"metadata": {"labels": {"x": "1"}}, "spec": {}}}})
+        for name in ("deployments", "Deployment", "deploy", "deployments.apps"):
+            assert server.get_object(name, "d", "default")["status"]["availableReplicas"] == 1
+        assert [o["metadata"]["name"] for o in server.list_objects("deploy", label_selector="x=1")] == ["d"]
+        assert server.list_objects("deploy", label_selector="x=2") == []
+        (rs,) = server.list_objects("replicasets", "default")
+        assert rs["metadata"]["ownerReferences"][0]["name"] == "d"
+        server.delete_object("deploy", "d", "default")
+        assert server.get_object("deploy", "d", "default") is None
+        assert server.list_objects("replicasets") == []
+        with pytest.raises(KeyError):
+            server.get_object("gizmos", "x")
+
+
+def test_kubeconfig_contents(tmp_path: Path) -> None:
+    from ruamel.yaml import YAML
+
+    with KubeAPIServer(token="t0k") as server:
+        path = server.write_kubeconfig(tmp_path / "kc", context="mine")
+        config = YAML(typ="safe").load(path.read_text())
+        assert config["current-context"] == "mine"
+        assert config["clusters"][0]["cluster"]["server"] == server.url
+        assert base64.b64decode(config["clusters"][0]["cluster"]["certificate-authority-data"]) == server.ca_pem
+        assert config["users"][0]["user"] == {"token": "t0k"}
+        assert path.stat().st_mode & 0o077 == 0
+    assert not server.running
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_command_serves_until_signalled(tmp_path: Path, kube_cluster_session: KubeCluster, signum: int) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "deployer.testing.kubeapi", "--kubeconfig", str(kubeconfig), "--context", "cli",
+         "--token", "cli-token"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        assert f"kubeconfig written to {kubeconfig}" in line and "https://127.0.0.1:" in line
+        listed = kube_cluster_session.run("kubectl", "--kubeconfig", str(kubeconfig), "get", "ns", "-o", "name",
+                                          env={"KUBECACHEDIR": str(tmp_path / "cache")})
+        assert "namespace/kube-system" in listed.stdout.split()
+        process.send_signal(signum)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

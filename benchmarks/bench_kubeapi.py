@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from deployer.testing.fixtures_kube import find_tool  # noqa: E402
+from deployer.tools import find_tool  # noqa: E402
 from deployer.testing.kubeapi import KubeAPIServer  # noqa: E402
 
 CHART = REPO / "tests" / "testing" / "charts" / "webapp"
@@ -42,7 +42,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
-    helm = str(find_tool("helm", start=REPO))
+    helm = find_tool("helm", REPO)
     with tempfile.TemporaryDirectory() as tmp, KubeAPIServer() as server:
         kubeconfig = server.write_kubeconfig(Path(tmp) / "kubeconfig")
         env = {**os.environ, "KUBECONFIG": str(kubeconfig), "KUBECACHEDIR": str(Path(tmp) / "cache")}

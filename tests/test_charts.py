@@ -22,7 +22,8 @@ from deployer.charts import (
     read_chart,
     read_lock,
 )
-from deployer.testing.offline_charts import find_binary, local_chart_repository
+from deployer.testing.offline_charts import local_chart_repository
+from deployer.tools import find_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 CHARTS = ROOT / "helm-charts"
@@ -41,7 +42,7 @@ PINS = {
 
 @pytest.fixture(scope="module")
 def helm() -> str:
-    return find_binary("helm")
+    return find_tool("helm")
 
 
 def run_helm(helm: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -78,3 +78,35 @@ def test_is_encrypted(data, expected):
 @pytest.mark.parametrize("name, expected", [("enc-a.yaml", True), ("a.secret.values.yaml", True), ("SECRET.json", True), ("a.values.yaml", False)])
 def test_needs_encryption(name, expected):
     assert needs_encryption(name) is expected
+
+
+SIGTERM_SCRIPT = """
+import signal, sys, time
+from pathlib import Path
+from deployer.cli import Terminated, _on_sigterm
+from deployer.secrets import decrypted
+signal.signal(signal.SIGTERM, _on_sigterm)
+try:
+    with decrypted(Path(sys.argv[1]), display="x", env={"PATH": sys.argv[2], "SOPS_AGE_KEY_FILE": sys.argv[3]}) as plain:
+        print(plain, flush=True)
+        time.sleep(60)
+except Terminated:
+    sys.exit(143)
+"""
+
+
+def test_sigterm_removes_the_decrypted_file(secret_file, demo_key_env):
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SIGTERM_SCRIPT, str(secret_file), demo_key_env["PATH"], demo_key_env["SOPS_AGE_KEY_FILE"]],
+        stdout=subprocess.PIPE, text=True,
+    )
+    plain = Path(proc.stdout.readline().strip())
+    assert plain.is_file() and SECRET in plain.read_text()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 143
+    assert not plain.exists() and not plain.parent.exists()

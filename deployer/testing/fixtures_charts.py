@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import pytest
 
-from deployer.testing.offline_charts import ChartCache, find_binary, package_standins
+from deployer.testing.offline_charts import ChartCache, package_standins
+from deployer.tools import find_tool
 
 __all__ = ["chart_cache"]
 
@@ -22,6 +23,6 @@ __all__ = ["chart_cache"]
 @pytest.fixture(scope="session")
 def chart_cache(tmp_path_factory: pytest.TempPathFactory) -> ChartCache:
     """The offline stand-in dependency charts, packaged once per test session."""
-    helm = find_binary("helm")
+    helm = find_tool("helm")
     folder = package_standins(tmp_path_factory.mktemp("chart-cache"), helm=helm)
     return ChartCache(folder=folder, helm=helm)

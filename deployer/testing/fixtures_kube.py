@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import uuid
 from dataclasses import dataclass, field
@@ -32,27 +31,13 @@ from typing import Any, Iterator, Mapping
 import pytest
 
 from deployer.testing.kubeapi import ErrorRule, KubeAPIServer
+from deployer.tools import find_tool
 
-__all__ = ["KubeCluster", "ToolError", "find_tool", "kube_cluster", "kube_cluster_session"]
+__all__ = ["KubeCluster", "ToolError", "kube_cluster", "kube_cluster_session"]
 
 E2E_KUBECONFIG = "DEPLOYER_E2E_KUBECONFIG"
 E2E_CONTEXT = "DEPLOYER_E2E_CONTEXT"
 DEFAULT_CONTEXT = "deployer-local"
-
-
-def find_tool(name: str, *, start: Path | None = None) -> Path:
-    """Locate ``name``: ``<repo>/.tools/bin`` above ``start`` or above this file first, then ``PATH``."""
-    for origin in (start, Path(__file__).resolve()):
-        if origin is None:
-            continue
-        for folder in (origin, *origin.parents):
-            candidate = folder / ".tools" / "bin" / name
-            if candidate.is_file() and os.access(candidate, os.X_OK):
-                return candidate
-    found = shutil.which(name)
-    if found is None:
-        raise FileNotFoundError(f"{name} not found in <repo>/.tools/bin or on PATH")
-    return Path(found)
 
 
 class ToolError(subprocess.CalledProcessError):
@@ -89,7 +74,7 @@ class KubeCluster:
 
     def run(self, tool: str, *args: str, check: bool = True, timeout: float = 120,
             env: Mapping[str, str] | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
-        argv = [str(find_tool(tool, start=self.tools_from)), *args]
+        argv = [find_tool(tool, self.tools_from), *args]
         result = subprocess.run(argv, env=self.tool_env(env), capture_output=True, text=True, timeout=timeout,
                                 input=input, stdin=None if input is not None else subprocess.DEVNULL)
         if check and result.returncode != 0:

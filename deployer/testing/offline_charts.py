@@ -50,13 +50,13 @@ from pathlib import Path
 
 from deployer.charts import build_order, dependencies_built, lock_in_sync, read_archive, read_chart, read_lock
 from deployer.errors import CommandError, DeployerError
+from deployer.tools import find_tool
 
 __all__ = [
     "STANDINS_DIR",
     "OfflineChartsError",
     "copy_charts",
     "ensure_offline_dependencies",
-    "find_binary",
     "local_chart_repository",
     "package_standins",
     "standin_charts",
@@ -70,21 +70,6 @@ class OfflineChartsError(DeployerError):
     """The stand-ins cannot serve a chart's dependencies (lock out of sync, no stand-in for a pin...)."""
 
     exit_code = 2
-
-
-def find_binary(name: str, root: Path | None = None, env: Mapping[str, str] | None = None) -> str:
-    """``<root>/.tools/bin/<name>``, else this checkout's ``.tools/bin/<name>``, else ``<name>`` on PATH."""
-    own_checkout = Path(__file__).resolve().parents[2]
-    for base in (root, own_checkout):
-        if base is None:
-            continue
-        candidate = Path(base) / ".tools" / "bin" / name
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
-    found = shutil.which(name, path=(env if env is not None else os.environ).get("PATH"))
-    if found:
-        return found
-    raise OfflineChartsError(f"{name}: not found in .tools/bin or on PATH; run scripts/install-tools")
 
 
 def standin_charts(standins_dir: Path = STANDINS_DIR) -> dict[tuple[str, str], Path]:
@@ -134,7 +119,7 @@ def package_standins(
     stamp = cache_dir / _STAMP
     if stamp.is_file() and stamp.read_text().strip() == digest and all((cache_dir / w).is_file() for w in wanted):
         return cache_dir
-    helm = helm or find_binary("helm", env=env)
+    helm = helm or find_tool("helm", env=env)
     base_env = dict(env if env is not None else os.environ)
     with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".packaging-") as tmp:
         for folder in charts.values():
@@ -261,7 +246,7 @@ def ensure_offline_dependencies(
             f"{name} {version} ({repo}, pinned by {chart.name})" for chart, name, version, repo in missing
         )
         raise OfflineChartsError(f"no offline stand-in chart for: {listed}; add one under {STANDINS_DIR}")
-    helm = helm or find_binary("helm", env=base_env)
+    helm = helm or find_tool("helm", env=base_env)
     package_standins(cache_dir, helm=helm, env=base_env)
     urls = {repo for _, _, _, repo in _remote_pins(order)}
     with local_chart_repository(cache_dir, urls) as helm_env:

@@ -1,7 +1,6 @@
 """schemas/cluster.schema.json works for editors and check-jsonschema, validates EVERY hub, and the
 README's config reference is generated from it."""
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path

@@ -33,6 +33,7 @@ __all__ = [
     "build_order",
     "dependencies_built",
     "lock_digest",
+    "local_dependents",
     "lock_in_sync",
     "read_archive",
     "read_chart",
@@ -284,3 +285,30 @@ def dependencies_built(chart_dir: str | Path) -> bool:
             if matches[0].stat().st_mtime < newest:
                 return False
     return True
+
+
+def local_dependents(charts_dir: str | Path) -> dict[str, frozenset[str]]:
+    """chart folder name -> the charts of ``charts_dir`` that use it through ``file://``, transitively.
+
+    E.g. ``{"basehub": frozenset({"daskhub"})}``: a change to basehub affects every daskhub hub too.
+    """
+    charts_dir = Path(charts_dir).resolve()
+    direct: dict[str, set[str]] = {}
+    for chart_yaml in sorted(charts_dir.glob("*/Chart.yaml")):
+        user = chart_yaml.parent.name
+        for dep in read_chart(chart_yaml.parent).dependencies:
+            if dep.is_local:
+                target = dep.local_path(chart_yaml.parent)
+                if target.parent == charts_dir:
+                    direct.setdefault(target.name, set()).add(user)
+    closed: dict[str, frozenset[str]] = {}
+    for chart in direct:
+        seen: set[str] = set()
+        todo = list(direct[chart])
+        while todo:
+            user = todo.pop()
+            if user not in seen:
+                seen.add(user)
+                todo.extend(direct.get(user, ()))
+        closed[chart] = frozenset(seen)
+    return closed

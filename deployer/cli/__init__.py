@@ -56,6 +56,11 @@ def _register() -> None:
     cli.add_command(validate.validate)
     cli.add_command(listing.list_clusters)
 
+    from deployer.cli import gate, matrix
+
+    cli.add_command(matrix.generate_matrix)
+    cli.add_command(gate.gate)
+
 
 _register()
 

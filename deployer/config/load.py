@@ -76,7 +76,18 @@ def read_cluster(root: Path, name: str) -> ClusterRead:
     except (OSError, UnicodeDecodeError) as exc:
         result.problems.append(Problem(rel, None, f"cannot read: {exc.__class__.__name__}"))
         return result
-    result.raw = raw
+    return check_cluster_data(root, name, raw, path)
+
+
+def check_cluster_data(root: Path, name: str, raw: Any, path: Path | None = None) -> ClusterRead:
+    """Schema and folder-name checks of parsed cluster.yaml content (``path``, when given, for line numbers)."""
+    cdir = f"{CLUSTERS_DIR.as_posix()}/{name}"
+    rel = f"{cdir}/cluster.yaml"
+    result = ClusterRead(name=name, config=None, raw=raw)
+
+    def line(keys) -> int | None:
+        return yamlfile.line_of(path, keys) if path is not None else None
+
     if not isinstance(raw, dict):
         result.problems.append(Problem(rel, 1, "must be a YAML mapping with at least 'name' and 'provider'"))
         return result
@@ -94,14 +105,24 @@ def read_cluster(root: Path, name: str) -> ClusterRead:
         else:
             spec_broken = spec_broken or not keys or keys[0] in ("provider", *SPEC_CLASSES)
             text = f"{format_path(keys)}: {message}"
-        result.problems.append(Problem(rel, yamlfile.line_of(path, keys) or 1, text))
+        result.problems.append(Problem(rel, line(keys) or 1, text))
 
     if raw.get("name") is not None and raw.get("name") != name:
         result.problems.append(
-            Problem(rel, yamlfile.line_of(path, ["name"]), f"name: is {raw.get('name')!r} but the folder is {name!r}: they must be equal")
+            Problem(rel, line(["name"]), f"name: is {raw.get('name')!r} but the folder is {name!r}: they must be equal")
         )
     result.config = _build(raw, name, cdir, result.bad_hubs, spec_ok=not spec_broken)
     return result
+
+
+def cluster_from_text(root: Path, name: str, text: str) -> ClusterConfig | None:
+    """The model of a cluster.yaml given as text (e.g. from an older git revision); None if it has problems."""
+    try:
+        raw = yamlfile.loads(text)
+    except yamlfile.YamlError:
+        return None
+    read = check_cluster_data(root, name, raw)
+    return read.config if not read.problems else None
 
 
 def _hub_name(raw: dict, index: int) -> str | None:
@@ -132,7 +153,7 @@ def _build(raw: dict, name: str, cdir: str, bad_hubs: set[int], *, spec_ok: bool
     if isinstance(raw.get("support"), dict) and isinstance(raw["support"].get("helm_chart_values_files"), list):
         support = SupportConfig(values_files=tuple(_files(cdir, raw["support"]["helm_chart_values_files"])))
     hubs = []
-    for i, entry in enumerate(raw.get("hubs") or []):
+    for i, entry in enumerate(raw["hubs"] if isinstance(raw.get("hubs"), list) else []):
         if i in bad_hubs or not isinstance(entry, dict):
             continue
         hubs.append(

@@ -1,7 +1,8 @@
 """Reading YAML the way helm reads it, fast, with line numbers only when a message needs one.
 
-- ``load(path)`` parses with ruamel's C-accelerated safe loader in YAML 1.1 mode (helm's YAML library
-  resolves ``yes``/``on``/``010`` as 1.1 does). Duplicate keys are an error, as in helm.
+- ``load(path)`` parses with PyYAML's libyaml-based safe loader: YAML 1.1, as helm's YAML library resolves
+  ``yes``/``on``/``010``, and about three times faster than ruamel's safe loader (it matters: planning a
+  2,000-hub fleet must take well under a second). Duplicate keys are an error.
 - ``line_of(path, keys)`` re-parses with the round-trip loader, which keeps positions, and returns the
   1-based line of the key (or list item) at ``keys``. It is only called on the error path.
 
@@ -25,12 +26,36 @@ class YamlError(Exception):
 
 
 @lru_cache(maxsize=None)
-def _fast_loader():
-    from ruamel.yaml import YAML
+def _fast_loader_class():
+    import yaml
 
-    yaml = YAML(typ="safe")
-    yaml.version = (1, 1)
-    return yaml
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[valid-type,misc]
+        """The safe loader, refusing duplicate keys (and naming both lines)."""
+
+        def construct_mapping(self, node, deep=False):
+            merges = any(k.tag == "tag:yaml.org,2002:merge" for k, _ in node.value)
+            own = [k for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"]  # before << is expanded
+            mapping = super().construct_mapping(node, deep=deep)
+            if merges or len(mapping) < len(own):  # fewer keys than entries: a duplicate
+                seen: dict = {}
+                for key_node in own:
+                    key = self.construct_object(key_node, deep=True)
+                    first = seen.setdefault(key, key_node)
+                    if first is not key_node:
+                        raise yaml.constructor.ConstructorError(
+                            "while constructing a mapping", first.start_mark,
+                            f'found duplicate key "{key}"', key_node.start_mark,
+                        )
+            return mapping
+
+    # helm turns YAML into JSON, where a date is just a string: don't make datetime objects.
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in base.yaml_implicit_resolvers.items()
+    }
+    return Loader
 
 
 def _rt_loader():
@@ -43,11 +68,11 @@ def _rt_loader():
 
 def loads(text: str) -> Any:
     """Parse YAML text; raise ``YamlError`` (with line) on bad syntax or duplicate keys."""
-    from ruamel.yaml import YAMLError
+    import yaml
 
     try:
-        return _fast_loader().load(text)
-    except YAMLError as exc:
+        return yaml.load(text, Loader=_fast_loader_class())  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
         raise _describe(exc) from None
 
 
@@ -68,7 +93,7 @@ def _describe(exc: Exception) -> YamlError:
         first = getattr(exc, "context_mark", None)
         where = f" (first defined on line {first.line + 1})" if first is not None else ""
         return YamlError(line, f"duplicate key '{dup.group('key')}'{where}: keep only one")
-    # ruamel's problem texts describe syntax ("mapping values are not allowed here"), not values.
+    # libyaml's problem texts describe syntax ("mapping values are not allowed here"), never values.
     return YamlError(line, f"invalid YAML: {problem or type(exc).__name__}")
 
 

@@ -2,16 +2,16 @@
 README's config reference is generated from it."""
 
 import subprocess
-import sys
 from pathlib import Path
 
+from deployer.tools import find_tool
 from helpers import PROJECT
 
 SCHEMA = PROJECT / "schemas" / "cluster.schema.json"
 
 
 def check_jsonschema(*files: Path) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).with_name("check-jsonschema")
+    exe = find_tool("check-jsonschema")
     return subprocess.run([str(exe), "--schemafile", str(SCHEMA), *map(str, files)], capture_output=True, text=True)
 
 

@@ -1,0 +1,75 @@
+"""Reaching a cluster: one module per provider behind one interface.
+
+A provider module (``deployer.auth.<provider>``) has one function::
+
+    def access(cluster: ClusterConfig, *, root: Path, env: Mapping[str, str], workdir: Path) -> ContextManager[ClusterAccess]
+
+It yields a ``ClusterAccess`` for the cluster and cleans up (temporary kubeconfigs, decrypted keys) on every
+exit path. ``workdir`` is a private (0700) folder the caller owns. Nothing global changes: the kubeconfig
+reaches helm and kubectl through ``ClusterAccess.env`` and explicit flags only.
+
+``cluster_access(...)`` is the only dispatch point; provider modules are imported lazily, so their SDKs load
+only when that provider is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, ContextManager, Mapping, Protocol
+
+from deployer.errors import UsageError
+
+if TYPE_CHECKING:
+    from deployer.config.model import ClusterConfig
+
+
+@dataclass(frozen=True)
+class ClusterAccess:
+    """How child processes reach one cluster."""
+
+    kubeconfig: Path | None  # None: the ambient kubeconfig (KUBECONFIG of the environment, or ~/.kube/config)
+    context: str | None = None  # None: the kubeconfig's current context
+    env: Mapping[str, str] = field(default_factory=dict)  # extra variables for child processes only
+
+    def child_env(self, base_env: Mapping[str, str]) -> dict[str, str]:
+        """The environment for a helm/kubectl child process."""
+        env = {**base_env, **self.env}
+        if self.kubeconfig is not None:
+            env["KUBECONFIG"] = str(self.kubeconfig)
+        return env
+
+
+class Provider(Protocol):
+    def access(
+        self, cluster: "ClusterConfig", *, root: Path, env: Mapping[str, str], workdir: Path
+    ) -> ContextManager[ClusterAccess]: ...
+
+
+# provider name -> (module, the pip extra that brings its SDK, or None)
+PROVIDERS: dict[str, tuple[str, str | None]] = {
+    "kubeconfig": ("deployer.auth.kubeconfig", None),
+}
+
+
+def provider_for(name: str) -> Provider:
+    if name not in PROVIDERS:
+        raise UsageError(f"provider '{name}' is not supported by this version of the deployer")
+    module, extra = PROVIDERS[name]
+    try:
+        return importlib.import_module(module)  # type: ignore[return-value]
+    except ImportError as exc:
+        if extra is None:
+            raise
+        raise UsageError(
+            f"provider '{name}' needs the Python SDK that comes with the extra: pip install 'deployer[{extra}]' "
+            f"({exc.name} is missing)"
+        ) from None
+
+
+def cluster_access(
+    cluster: "ClusterConfig", *, root: Path, env: Mapping[str, str], workdir: Path
+) -> ContextManager[ClusterAccess]:
+    """A context manager yielding the ``ClusterAccess`` for ``cluster``."""
+    return provider_for(cluster.provider).access(cluster, root=root, env=env, workdir=workdir)

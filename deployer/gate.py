@@ -1,0 +1,107 @@
+"""The gate between deploy stages: which legs may go on, from the results earlier legs recorded. Pure.
+
+Each leg of the workflow writes report files (``deployer deploy --report``: ``{"cluster", "results": [{"release",
+"kind", "status", ...}]}``; ``deployer health-check --report``: ``{"cluster", "hub", "healthy", ...}``). For the
+``canary`` stage a cluster's canary legs go on only if its support leg (when planned) deployed; for ``prod``,
+its support leg and every planned canary must have deployed and, when a health report exists (or health is
+required), be healthy. A planned leg without a report counts as failed: it did not finish. Cluster names are
+compared exactly.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+from deployer.plan import HubLeg, Plan
+
+
+@dataclass
+class Outcomes:
+    """What the reports say, per exact cluster name."""
+
+    support: dict[str, str] = field(default_factory=dict)  # cluster -> status
+    hubs: dict[tuple[str, str], str] = field(default_factory=dict)  # (cluster, hub) -> status
+    health: dict[tuple[str, str], bool] = field(default_factory=dict)  # (cluster, hub) -> healthy
+
+
+def read_outcomes(reports: Iterable[Mapping]) -> Outcomes:
+    out = Outcomes()
+    for report in reports:
+        cluster = report.get("cluster")
+        if not isinstance(cluster, str):
+            continue
+        if "healthy" in report and isinstance(report.get("hub"), str):
+            key = (cluster, report["hub"])
+            out.health[key] = bool(report["healthy"]) and out.health.get(key, True)
+            continue
+        for result in report.get("results") or []:
+            status, release = result.get("status"), result.get("release")
+            if result.get("kind") == "support":
+                out.support[cluster] = _worst(out.support.get(cluster), status)
+            elif isinstance(release, str):
+                out.hubs[(cluster, release)] = _worst(out.hubs.get((cluster, release)), status)
+    return out
+
+
+def _worst(before: str | None, now: str | None) -> str:
+    """A release reported more than once counts as deployed only if every report says so."""
+    if before is None:
+        return str(now)
+    return before if before != "deployed" else str(now)
+
+
+@dataclass(frozen=True)
+class GateResult:
+    allowed: tuple[HubLeg, ...]
+    blocked: tuple[tuple[HubLeg, str], ...]
+
+    def to_json(self) -> dict:
+        leg = lambda l: {"cluster": l.cluster, "provider": l.provider, "hubs": list(l.hubs), "reason": l.reason}  # noqa: E731
+        return {"allowed": [leg(l) for l in self.allowed],
+                "blocked": [{**leg(l), "blocked_because": why} for l, why in self.blocked]}
+
+
+def gate(plan: Plan, stage: str, outcomes: Outcomes, *, require_health: bool = False) -> GateResult:
+    """The legs of ``stage`` (``canary`` or ``prod``) that may run, and why the others may not."""
+    if stage not in ("canary", "prod"):
+        raise ValueError(f"unknown stage {stage!r}")
+    problems: dict[str, list[str]] = defaultdict(list)
+    for leg in plan.support:
+        status = outcomes.support.get(leg.cluster)
+        if status != "deployed":
+            problems[leg.cluster].append(f"support {_said(status)}")
+    if stage == "prod":
+        for leg in plan.canary:
+            for hub in leg.hubs:
+                status = outcomes.hubs.get((leg.cluster, hub))
+                healthy = outcomes.health.get((leg.cluster, hub))
+                if status != "deployed":
+                    problems[leg.cluster].append(f"canary {hub} {_said(status)}")
+                elif healthy is False or (healthy is None and require_health):
+                    problems[leg.cluster].append(f"canary {hub} {'unhealthy' if healthy is False else 'has no health report'}")
+    legs = plan.canary if stage == "canary" else plan.prod
+    allowed = tuple(leg for leg in legs if leg.cluster not in problems)
+    blocked = tuple((leg, "; ".join(problems[leg.cluster])) for leg in legs if leg.cluster in problems)
+    return GateResult(allowed, blocked)
+
+
+def _said(status: str | None) -> str:
+    return "has no report (the leg did not finish)" if status is None else status
+
+
+def plan_from_json(data: Mapping) -> Plan:
+    """The ``Plan`` that ``deployer generate-matrix`` printed."""
+    from deployer.plan import Removed, SupportLeg
+
+    def legs(key: str) -> tuple[HubLeg, ...]:
+        return tuple(HubLeg(d["cluster"], d.get("provider", ""), tuple(d["hubs"]), d.get("reason", ""))
+                     for d in data.get(key) or [])
+
+    return Plan(
+        support=tuple(SupportLeg(d["cluster"], d.get("provider", ""), d.get("reason", "")) for d in data.get("support") or []),
+        canary=legs("canary"),
+        prod=legs("prod"),
+        removed=tuple(Removed(d["cluster"], d["hub"]) for d in data.get("removed") or []),
+    )

@@ -1,0 +1,308 @@
+"""From changed file paths to the releases they affect: a pure function, no I/O.
+
+``plan_deploys(fleet, changed, base=..., chart_dependents=...)`` returns a ``Plan``: support legs (one per
+cluster), canary legs and prod legs (one hub per leg), and hubs removed since the base revision. Every leg
+carries a human-readable reason. The caller loads the fleet (and the base fleet, from git), reads the charts'
+``file://`` dependencies and writes the outputs; this module only decides.
+
+The rules, in the order they are tried (the first that matches a path decides; see ``PATH_RULES``):
+
+=================================  ==============================================================
+path                               affects
+=================================  ==============================================================
+``*.md`` anywhere                  nothing (documentation)
+``scripts/install-tools``          everything (it pins the helm, kubectl and sops that deploy)
+``tests/**``, ``benchmarks/**``,   nothing (cannot change what gets deployed)
+``docs/**``, ``scripts/**``,
+``.github/**``, ``.ci/**``
+``deployer/testing/**``            nothing (the test toolkit)
+``deployer/health/**``,            nothing (health-check code runs after a deploy)
+``deployer/cli/health.py``
+``deployer/**``, ``pyproject.toml``,  everything: support on every cluster, every hub
+``schemas/**``
+``helm-charts/support/**``         support on every cluster that has one
+``helm-charts/X/**``               every hub whose chart is X or depends on X (``file://``, transitively)
+``config/clusters/C/cluster.yaml`` with a base: the hubs whose entries changed, new hubs, support if its
+                                   entry changed; everything of C if name/provider/provider block changed
+                                   or C is new. Without a base: support and every hub of C
+``config/clusters/C/<file>``       the hubs (and support) listing that file among their values files
+anything else                      nothing (reported as unmatched)
+=================================  ==============================================================
+
+Canaries: whenever a prod hub of a cluster is planned, all of that cluster's canaries are planned too.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+from deployer.config.model import ClusterConfig, Fleet
+
+NOTHING, EVERYTHING, SUPPORT_CHART, CHART, CLUSTER_FILE, CLUSTER_DIR = (
+    "nothing", "everything", "support-chart", "chart", "cluster-file", "cluster-dir")
+
+# (glob, effect, why) - first match wins. fnmatch's "*" also matches "/".
+PATH_RULES: tuple[tuple[str, str, str], ...] = (
+    ("*.md", NOTHING, "documentation"),
+    ("tests/*", NOTHING, "tests"),
+    ("benchmarks/*", NOTHING, "benchmarks"),
+    ("docs/*", NOTHING, "documentation"),
+    ("scripts/install-tools", EVERYTHING, "pinned helm/kubectl/sops versions changed"),
+    ("scripts/*", NOTHING, "developer scripts"),
+    (".github/*", NOTHING, "CI workflows"),
+    (".ci/*", NOTHING, "CI entry point"),
+    ("deployer/testing/*", NOTHING, "the test toolkit"),
+    ("deployer/health/*", NOTHING, "health-check code"),
+    ("deployer/cli/health.py", NOTHING, "health-check code"),
+    ("deployer/*", EVERYTHING, "deployer code changed"),
+    ("pyproject.toml", EVERYTHING, "deployer packaging changed"),
+    ("schemas/*", EVERYTHING, "config schema changed"),
+    ("helm-charts/support/*", SUPPORT_CHART, "support chart changed"),
+    ("helm-charts/*/*", CHART, "chart changed"),
+    ("config/clusters/*/cluster.yaml", CLUSTER_FILE, "cluster.yaml changed"),
+    ("config/clusters/*/*", CLUSTER_DIR, "values file changed"),
+)
+
+
+def classify(path: str) -> tuple[str, str]:
+    """The (effect, why) of the first rule matching ``path``; ``("unmatched", ...)`` when none does."""
+    for pattern, effect, why in PATH_RULES:
+        if fnmatch.fnmatchcase(path, pattern):
+            return effect, why
+    return "unmatched", "no rule"
+
+
+@dataclass(frozen=True)
+class SupportLeg:
+    cluster: str
+    provider: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class HubLeg:
+    cluster: str
+    provider: str
+    hubs: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Removed:
+    cluster: str
+    hub: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    support: tuple[SupportLeg, ...] = ()
+    canary: tuple[HubLeg, ...] = ()
+    prod: tuple[HubLeg, ...] = ()
+    removed: tuple[Removed, ...] = ()
+    unmatched: tuple[str, ...] = field(default=(), compare=False)
+
+    def to_json(self) -> dict:
+        return {
+            "support": [{"cluster": s.cluster, "provider": s.provider, "reason": s.reason} for s in self.support],
+            "canary": [_leg_json(leg) for leg in self.canary],
+            "prod": [_leg_json(leg) for leg in self.prod],
+            "removed": [{"cluster": r.cluster, "hub": r.hub} for r in self.removed],
+        }
+
+
+def _leg_json(leg: HubLeg) -> dict:
+    return {"cluster": leg.cluster, "provider": leg.provider, "hubs": list(leg.hubs), "reason": leg.reason}
+
+
+class _Reasons:
+    """Collects why each release is planned: support per cluster, hubs per (cluster, hub)."""
+
+    def __init__(self) -> None:
+        self.support: dict[str, list[str]] = defaultdict(list)
+        self.hubs: dict[tuple[str, str], list[str]] = defaultdict(list)
+
+    def add_support(self, cluster: ClusterConfig, why: str) -> None:
+        if cluster.support is not None and why not in self.support[cluster.name]:
+            self.support[cluster.name].append(why)
+
+    def add_hub(self, cluster: str, hub: str, why: str) -> None:
+        if why not in self.hubs[(cluster, hub)]:
+            self.hubs[(cluster, hub)].append(why)
+
+    def add_all(self, cluster: ClusterConfig, why: str) -> None:
+        self.add_support(cluster, why)
+        for hub in cluster.hubs:
+            self.add_hub(cluster.name, hub.name, why)
+
+
+def plan_deploys(
+    fleet: Fleet,
+    changed: Iterable[str],
+    *,
+    base: Mapping[str, ClusterConfig | None] | None = None,
+    chart_dependents: Mapping[str, frozenset[str]] | None = None,
+    force: str | None = None,
+) -> Plan:
+    """Decide what to deploy.
+
+    ``base``: the clusters as they were at the base revision (name -> config, None when unreadable there);
+    None when no base was given. ``chart_dependents``: chart -> the charts that use it through ``file://``,
+    transitively (e.g. ``{"basehub": {"daskhub"}}``). ``force``: ``support``, ``hubs`` or ``all``.
+    """
+    dependents = chart_dependents or {}
+    reasons = _Reasons()
+    unmatched: list[str] = []
+    clusters = {c.name: c for c in fleet.clusters}
+    users_of: dict[str, list[tuple[ClusterConfig, str | None]]] = defaultdict(list)  # file -> (cluster, hub|None)
+    for cluster in fleet.clusters:
+        for path in cluster.support.values_files if cluster.support else ():
+            users_of[path].append((cluster, None))
+        for hub in cluster.hubs:
+            for path in hub.values_files:
+                users_of[path].append((cluster, hub.name))
+
+    if force in ("support", "all"):
+        for cluster in fleet.clusters:
+            reasons.add_support(cluster, f"--force {force}")
+    if force in ("hubs", "all"):
+        for cluster in fleet.clusters:
+            for hub in cluster.hubs:
+                reasons.add_hub(cluster.name, hub.name, f"--force {force}")
+
+    for path in sorted(set(changed)):
+        effect, why = classify(path)
+        if effect == EVERYTHING:
+            for cluster in fleet.clusters:
+                reasons.add_all(cluster, f"{path} changed ({why})")
+        elif effect == SUPPORT_CHART:
+            for cluster in fleet.clusters:
+                reasons.add_support(cluster, f"{path} changed (support chart)")
+        elif effect == CHART:
+            chart = path.split("/")[1]
+            affected = {chart} | set(dependents.get(chart, ()))
+            for cluster in fleet.clusters:
+                for hub in cluster.hubs:
+                    if hub.helm_chart in affected:
+                        via = "" if hub.helm_chart == chart else f", used by {hub.helm_chart}"
+                        reasons.add_hub(cluster.name, hub.name, f"{path} changed (chart {chart}{via})")
+        elif effect == CLUSTER_FILE:
+            name = path.split("/")[2]
+            if name in clusters:
+                _cluster_file_changed(clusters[name], path, base, reasons)
+            else:
+                unmatched.append(path)  # a cluster that no longer exists: see ``removed``
+        elif effect == CLUSTER_DIR and path in users_of:
+            for cluster, hub in users_of[path]:
+                why = f"{path} changed (values file)"
+                if hub is None:
+                    reasons.add_support(cluster, why)
+                else:
+                    reasons.add_hub(cluster.name, hub, why)
+        elif effect != NOTHING:
+            unmatched.append(path)  # no rule, or a file in a cluster folder that no release lists
+
+    _canaries_first(fleet, reasons)
+    return Plan(
+        support=tuple(
+            SupportLeg(name, clusters[name].provider, _join(whys)) for name, whys in sorted(reasons.support.items())
+        ),
+        canary=_legs(fleet, reasons, canary=True),
+        prod=_legs(fleet, reasons, canary=False),
+        removed=_removed(fleet, base),
+        unmatched=tuple(unmatched),
+    )
+
+
+def _cluster_file_changed(
+    cluster: ClusterConfig, path: str, base: Mapping[str, ClusterConfig | None] | None, reasons: _Reasons
+) -> None:
+    if base is None:
+        reasons.add_all(cluster, f"{path} changed")
+        return
+    before = base.get(cluster.name)
+    if before is None:
+        reasons.add_all(cluster, f"{path} is new or was unreadable at the base revision")
+        return
+    if (before.provider, before.spec) != (cluster.provider, cluster.spec):
+        reasons.add_all(cluster, f"{path}: provider settings changed")
+        return
+    if before.support != cluster.support:
+        reasons.add_support(cluster, f"{path}: support entry changed")
+    for hub in cluster.hubs:
+        old = before.hub(hub.name)
+        if old is None:
+            reasons.add_hub(cluster.name, hub.name, f"{path}: new hub")
+        elif old != hub:
+            reasons.add_hub(cluster.name, hub.name, f"{path}: hub entry changed")
+
+
+def _canaries_first(fleet: Fleet, reasons: _Reasons) -> None:
+    for cluster in fleet.clusters:
+        prod = [h.name for h in cluster.prod_hubs if (cluster.name, h.name) in reasons.hubs]
+        if not prod:
+            continue
+        for canary in cluster.canaries:
+            reasons.add_hub(cluster.name, canary.name, f"canary for {', '.join(prod)}")
+
+
+def _legs(fleet: Fleet, reasons: _Reasons, *, canary: bool) -> tuple[HubLeg, ...]:
+    legs = []
+    for cluster in sorted(fleet.clusters, key=lambda c: c.name):
+        for hub in sorted(cluster.hubs, key=lambda h: h.name):
+            whys = reasons.hubs.get((cluster.name, hub.name))
+            if whys and hub.canary == canary:
+                legs.append(HubLeg(cluster.name, cluster.provider, (hub.name,), _join(whys)))
+    return tuple(legs)
+
+
+def _removed(fleet: Fleet, base: Mapping[str, ClusterConfig | None] | None) -> tuple[Removed, ...]:
+    if base is None:
+        return ()
+    now = {c.name: c for c in fleet.clusters}
+    gone = []
+    for name, before in sorted(base.items()):
+        if before is None:
+            continue
+        for hub in before.hubs:
+            if name not in now or now[name].hub(hub.name) is None:
+                gone.append(Removed(name, hub.name))
+    return tuple(sorted(gone, key=lambda r: (r.cluster, r.hub)))
+
+
+def _join(whys: list[str], most: int = 3) -> str:
+    shown = "; ".join(whys[:most])
+    return shown + (f"; and {len(whys) - most} more" if len(whys) > most else "")
+
+
+def fold_legs(legs: tuple[HubLeg, ...], max_legs: int) -> tuple[HubLeg, ...]:
+    """Group hubs of the same cluster into fewer legs until there are at most ``max_legs``.
+
+    Clusters never share a leg, so more clusters than ``max_legs`` cannot be folded: ``ValueError``.
+    """
+    if len(legs) <= max_legs:
+        return legs
+    by_cluster: dict[str, list[HubLeg]] = defaultdict(list)
+    for leg in legs:
+        by_cluster[leg.cluster].append(leg)
+    if len(by_cluster) > max_legs:
+        raise ValueError(f"{len(by_cluster)} clusters need at least as many legs, more than the limit of {max_legs}")
+    count = {name: len(group) for name, group in by_cluster.items()}
+    while sum(count.values()) > max_legs:
+        widest = max(sorted(count), key=lambda n: (count[n], n))  # the cluster with the most legs; ties by name
+        count[widest] -= 1
+    folded = []
+    for name in sorted(by_cluster):
+        group, parts = by_cluster[name], count[name]
+        size, extra = divmod(len(group), parts)
+        start = 0
+        for i in range(parts):
+            chunk = group[start:start + size + (1 if i < extra else 0)]
+            start += len(chunk)
+            hubs = tuple(h for leg in chunk for h in leg.hubs)
+            reason = chunk[0].reason if len(chunk) == 1 else f"{len(chunk)} hubs folded into one leg: " + "; ".join(
+                f"{leg.hubs[0]}: {leg.reason}" for leg in chunk[:3]) + (" ..." if len(chunk) > 3 else "")
+            folded.append(HubLeg(name, chunk[0].provider, hubs, reason))
+    return tuple(folded)

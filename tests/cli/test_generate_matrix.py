@@ -1,0 +1,133 @@
+"""`deployer generate-matrix` end to end: path sources, --base with a real git repository, GitHub outputs,
+the comment table, folding, and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from helpers import run_deployer
+
+C1 = "config/clusters/c1"
+
+
+def git(repo, *args):
+    env = {"PATH": os.environ["PATH"], "HOME": str(repo), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
+    return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def git_repo(mini_repo):
+    git(mini_repo, "init", "-q", "-b", "main")
+    git(mini_repo, "add", "-A")
+    git(mini_repo, "commit", "-q", "-m", "base")
+    return mini_repo
+
+
+def legs(data, key):
+    return [f"{leg['cluster']}/{'+'.join(leg['hubs'])}" for leg in data[key]]
+
+
+def test_paths_as_arguments(cli, mini_repo):
+    result = cli("--repo", str(mini_repo), "generate-matrix", f"{C1}/h2.values.yaml", env={})
+    assert result.code == 0, result.output
+    data = json.loads(result.out)
+    assert set(data) == {"support", "canary", "prod", "removed"}
+    assert legs(data, "canary") == ["c1/h1"] and legs(data, "prod") == ["c1/h2"]
+    assert data["prod"][0] == {"cluster": "c1", "provider": "kubeconfig", "hubs": ["h2"],
+                               "reason": f"{C1}/h2.values.yaml changed (values file)"}
+
+
+def test_paths_from_a_file_and_stdin(mini_repo, tmp_path, demo_key_env):
+    listing = tmp_path / "changed.txt"
+    listing.write_text(f"{C1}/support.values.yaml\n\n# a comment\n./{C1}/h2.values.yaml\n")
+    proc = run_deployer("--repo", str(mini_repo), "generate-matrix", "--from", str(listing), env=demo_key_env)
+    data = json.loads(proc.stdout)
+    assert [s["cluster"] for s in data["support"]] == ["c1"] and legs(data, "prod") == ["c1/h2"]
+    exe = os.path.join(os.path.dirname(sys.executable), "deployer")
+    proc = subprocess.run([exe, "--repo", str(mini_repo), "generate-matrix", "--from", "-"], input=f"{C1}/h2.values.yaml\n",
+                          capture_output=True, text=True, env=demo_key_env)
+    assert legs(json.loads(proc.stdout), "prod") == ["c1/h2"]
+
+
+def test_base_revision_plans_only_changed_hub_entries(cli, git_repo):
+    cluster = git_repo / C1 / "cluster.yaml"
+    cluster.write_text(cluster.read_text().replace("domain: h2.c1.example.org", "domain: h2-new.c1.example.org"))
+    git(git_repo, "commit", "-q", "-am", "change h2's domain")
+    result = cli("--repo", str(git_repo), "generate-matrix", "--base", "HEAD~1", env={})
+    assert result.code == 0, result.output
+    data = json.loads(result.out)
+    assert data["support"] == [] and legs(data, "canary") == ["c1/h1"] and legs(data, "prod") == ["c1/h2"]
+    assert data["prod"][0]["reason"] == f"{C1}/cluster.yaml: hub entry changed"
+
+
+def test_base_revision_lists_removed_hubs(cli, git_repo):
+    cluster = git_repo / C1 / "cluster.yaml"
+    text = cluster.read_text()
+    cluster.write_text(text[: text.index("  - name: h2")])
+    (git_repo / C1 / "h2.values.yaml").unlink()
+    git(git_repo, "commit", "-q", "-am", "remove h2")
+    data = json.loads(cli("--repo", str(git_repo), "generate-matrix", "--base", "HEAD~1", env={}).out)
+    assert data["removed"] == [{"cluster": "c1", "hub": "h2"}]
+    assert data["prod"] == [] and data["canary"] == []
+
+
+def test_base_from_a_subfolder_config_root(cli, tmp_path, mini_repo):
+    # the config repository may be a folder inside a bigger git repository: paths stay root-relative
+    outer = tmp_path / "outer"
+    outer.mkdir()
+    mini_repo.rename(outer / "infra")
+    git(outer, "init", "-q", "-b", "main")
+    git(outer, "add", "-A")
+    git(outer, "commit", "-q", "-m", "base")
+    (outer / "infra" / C1 / "h2.values.yaml").write_text("identity:\n  displayName: changed\n")
+    git(outer, "commit", "-q", "-am", "change")
+    data = json.loads(cli("--repo", str(outer / "infra"), "generate-matrix", "--base", "HEAD~1", env={}).out)
+    assert legs(data, "prod") == ["c1/h2"]
+
+
+def test_bad_base_is_a_clear_error(cli, git_repo):
+    result = cli("--repo", str(git_repo), "generate-matrix", "--base", "no-such-ref", env={})
+    assert result.code == 2 and "git rev-parse" in result.err and "Traceback" not in result.output
+
+
+def test_github_outputs_summary_and_comment(cli, mini_repo, tmp_path):
+    out, summary, comment = tmp_path / "out", tmp_path / "summary.md", tmp_path / "comment.md"
+    result = cli("--repo", str(mini_repo), "generate-matrix", f"{C1}/common.values.yaml", "--comment", str(comment),
+                 env={"GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summary)})
+    assert result.code == 0, result.output
+    outputs = dict(line.split("=", 1) for line in out.read_text().splitlines())
+    assert set(outputs) == {"support", "canary", "prod", "removed"}
+    assert json.loads(outputs["prod"]) == json.loads(result.out)["prod"] and "\n" not in outputs["prod"]
+    table = comment.read_text()
+    assert "| c1 | canary | h1 |" in table and "| c1 | prod | h2 |" in table
+    assert table.strip() in summary.read_text()
+
+
+def test_folding_under_max_legs(cli, mini_repo):
+    cluster = mini_repo / C1 / "cluster.yaml"
+    extra = "".join(f"  - name: p{i}\n    domain: p{i}.c1.example.org\n    helm_chart: basehub\n"
+                    f"    helm_chart_values_files: [common.values.yaml]\n" for i in range(5))
+    cluster.write_text(cluster.read_text() + extra)
+    data = json.loads(cli("--repo", str(mini_repo), "generate-matrix", f"{C1}/common.values.yaml", "--max-legs", "2",
+                          env={}).out)
+    assert len(data["prod"]) == 2
+    assert sorted(h for leg in data["prod"] for h in leg["hubs"]) == ["h2", "p0", "p1", "p2", "p3", "p4"]
+
+
+def test_verbose_lists_unmatched_paths(cli, mini_repo):
+    result = cli("--repo", str(mini_repo), "generate-matrix", "-v", "nowhere/x.txt", "README.md", env={})
+    assert result.code == 0 and "unmatched (deploys nothing): nowhere/x.txt" in result.err
+    assert "README.md" not in result.err
+
+
+def test_broken_config_is_refused(cli, mini_repo):
+    (mini_repo / C1 / "cluster.yaml").write_text("name: c1\nprovider: kubeconfig\nkubeconfig: {}\nhubs: 3\n")
+    result = cli("--repo", str(mini_repo), "generate-matrix", f"{C1}/h2.values.yaml", env={})
+    assert result.code == 2
+    assert result.err.startswith(f"{C1}/cluster.yaml:4: hubs: must be a list") and "Traceback" not in result.output

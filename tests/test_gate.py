@@ -1,0 +1,114 @@
+"""The gate between stages, from recorded leg results: exact cluster names, missing reports count as failed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from deployer.gate import gate, plan_from_json, read_outcomes
+from deployer.plan import HubLeg, Plan, SupportLeg
+
+
+def leg(cluster: str, *hubs: str) -> HubLeg:
+    return HubLeg(cluster, "gcp", hubs, "r")
+
+
+PLAN = Plan(
+    support=(SupportLeg("a", "gcp", "r"), SupportLeg("b", "gcp", "r"), SupportLeg("c", "gcp", "r"),
+             SupportLeg("a-eu", "gcp", "r")),
+    canary=(leg("a", "staging"), leg("b", "staging"), leg("c", "staging"), leg("a-eu", "staging")),
+    prod=(leg("a", "p1"), leg("a", "p2"), leg("b", "p1"), leg("c", "p1"), leg("a-eu", "p1")),
+)
+
+
+def deploy_report(cluster: str, *results: tuple[str, str, str]) -> dict:
+    return {"cluster": cluster, "results": [
+        {"release": rel, "kind": kind, "status": status, "revision": 1, "seconds": 1.0, "error": None}
+        for rel, kind, status in results]}
+
+
+def health(cluster: str, hub: str, healthy: bool) -> dict:
+    return {"cluster": cluster, "hub": hub, "healthy": healthy, "steps": []}
+
+
+REPORTS = [
+    deploy_report("a", ("support", "support", "deployed")),
+    deploy_report("a", ("staging", "hub", "failed")),  # A's canary failed
+    deploy_report("b", ("support", "support", "failed")),  # B's support failed
+    deploy_report("c", ("support", "support", "deployed")),
+    deploy_report("c", ("staging", "hub", "deployed")),
+    health("c", "staging", True),
+    deploy_report("a-eu", ("support", "support", "deployed")),  # a name that contains "a": must not be confused
+    deploy_report("a-eu", ("staging", "hub", "deployed")),
+    health("a-eu", "staging", True),
+]
+
+
+def clusters(legs) -> list[str]:
+    return [f"{l.cluster}/{'+'.join(l.hubs)}" for l in legs]
+
+
+def test_prod_gate_drops_exactly_the_failed_clusters():
+    result = gate(PLAN, "prod", read_outcomes(REPORTS), require_health=True)
+    assert clusters(result.allowed) == ["c/p1", "a-eu/p1"]
+    blocked = {f"{l.cluster}/{l.hubs[0]}": why for l, why in result.blocked}
+    assert blocked == {"a/p1": "canary staging failed", "a/p2": "canary staging failed", "b/p1": "support failed; "
+                       "canary staging has no report (the leg did not finish)"}
+
+
+def test_canary_gate_needs_only_support():
+    result = gate(PLAN, "canary", read_outcomes(REPORTS))
+    assert clusters(result.allowed) == ["a/staging", "c/staging", "a-eu/staging"]
+    assert [(l.cluster, why) for l, why in result.blocked] == [("b", "support failed")]
+
+
+def test_missing_reports_count_as_failures():
+    result = gate(PLAN, "prod", read_outcomes([]))
+    assert result.allowed == ()
+    assert all("has no report" in why for _, why in result.blocked)
+
+
+@pytest.mark.parametrize("healthy, require, allowed", [(False, False, False), (None, True, False), (None, False, True),
+                                                       (True, True, True)])
+def test_unhealthy_canary_blocks_prod(healthy, require, allowed):
+    reports = [deploy_report("c", ("support", "support", "deployed"), ("staging", "hub", "deployed"))]
+    if healthy is not None:
+        reports.append(health("c", "staging", healthy))
+    plan = Plan(support=(SupportLeg("c", "gcp", "r"),), canary=(leg("c", "staging"),), prod=(leg("c", "p1"),))
+    assert bool(gate(plan, "prod", read_outcomes(reports), require_health=require).allowed) is allowed
+
+
+def test_a_release_failed_in_any_report_is_failed():
+    reports = [deploy_report("c", ("support", "support", "deployed")), deploy_report("c", ("support", "support", "failed"))]
+    assert read_outcomes(reports).support == {"c": "failed"}
+
+
+def test_plan_json_round_trip():
+    data = {"support": [{"cluster": "a", "provider": "gcp", "reason": "x"}],
+            "canary": [{"cluster": "a", "provider": "gcp", "hubs": ["s"], "reason": "y"}],
+            "prod": [], "removed": [{"cluster": "a", "hub": "old"}]}
+    assert plan_from_json(data).to_json() == data
+
+
+def test_gate_cli_with_report_files(tmp_path, cli, mini_repo):
+    (tmp_path / "plan.json").write_text(json.dumps(PLAN.to_json()))
+    for i, report in enumerate(REPORTS):
+        folder = tmp_path / "reports" / f"report-{i}"
+        folder.mkdir(parents=True)
+        (folder / "r.json").write_text(json.dumps(report))
+    out = tmp_path / "github_output"
+    result = cli("--repo", str(mini_repo), "gate", "--plan", str(tmp_path / "plan.json"), "--stage", "prod",
+                 "--results", str(tmp_path / "reports"), "--require-health", env={"GITHUB_OUTPUT": str(out)})
+    assert result.code == 0, result.output
+    assert [l["cluster"] for l in json.loads(result.out)["allowed"]] == ["c", "a-eu"]
+    assert "held back: a p1: canary staging failed" in result.err
+    legs = json.loads(out.read_text().split("legs=", 1)[1])
+    assert [l["cluster"] for l in legs] == ["c", "a-eu"] and set(legs[0]) == {"cluster", "provider", "hubs", "reason"}
+
+
+def test_gate_cli_rejects_a_bad_plan(tmp_path, cli, mini_repo):
+    (tmp_path / "plan.json").write_text('{"canary": [{"no": 1}]}')
+    result = cli("--repo", str(mini_repo), "gate", "--plan", str(tmp_path / "plan.json"), "--stage", "prod",
+                 "--results", str(tmp_path), env={})
+    assert result.code == 2 and "not a plan" in result.err and "Traceback" not in result.output

@@ -51,15 +51,17 @@ def cli(ctx: click.Context, repo: str | None) -> None:
 
 
 def _register() -> None:
-    from deployer.cli import listing, validate
+    """Add every command; command modules import only click at load time (heavy imports happen inside them)."""
+    from deployer.cli import (
+        deploy, deploy_support, diff, export, gate, listing, matrix, template, validate,
+    )
 
-    cli.add_command(validate.validate)
-    cli.add_command(listing.list_clusters)
-
-    from deployer.cli import gate, matrix
-
-    cli.add_command(matrix.generate_matrix)
-    cli.add_command(gate.gate)
+    for command in (
+        validate.validate, listing.list_clusters, matrix.generate_matrix, gate.gate,
+        deploy.deploy, deploy_support.deploy_support, template.template, diff.diff,
+        export.export,
+    ):
+        cli.add_command(command)
 
 
 _register()
@@ -85,8 +87,9 @@ def threading_is_main() -> bool:
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; errors are rendered here and nowhere else."""
     try:
-        cli.main(args=argv, prog_name="deployer", standalone_mode=False)
-        return 0
+        code = cli.main(args=argv, prog_name="deployer", standalone_mode=False)
+        # a command's click.exceptions.Exit(n) comes back as n (e.g. use-cluster-credentials returns its command's)
+        return code if isinstance(code, int) and not isinstance(code, bool) else 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:

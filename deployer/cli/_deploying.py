@@ -1,0 +1,122 @@
+"""What ``deploy`` and ``deploy-support`` share: their options, progress lines, and rendering the report.
+
+Not a command. Progress goes to stderr (a redrawn status line on a terminal, plain lines otherwise, e.g. in CI);
+the summary table to stdout; ``--report FILE`` gets the JSON; inside GitHub Actions the table is appended to
+``$GITHUB_STEP_SUMMARY`` too. Exit 0 when every release deployed, 1 otherwise (2 for bad input, raised earlier).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import Any, Callable
+
+import click
+
+
+def _timeout(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from deployer.helm import go_duration, parse_duration
+
+    try:
+        return go_duration(parse_duration(value))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed([
+        click.option("--dry-run", is_flag=True,
+                     help="Print the plain helm and sops commands that do the same deploy; touch no cluster, "
+                          "decrypt nothing."),
+        click.option("--report", "report_file", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+                     help="Write the results as JSON: {cluster, results: [{release, kind, status, revision, "
+                          "seconds, error}]}."),
+        click.option("--timeout", default="10m", show_default=True, callback=_timeout, metavar="DURATION",
+                     help="How long helm waits for each release (e.g. 300s, 10m, 1h)."),
+        click.option("--wait/--no-wait", default=True, show_default=True,
+                     help="Wait until each release's workloads are ready before it counts as deployed."),
+        click.option("--verbose", "-v", is_flag=True, help="Print every command run (secrets redacted)."),
+    ]):
+        func = option(func)
+    return func
+
+
+class Progress:
+    """A line per release as it starts and ends; on a terminal, also a redrawn line of what is running."""
+
+    def __init__(self, stream: Any = None, tty: bool | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty() if tty is None else tty
+        self.lock = threading.Lock()
+        self.running: dict[str, float] = {}
+        self.finished = 0
+
+    def __call__(self, event: Any) -> None:
+        with self.lock:
+            if self.tty:
+                self.stream.write("\r\033[K")
+            job = event.job
+            if event.result is None:
+                self.running[job.release] = time.monotonic()
+                if not self.tty:
+                    self._line(f"{job.release}: deploying ({job.kind}, chart {job.chart}, namespace {job.namespace})")
+            else:
+                self.running.pop(job.release, None)
+                self.finished += 1
+                self._line(describe(event.result))
+            if self.tty and self.running:
+                names = ", ".join(self.running)
+                self.stream.write(f"deploying: {names} ({self.finished} done)")
+            self.stream.flush()
+
+    def log(self, line: str) -> None:
+        with self.lock:
+            if self.tty:
+                self.stream.write("\r\033[K")
+            self._line(line)
+            self.stream.flush()
+
+    def _line(self, text: str) -> None:
+        self.stream.write(text + "\n")
+
+
+def describe(result: Any) -> str:
+    if result.status == "deployed":
+        return f"{result.release}: deployed, revision {result.revision}, {result.seconds:.1f} s"
+    if result.status == "skipped":
+        return f"{result.release}: skipped: {result.error}"
+    error = (result.error or "").strip()
+    indented = "\n".join("    " + line for line in error.splitlines()[-15:])
+    return f"{result.release}: FAILED after {result.seconds:.1f} s\n{indented}"
+
+
+def run_deploy(app: Any, cluster: str, hubs: tuple[str, ...] | None, *, support: bool | None, jobs: int, dry_run: bool,
+               report_file: str | None, timeout: str, wait: bool, verbose: bool) -> None:
+    from deployer.deploy.engine import DeployOptions
+
+    options = DeployOptions(jobs=jobs, wait=wait, timeout=timeout)
+    if dry_run:
+        from deployer.deploy.script import dry_run_script
+
+        click.echo(dry_run_script(app.root, cluster, hubs, env=app.env, support=support, options=options), nl=False)
+        return
+    from deployer.deploy.engine import deploy
+    from deployer.run import Runner
+
+    progress = Progress()
+    runner = Runner(log=progress.log if verbose else None)
+    report = deploy(app.root, cluster, hubs, env=app.env, support=support, options=options, runner=runner,
+                    on_event=progress)
+    if report.dependency_builds:
+        click.echo(f"built chart dependencies once: {', '.join(report.dependency_builds)}", err=True)
+    click.echo(report.table())
+    if report_file:
+        report.write(report_file)
+    summary = app.env.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(report.markdown())
+    failure = report.failure()
+    if failure is not None:
+        raise failure

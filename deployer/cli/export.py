@@ -1,0 +1,28 @@
+"""``deployer export CLUSTER HUB OUTDIR``: the hub as a folder that plain helm deploys."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.argument("cluster")
+@click.argument("hub")
+@click.argument("outdir", type=click.Path(file_okay=False))
+@click.option("--decrypt", is_flag=True, help="Write secret values files decrypted (after a warning).")
+@click.option("--force", is_flag=True, help="Replace OUTDIR if it exists and is not empty.")
+@click.pass_obj
+def export(app, cluster: str, hub: str, outdir: str, decrypt: bool, force: bool) -> None:
+    """Write HUB of CLUSTER to OUTDIR: its chart with dependencies, values files, deploy.sh and a README."""
+    from pathlib import Path
+
+    from deployer.export.bundle import export_hub
+
+    if decrypt:
+        click.echo("WARNING: --decrypt writes this hub's secrets in plaintext into OUTDIR (files 0600). "
+                   "Hand them over privately and delete them once re-encrypted.", err=True)
+    result = export_hub(app.root, cluster, hub, Path(outdir), env=app.env, decrypt=decrypt, force=force)
+    click.echo(f"exported hub {hub} of cluster {cluster} to {result.outdir}")
+    for path in result.files:
+        click.echo(f"  {path}")
+    click.echo(f"deploy it with: {result.outdir}/deploy.sh   (see {result.outdir}/README.md)")

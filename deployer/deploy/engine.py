@@ -1,0 +1,325 @@
+"""Orchestration of a deploy: config -> validation -> dependencies -> cluster access -> secrets -> helm -> Report.
+
+``deploy(root, cluster, hubs, env=..., ...) -> Report`` is what ``deployer deploy`` calls:
+
+1. load the cluster and plan its jobs (``jobs.plan_jobs``); unknown cluster or hub -> ``UsageError`` (exit 2);
+2. validate everything the jobs use (``deployer.validate``); any problem -> ``ConfigError`` (exit 2). Nothing has
+   touched a cluster or run helm yet;
+3. find helm and read its major version once; build each chart's dependencies once (``Dependencies``);
+4. enter ``cluster_access`` once, inside a private (0700) work folder that is removed on every exit path;
+5. run the jobs: support, then canaries one at a time, then prod hubs in parallel (up to ``jobs``). If support or
+   a canary does not deploy, every later job is ``skipped`` with the reason and never touches the cluster.
+
+Per release: ``helm history`` first; a release left ``pending-*`` by an interrupted run fails with an explanation
+of how to recover (it is not retried blindly). Secret values files are decrypted into the work folder just for
+that release's helm run (0600, removed right after), and their values are added to the runner's redactor so that
+helm's stderr in the report and anything logged never shows them.
+
+Interruption (Ctrl-C, or SIGTERM which the CLI turns into an exception): the runner stops starting commands and
+sends SIGTERM to live helm processes (helm 4 then marks its release failed rather than pending), waits for the
+workers, and the work folder is removed before the exception propagates.
+
+Progress: ``on_event(Event)`` is called (from worker threads) when a release starts and when it ends.
+Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Mapping, Sequence
+
+from deployer import helm as H
+from deployer.deploy.dependencies import Dependencies
+from deployer.deploy.jobs import Job, Plan, is_secret_file, plan_jobs
+from deployer.deploy.report import DEPLOYED, FAILED, SKIPPED, ReleaseResult, Report
+from deployer.errors import CommandError, ConfigError, DeployerError, UsageError
+from deployer.run import Cancelled, Completed, Runner
+
+STARTED = "started"
+DONE = "done"
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    jobs: int = 4
+    wait: bool = True
+    timeout: str = H.DEFAULT_TIMEOUT  # a Go duration
+
+
+@dataclass(frozen=True)
+class Event:
+    job: Job
+    phase: str  # "started" | "done"
+    result: ReleaseResult | None = None
+
+
+class StuckRelease(DeployerError):
+    """A release is pending from an interrupted helm run; the message says how to recover."""
+
+    def __init__(self, message: str, revision: int | None) -> None:
+        super().__init__(message)
+        self.revision = revision
+
+
+MAX_ERROR_LINES = 40  # of helm's stderr kept in the report (the end, where helm puts its error)
+
+
+class Helm:
+    """The helm binary of this run, its major version (asked once), and how it is run (cwd: the repository root)."""
+
+    def __init__(self, root: Path, runner: Runner, env: Mapping[str, str]) -> None:
+        from deployer.tools import find_tool
+
+        self.root = root
+        self.runner = runner
+        self.path = find_tool("helm", root, env)
+        done = runner.run([self.path, *H.version_args()], env=env, cwd=root)
+        try:
+            self.major = H.parse_major(done.stdout)
+        except ValueError as exc:
+            raise UsageError(f"{self.path}: {exc}") from None
+
+    def run(self, args: Sequence[str], *, env: Mapping[str, str], check: bool = True) -> Completed:
+        return self.runner.run([self.path, *args], env=env, cwd=self.root, check=check)
+
+
+def load_plan(root: Path, cluster_name: str, hubs: Sequence[str] | None, *, support: bool | None) -> Plan:
+    """Load the cluster (strictly) and plan its jobs; ``hubs=None`` means every hub (see ``plan_jobs``)."""
+    from deployer.config.load import load_cluster
+
+    return plan_jobs(load_cluster(root, cluster_name), hubs, support=support)
+
+
+def validate_plan(root: Path, plan: Plan, *, env: Mapping[str, str]) -> None:
+    """The validate command's checks for everything the plan deploys; raise ``ConfigError`` on any problem."""
+    from deployer.validate import validate
+
+    whole = plan.support is not None or not plan.hub_names  # validate() checks support only with the whole cluster
+    problems = validate(root, [plan.cluster.name], () if whole else plan.hub_names, env=env)
+    if problems:
+        raise ConfigError(problems)
+
+
+@contextlib.contextmanager
+def values_for(job: Job, *, root: Path, env: Mapping[str, str], workdir: Path, runner: Runner) -> Iterator[list[str]]:
+    """The job's values files for helm, in order: plain files as repository-relative paths, secret files decrypted
+    into ``workdir`` (0600, removed when the block ends). Decrypted values are added to the runner's redactor."""
+    from deployer.config import yamlfile
+    from deployer.secrets import decrypted
+
+    with contextlib.ExitStack() as stack:
+        paths: list[str] = []
+        for rel in job.values_files:
+            if is_secret_file(rel):
+                path = stack.enter_context(decrypted(root / rel, display=rel, env=env, root=root, workdir=workdir))
+                try:
+                    runner.redactor.add_tree(yamlfile.loads(path.read_text(encoding="utf-8", errors="replace")))
+                except yamlfile.YamlError:
+                    pass  # helm will refuse it; its message quotes no values of ours
+                paths.append(str(path))
+            else:
+                paths.append(rel)
+        yield paths
+
+
+@dataclass
+class Deployment:
+    """One cluster's deploy in progress: what every release needs."""
+
+    root: Path
+    plan: Plan
+    env: Mapping[str, str]  # for helm: the base environment plus the cluster access
+    secrets_env: Mapping[str, str]  # for sops: the base environment
+    helm: Helm
+    deps: Dependencies
+    target: H.KubeTarget
+    workdir: Path
+    options: DeployOptions
+    on_event: Callable[[Event], None] | None = None
+
+    # -- one release -----------------------------------------------------------------------------------------------
+    def history(self, job: Job, entries: int = 1) -> list[dict]:
+        argv = H.history_args(job.release, namespace=job.namespace, target=self.target, max_entries=entries)
+        done = self.helm.run(argv, env=self.env, check=False)
+        if done.returncode != 0:
+            if any(s in done.stderr for s in H.NOT_FOUND):
+                return []
+            raise self.helm.runner.error(done)
+        try:
+            return sorted(json.loads(done.stdout or "[]"), key=lambda e: int(e.get("revision", 0)))
+        except (ValueError, TypeError, AttributeError):
+            raise DeployerError(f"cannot read `helm history {job.release}` output as JSON") from None
+
+    def check_not_pending(self, job: Job) -> None:
+        history = self.history(job, entries=20)
+        if history and str(history[-1].get("status", "")).startswith("pending-"):
+            raise StuckRelease(explain_pending(job, history, self.target), int(history[-1].get("revision", 0)))
+
+    def deploy_release(self, job: Job) -> ReleaseResult:
+        start = time.monotonic()
+        if self.on_event:
+            self.on_event(Event(job, STARTED))
+        try:
+            self.deps.ensure(job.chart)
+            self.check_not_pending(job)
+            with values_for(job, root=self.root, env=self.secrets_env, workdir=self.workdir,
+                            runner=self.helm.runner) as values:
+                done = self.helm.run(H.upgrade_args(
+                    job.release, job.chart, namespace=job.namespace, values_files=values, major=self.helm.major,
+                    wait=self.options.wait, timeout=self.options.timeout, target=self.target), env=self.env)
+            revision = H.parse_revision(done.stdout) or self._revision(job)
+            result = ReleaseResult(job.release, job.kind, DEPLOYED, revision, time.monotonic() - start)
+        except Cancelled:
+            raise
+        except StuckRelease as exc:
+            result = ReleaseResult(job.release, job.kind, FAILED, exc.revision, time.monotonic() - start, str(exc))
+        except CommandError as exc:
+            error = "\n".join(exc.stderr.strip().splitlines()[-MAX_ERROR_LINES:]) or str(exc)
+            if H.IN_PROGRESS in exc.stderr:
+                history = self._safe_history(job)
+                if history and str(history[-1].get("status", "")).startswith("pending-"):
+                    error = explain_pending(job, history, self.target)
+            result = ReleaseResult(job.release, job.kind, FAILED, self._revision(job), time.monotonic() - start,
+                                   error)
+        except DeployerError as exc:
+            result = ReleaseResult(job.release, job.kind, FAILED, None, time.monotonic() - start, exc.render())
+        if self.on_event:
+            self.on_event(Event(job, DONE, result))
+        return result
+
+    def _safe_history(self, job: Job) -> list[dict]:
+        try:
+            return self.history(job, entries=20)
+        except DeployerError:
+            return []
+
+    def _revision(self, job: Job) -> int | None:
+        if self.helm.runner.cancelled:
+            return None
+        history = self._safe_history(job)
+        return int(history[-1]["revision"]) if history else None
+
+    def skip(self, job: Job, reason: str) -> ReleaseResult:
+        result = ReleaseResult(job.release, job.kind, SKIPPED, None, 0.0, reason)
+        if self.on_event:
+            self.on_event(Event(job, DONE, result))
+        return result
+
+    # -- the whole plan --------------------------------------------------------------------------------------------
+    def run(self) -> list[ReleaseResult]:
+        results: dict[str, ReleaseResult] = {}
+        plan = self.plan
+        pool = ThreadPoolExecutor(max_workers=max(1, self.options.jobs), thread_name_prefix="deploy")
+        try:
+            blocked: str | None = None
+            for job in (*((plan.support,) if plan.support else ()), *plan.canaries):
+                if blocked:
+                    results[job.release] = self.skip(job, blocked)
+                    continue
+                result = _wait_one(pool.submit(self.deploy_release, job))
+                results[job.release] = result
+                if result.status != DEPLOYED:
+                    blocked = (f"not deployed because {'support' if job.kind == 'support' else 'canary'} "
+                               f"'{job.release}' failed")
+            if blocked:
+                for job in plan.prod:
+                    results[job.release] = self.skip(job, blocked)
+            else:
+                futures = {pool.submit(self.deploy_release, job): job for job in plan.prod}
+                for future, job in _wait_all(futures):
+                    results[job.release] = future.result()
+        except BaseException:
+            self.helm.runner.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        return [results[j.release] for j in plan.jobs]
+
+
+def _wait_one(future: Future) -> ReleaseResult:
+    while True:  # short waits keep the main thread responsive to Ctrl-C and SIGTERM
+        done, _ = wait([future], timeout=0.2)
+        if done:
+            return future.result()
+
+
+def _wait_all(futures: dict[Future, Job]) -> Iterator[tuple[Future, Job]]:
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+        for future in done:
+            yield future, futures[future]
+
+
+def explain_pending(job: Job, history: list[dict], target: H.KubeTarget) -> str:
+    """Why a pending release is not deployed, and the commands that recover it."""
+    last = history[-1]
+    status, revision = last.get("status"), int(last.get("revision", 0))
+    good = [int(e["revision"]) for e in history[:-1] if e.get("status") in ("deployed", "superseded")]
+    context = ["--kube-context", target.context] if target.context else []
+    if good:
+        fix = ["helm", *H.rollback_args(job.release, good[-1], namespace=job.namespace), *context]
+        then = f"(back to revision {good[-1]}, the last one that deployed)"
+    else:
+        fix = ["helm", *H.uninstall_args(job.release, namespace=job.namespace), *context]
+        then = "(it never deployed; this removes the half-installed release)"
+    history_cmd = ["helm", "history", job.release, "--namespace", job.namespace, *context]
+    return (
+        f"release '{job.release}' (namespace {job.namespace}) is stuck in status {status} at revision {revision}: "
+        f"a helm run was interrupted before it finished (a killed deploy or CI job), and helm refuses to change "
+        f"a release while an operation is pending. The deployer does not retry it blindly. If no other deploy of "
+        f"this release is running, recover with:\n  {' '.join(fix)}   {then}\nthen deploy again. "
+        f"Inspect first with: {' '.join(history_cmd)}"
+    )
+
+
+def deploy(
+    root: Path,
+    cluster_name: str,
+    hubs: Sequence[str] | None = None,
+    *,
+    env: Mapping[str, str],
+    support: bool | None = None,
+    options: DeployOptions = DeployOptions(),
+    runner: Runner | None = None,
+    on_event: Callable[[Event], None] | None = None,
+) -> Report:
+    """Deploy ``hubs`` of ``cluster_name`` (None: support and every hub; see ``plan_jobs``) and report."""
+    started = time.monotonic()
+    plan = load_plan(root, cluster_name, hubs, support=support)
+    validate_plan(root, plan, env=env)
+    runner = runner or Runner()
+    helm = Helm(root, runner, env)
+    report = Report(cluster=plan.cluster.name)
+    if not plan.jobs:
+        return report
+    deps = Dependencies(root, helm.path, runner, env)
+    for chart in plan.charts():  # at most once per chart per run; failures are reported per release below
+        try:
+            deps.ensure(chart)
+        except DeployerError:
+            pass
+    with access_session(root, plan, env) as (workdir, target, helm_env):
+        deployment = Deployment(root=root, plan=plan, env=helm_env, secrets_env=env, helm=helm, deps=deps,
+                                target=target, workdir=workdir, options=options, on_event=on_event)
+        report.results = deployment.run()
+    report.seconds = time.monotonic() - started
+    report.dependency_builds = list(deps.built)
+    return report
+
+
+@contextlib.contextmanager
+def access_session(root: Path, plan: Plan, env: Mapping[str, str]) -> Iterator[tuple[Path, H.KubeTarget, dict]]:
+    """A private work folder and the cluster's access, entered once: (workdir, helm's target flags, helm's env)."""
+    from deployer.auth import cluster_access
+    from deployer.secrets import private_dir
+
+    with private_dir() as workdir, cluster_access(plan.cluster, root=root, env=env, workdir=workdir) as access:
+        target = H.KubeTarget(kubeconfig=str(access.kubeconfig) if access.kubeconfig else None,
+                              context=access.context)
+        yield workdir, target, access.child_env(env)

@@ -1,0 +1,114 @@
+"""Looking before deploying: ``template`` (what helm would apply) and ``diff`` (what a deploy would change).
+
+- ``template(root, cluster, release, env=...) -> str``: ``helm template`` of one hub (or ``support``) from exactly
+  the inputs the deploy uses (chart, release, namespace, values files in order, secrets decrypted to private
+  temporary files). Validated first; needs no cluster. Secret data is redacted unless ``show_secrets``.
+- ``diff(root, cluster, hubs, env=...) -> list[ReleaseDiff]``: for each release the deploy would touch, the
+  unified diff between the live manifest (``helm get manifest``; empty for a release not installed yet) and the one
+  a deploy would apply (``helm upgrade --install --dry-run=server``, so ``lookup`` sees the cluster as the real
+  upgrade does). Secret data is redacted on both sides. Any failure raises ``PreviewError`` (exit 2), because
+  "could not tell" must not read as "no changes" or "changes".
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from deployer import helm as H
+from deployer.deploy.dependencies import Dependencies
+from deployer.deploy.engine import Helm, access_session, load_plan, validate_plan, values_for
+from deployer.deploy.jobs import Job, Plan, plan_jobs, support_job
+from deployer.deploy.manifests import manifest_diff, redact_secrets
+from deployer.errors import DeployerError, UsageError
+from deployer.run import Runner
+
+
+class PreviewError(DeployerError):
+    """diff/template could not be computed."""
+
+    exit_code = 2
+
+
+class ChangesFound(DeployerError):
+    """``diff`` found changes: exit 1, so CI can tell."""
+
+
+@dataclass(frozen=True)
+class ReleaseDiff:
+    release: str
+    namespace: str
+    installed: bool
+    diff: str  # "" when nothing would change
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.diff)
+
+
+def template(root: Path, cluster_name: str, release: str, *, env: Mapping[str, str], show_secrets: bool = False,
+             runner: Runner | None = None) -> str:
+    from deployer.secrets import private_dir
+
+    plan = _one_release(root, cluster_name, release)
+    validate_plan(root, plan, env=env)
+    runner = runner or Runner()
+    helm = Helm(root, runner, env)
+    job = plan.jobs[0]
+    Dependencies(root, helm.path, runner, env).ensure(job.chart)
+    with private_dir() as workdir, values_for(job, root=root, env=env, workdir=workdir, runner=runner) as values:
+        done = helm.run(H.template_args(job.release, job.chart, namespace=job.namespace, values_files=values), env=env)
+    return done.stdout if show_secrets else redact_secrets(done.stdout)
+
+
+def _one_release(root: Path, cluster_name: str, release: str) -> Plan:
+    from deployer.config.load import load_cluster
+
+    cluster = load_cluster(root, cluster_name)
+    if cluster.hub(release) is None and release == "support":
+        job = support_job(cluster)
+        if job is None:
+            raise UsageError(f"{cluster.file}: cluster '{cluster_name}' has no support chart configured")
+        return Plan(cluster, job, (), ())
+    return plan_jobs(cluster, [release], support=False)
+
+
+def diff(root: Path, cluster_name: str, hubs: Sequence[str] | None = None, *, env: Mapping[str, str],
+         support: bool | None = None, runner: Runner | None = None) -> list[ReleaseDiff]:
+    plan = load_plan(root, cluster_name, hubs, support=support)
+    validate_plan(root, plan, env=env)
+    runner = runner or Runner()
+    try:
+        helm = Helm(root, runner, env)
+        deps = Dependencies(root, helm.path, runner, env)
+        out = []
+        with access_session(root, plan, env) as (workdir, target, helm_env):
+            for job in plan.jobs:
+                deps.ensure(job.chart)
+                out.append(_release_diff(root, job, helm, helm_env, env, target, workdir, runner))
+        return out
+    except DeployerError as exc:
+        if exc.exit_code == 2:
+            raise
+        raise PreviewError(exc.render()) from None
+
+
+def _release_diff(root: Path, job: Job, helm: Helm, helm_env: Mapping[str, str], env: Mapping[str, str],
+                  target: H.KubeTarget, workdir: Path, runner: Runner) -> ReleaseDiff:
+    live = helm.run(H.get_manifest_args(job.release, namespace=job.namespace, target=target), env=helm_env,
+                    check=False)
+    if live.returncode != 0 and not any(s in live.stderr for s in H.NOT_FOUND):
+        raise runner.error(live)
+    installed = live.returncode == 0
+    with values_for(job, root=root, env=env, workdir=workdir, runner=runner) as values:
+        done = helm.run(H.upgrade_args(job.release, job.chart, namespace=job.namespace, values_files=values,
+                                       major=helm.major, target=target, dry_run_server=True, output_json=True),
+                        env=helm_env)
+    try:
+        desired = json.loads(done.stdout)["manifest"]
+    except (ValueError, KeyError, TypeError):
+        raise PreviewError(f"{job.release}: cannot read the manifest from helm's dry run output") from None
+    return ReleaseDiff(job.release, job.namespace, installed,
+                       manifest_diff(live.stdout if installed else "", desired, job.release))

@@ -1,0 +1,124 @@
+"""``export_hub``: write a self-contained folder from which plain helm deploys one hub.
+
+Steps, all before anything appears at OUTDIR: validate the hub (a secret file that no key here can decrypt is
+fine without ``--decrypt``: it is exported still encrypted), build the chart's dependencies (at most once per
+chart, ``deployer.deploy.dependencies``), copy the chart and the charts it uses through ``file://`` with their
+``charts/`` packaged dependencies, copy the values files in helm's order (encrypted ones as they are, or
+decrypted with ``decrypt=True``), write ``deploy.sh``, a ``.sops.yaml`` stub and a README. The folder is
+assembled next to OUTDIR and renamed into place, so a failure leaves nothing half-written. An existing
+non-empty OUTDIR is refused unless ``force``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from deployer.charts import build_order
+from deployer.config import yamlfile
+from deployer.errors import ConfigError, UsageError
+from deployer.export.notes import infra_specific, readme
+from deployer.export.script import deploy_script
+from deployer.secrets import ENCRYPTED_PREFIX, decrypted, is_encrypted
+
+SOPS_STUB = """\
+# sops creation rules for this hub's secret values files. Replace the placeholder with YOUR keys, then run
+# `sops encrypt --in-place values/enc-<file>.yaml` on each plaintext secret file (see README.md).
+creation_rules:
+  - path_regex: values/enc-[^/]+$
+    # age: age1...your-public-key...            (age-keygen makes one)
+    # gcp_kms: projects/P/locations/L/keyRings/R/cryptoKeys/K
+    # kms: arn:aws:kms:REGION:ACCOUNT:key/ID
+    # azure_keyvault: https://VAULT.vault.azure.net/keys/NAME/VERSION
+"""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    outdir: Path
+    files: tuple[str, ...]  # paths inside the bundle
+    decrypted: tuple[str, ...]  # secret files written in plaintext (only with decrypt=True)
+
+
+def export_hub(
+    root: Path, cluster_name: str, hub_name: str, outdir: Path, *, env: Mapping[str, str],
+    decrypt: bool = False, force: bool = False, runner=None,
+) -> ExportResult:
+    from deployer.config.load import load_cluster
+    from deployer.deploy.dependencies import Dependencies
+    from deployer.run import Runner
+    from deployer.tools import find_tool
+    from deployer.validate import validate
+
+    cluster = load_cluster(root, cluster_name)
+    hub = cluster.hub(hub_name)
+    if hub is None:
+        raise UsageError(f"{cluster.file}: no hub named {hub_name!r} in cluster '{cluster.name}'; "
+                         f"its hubs: {', '.join(h.name for h in cluster.hubs) or '(none)'}")
+    outdir = Path(outdir).resolve()
+    if outdir.exists() and (not outdir.is_dir() or any(outdir.iterdir())) and not force:
+        raise UsageError(f"{outdir}: exists and is not empty; choose an empty folder or pass --force to replace it")
+    problems = validate(root, [cluster.name], [hub.name], env=env)
+    undecryptable = {p.path for p in problems if p.message.startswith("cannot decrypt")}
+    blocking = [p for p in problems if not (p.path in undecryptable and not decrypt)]
+    if blocking:
+        raise ConfigError(blocking)
+
+    runner = runner or Runner()
+    Dependencies(root, find_tool("helm", root, env), runner, env).ensure(hub.chart_path)
+    charts = [path for path in build_order(root / hub.chart_path)]
+
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
+    try:
+        files, plain = _write(root, cluster, hub, charts, staging, env=env, decrypt=decrypt)
+        if outdir.exists():
+            shutil.rmtree(outdir)
+        os.replace(staging, outdir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return ExportResult(outdir, files, plain)
+
+
+def _write(root, cluster, hub, charts, out: Path, *, env, decrypt) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    os.chmod(out, 0o755)
+    written: list[str] = []
+    for chart_dir in charts:
+        shutil.copytree(chart_dir, out / "chart" / chart_dir.name, symlinks=False,
+                        ignore=shutil.ignore_patterns("tmpcharts*", "__pycache__"))
+        written.append(f"chart/{chart_dir.name}/")
+    (out / "values").mkdir()
+    ordered: list[tuple[str, bool]] = []
+    plaintext_layers: list[tuple[str, object]] = []
+    plain: list[str] = []
+    for rel in hub.values_files:
+        source = root / rel
+        data = yamlfile.load(source)
+        name = Path(rel).name
+        if is_encrypted(data) and decrypt:
+            target = out / "values" / (name[len(ENCRYPTED_PREFIX):] if name.startswith(ENCRYPTED_PREFIX) else name)
+            with decrypted(source, display=rel, env=env, root=root) as clear:
+                shutil.copyfile(clear, target)
+            os.chmod(target, 0o600)
+            plain.append(f"values/{target.name}")
+            ordered.append((f"values/{target.name}", False))
+        else:
+            shutil.copyfile(source, out / "values" / name)
+            ordered.append((f"values/{name}", is_encrypted(data)))
+            if not is_encrypted(data):
+                plaintext_layers.append((f"values/{name}", data))
+    written += [path for path, _ in ordered]
+    (out / ".sops.yaml").write_text(SOPS_STUB)
+    script = out / "deploy.sh"
+    script.write_text(deploy_script(hub=hub.name, chart=hub.helm_chart, files=ordered))
+    script.chmod(0o755)
+    (out / "README.md").write_text(readme(
+        hub=hub.name, cluster=cluster.name, chart=hub.helm_chart, charts=[c.name for c in charts], files=ordered,
+        decrypted=decrypt, domain=hub.domain, findings=infra_specific(plaintext_layers)))
+    written += [".sops.yaml", "deploy.sh", "README.md"]
+    return tuple(written), tuple(plain)

@@ -1,0 +1,213 @@
+"""``Runner``: the one place the deploy runs subprocesses (helm, and anything else it drives).
+
+Contract:
+
+- ``Runner.run(argv, env=..., cwd=...)`` runs ``argv`` with exactly the environment given (never ``os.environ``
+  implicitly), captures stdout and stderr as text, times it, and returns a ``Completed``. With ``check=True`` (the
+  default) a non-zero exit raises ``CommandError`` whose argv and stderr are redacted.
+- Redaction: a ``Redactor`` holds the secret values known to this run (the leaves of every decrypted values file,
+  added as they are decrypted, plus their base64 forms); everything the runner logs or raises passes through it.
+  The ``Completed`` it returns is NOT redacted (callers parse helm's output); callers redact what they show.
+- ``log`` (optional) receives one redacted line per command as it ends: ``$ argv (0.31 s, exit 0)``.
+- ``records``: (redacted argv, seconds, exit code) of every command run, for reports and benchmarks.
+- Interruption: ``cancel()`` makes further ``run`` calls raise ``Cancelled`` and sends SIGTERM to every live
+  child (SIGKILL after a grace period), so that helm can mark its release failed instead of leaving it pending.
+  A ``run`` interrupted in the calling thread (Ctrl-C, or SIGTERM turned into an exception) terminates its child
+  before the exception propagates.
+
+Thread-safe: deploys run several releases at once from one runner.
+"""
+
+from __future__ import annotations
+
+import base64
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from deployer.errors import CommandError, DeployerError
+
+REDACTED = "***"
+MIN_SECRET_LENGTH = 4  # shorter values ("true", ports) would redact ordinary words; they are not secrets anyway
+
+
+class Cancelled(DeployerError):
+    """The run was interrupted; no new command is started."""
+
+
+@dataclass(frozen=True)
+class Completed:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class CommandRecord:
+    argv: tuple[str, ...]  # redacted
+    seconds: float
+    returncode: int
+
+
+class Redactor:
+    """Replaces known secret values with ``***`` in any text."""
+
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        self._lock = threading.Lock()
+        self._values: set[str] = set()
+        self._ordered: list[str] = []
+        self.add(*values)
+
+    def add(self, *values: Any) -> None:
+        new = set()
+        for value in values:
+            if isinstance(value, bool) or value is None:
+                continue
+            text = str(value)
+            if len(text) < MIN_SECRET_LENGTH:
+                continue
+            new.add(text)
+            for line in text.splitlines():  # multi-line secrets (keys) leak line by line in error messages
+                if len(line.strip()) >= MIN_SECRET_LENGTH * 2:
+                    new.add(line.strip())
+            new.add(base64.b64encode(text.encode()).decode())
+        with self._lock:
+            if new - self._values:
+                self._values |= new
+                self._ordered = sorted(self._values, key=len, reverse=True)
+
+    def add_tree(self, data: Any) -> None:
+        """Add every scalar leaf of parsed YAML/JSON (a decrypted values file), skipping sops metadata."""
+        leaves: list[Any] = []
+
+        def walk(node: Any) -> None:
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    if key != "sops":
+                        walk(value)
+            elif isinstance(node, list):
+                for value in node:
+                    walk(value)
+            elif isinstance(node, (str, int, float)):
+                leaves.append(node)
+
+        walk(data)
+        self.add(*leaves)
+
+    def __call__(self, text: str) -> str:
+        with self._lock:
+            ordered = list(self._ordered)
+        for value in ordered:
+            if value in text:
+                text = text.replace(value, REDACTED)
+        return text
+
+    def argv(self, argv: Sequence[str]) -> list[str]:
+        return [self(str(a)) for a in argv]
+
+
+@dataclass
+class Runner:
+    """Runs subprocesses for one deployer run; see the module docstring."""
+
+    redactor: Redactor = field(default_factory=Redactor)
+    log: Callable[[str], None] | None = None
+    grace: float = 10.0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._live: set[subprocess.Popen] = set()
+        self._cancelled = threading.Event()
+        self.records: list[CommandRecord] = []
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        cwd: Path | str | None = None,
+        check: bool = True,
+        timeout: float | None = None,
+    ) -> Completed:
+        argv = tuple(str(a) for a in argv)
+        if self.cancelled:
+            raise Cancelled("interrupted: not starting " + " ".join(self.redactor.argv(argv[:2])))
+        start = time.monotonic()
+        try:
+            proc = subprocess.Popen(
+                argv, env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, text=True, errors="replace",
+            )
+        except OSError as exc:
+            raise CommandError(self.redactor.argv(argv), 127, f"cannot run {argv[0]}: {exc.strerror}") from None
+        with self._lock:
+            self._live.add(proc)
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _stop(proc, self.grace)
+            stdout, stderr = proc.communicate()
+            stderr += f"\n(stopped by the deployer after {timeout:g} s)"
+        except BaseException:  # Ctrl-C / SIGTERM in this thread: never leave the child running
+            _stop(proc, self.grace)
+            raise
+        finally:
+            with self._lock:
+                self._live.discard(proc)
+        seconds = time.monotonic() - start
+        shown = tuple(self.redactor.argv(argv))
+        with self._lock:
+            self.records.append(CommandRecord(shown, seconds, proc.returncode))
+        if self.log is not None:
+            self.log(f"$ {' '.join(shown)} ({seconds:.2f} s, exit {proc.returncode})")
+        if self.cancelled and proc.returncode != 0:
+            raise Cancelled(f"interrupted: {' '.join(shown[:3])} was stopped")
+        if check and proc.returncode != 0:
+            raise CommandError(list(shown), proc.returncode, self.redactor(stderr or stdout))
+        return Completed(argv, proc.returncode, stdout, stderr, seconds)
+
+    def error(self, done: Completed) -> CommandError:
+        """The ``CommandError`` (redacted) for a command run with ``check=False`` that failed."""
+        return CommandError(self.redactor.argv(done.argv), done.returncode, self.redactor(done.stderr or done.stdout))
+
+    def cancel(self) -> None:
+        """Start no new command and terminate the live ones (SIGTERM, then SIGKILL after ``grace``)."""
+        self._cancelled.set()
+        with self._lock:
+            live = list(self._live)
+        for proc in live:
+            _signal(proc, signal.SIGTERM)
+        deadline = time.monotonic() + self.grace
+        for proc in live:
+            try:
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal(proc, signal.SIGKILL)
+
+
+def _signal(proc: subprocess.Popen, signum: int) -> None:
+    try:
+        proc.send_signal(signum)
+    except (ProcessLookupError, OSError):
+        pass
+
+
+def _stop(proc: subprocess.Popen, grace: float) -> None:
+    if proc.poll() is not None:
+        return
+    _signal(proc, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        _signal(proc, signal.SIGKILL)
+        proc.wait()

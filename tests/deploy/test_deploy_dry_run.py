@@ -1,0 +1,133 @@
+"""``--dry-run`` (Right to Replicate) and chart dependency builds, end to end with the real helm and sops.
+
+The printed commands are run with bash against the stand-in and must give exactly the release ``deployer deploy``
+gives; the dry run itself must touch no cluster and decrypt nothing. Dependencies are built by the deployer's own
+``helm dependency build`` at most once per chart per run (the environment given points helm's repository config at
+the offline stand-ins; the deployer does not know).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from deployer.charts import read_lock
+from deployer.testing.offline_charts import local_chart_repository
+
+pytestmark = pytest.mark.e2e
+
+
+def stand_in_repositories(chart_cache, root):
+    urls = {d.repository for lock in (read_lock(p) for p in (root / "helm-charts").glob("*")) if lock
+            for d in lock.dependencies if not d.is_local}
+    return local_chart_repository(chart_cache.folder, urls)
+
+
+def test_dry_run_touches_no_cluster_and_decrypts_nothing(kube_cluster_session, deploy_repo):
+    repo = deploy_repo(kube_cluster_session)
+    env = repo.env()
+    del env["SOPS_AGE_KEY_FILE"]  # no key: decrypting anything would fail
+    before = len(kube_cluster_session.server.requests) if kube_cluster_session.is_stand_in else None
+    done = repo.deployer("deploy", "local", "--dry-run", env=env)
+    assert done.returncode == 0, done.stderr
+    if before is not None:
+        assert len(kube_cluster_session.server.requests) == before
+    assert not repo.leftovers()
+    lines = done.stdout.splitlines()
+    staging = repo.hub("staging")
+    assert "helm dependency build helm-charts/basehub" in lines
+    assert (f"helm upgrade --install {staging} helm-charts/basehub --namespace {staging} --create-namespace "
+            "--values config/clusters/local/common.values.yaml --values config/clusters/local/staging.values.yaml "
+            "--values <(sops --decrypt config/clusters/local/enc-staging.secret.values.yaml) --wait=watcher "
+            f"--timeout 10m0s --kube-context {kube_cluster_session.context}") in lines
+    order = [line.split()[3] for line in lines if line.startswith("helm upgrade")]
+    assert order == ["support", staging, repo.hub("prod")]
+    no_wait = repo.deployer("deploy", "local", staging, "--dry-run", "--no-wait", "--timeout", "90", env=env)
+    assert "--timeout 1m30s" in no_wait.stdout and "--wait" not in no_wait.stdout and "support" not in no_wait.stdout
+
+
+def test_printed_commands_deploy_exactly_what_the_deployer_deploys(kube_cluster, deploy_repo, chart_cache):
+    repo = deploy_repo(kube_cluster)
+    releases = ["support", repo.hub("staging"), repo.hub("prod")]
+    support_before = len(repo.history("support"))
+    script = repo.deployer("deploy", "local", "--dry-run")
+    assert script.returncode == 0, script.stderr
+    with stand_in_repositories(chart_cache, repo.root) as helm_env:
+        plain = subprocess.run(["bash", "-c", script.stdout], cwd=repo.root, env={**repo.env(), **helm_env},
+                               capture_output=True, text=True, timeout=300)
+    assert plain.returncode == 0, plain.stderr
+    by_script = {r: (repo.manifest(r), repo.values(r)) for r in releases}
+
+    done = repo.deployer("deploy", "local")
+    assert done.returncode == 0, done.stderr
+    for release in releases:
+        revision = repo.history(release)[-1]["revision"]
+        assert revision == (support_before + 2 if release == "support" else 2)
+        assert repo.manifest(release) == by_script[release][0], release
+        assert repo.values(release) == by_script[release][1], release
+    assert "DummyAuthenticator" in str(by_script[repo.hub("staging")][1])  # secrets went through <(sops ...)
+    assert repo.deployer("diff", "local").returncode == 0
+
+
+def test_dependencies_are_built_once_per_chart_per_run(kube_cluster_session, custom_repo, chart_cache):
+    repo = custom_repo(kube_cluster_session, hubs=[("c", True), ("p1", False), ("p2", False), ("d", False, "daskhub")])
+    for chart in ("basehub", "daskhub"):
+        shutil.rmtree(repo.root / "helm-charts" / chart / "charts")
+    with stand_in_repositories(chart_cache, repo.root) as helm_env:
+        env = {**repo.env(), **helm_env}
+        first = repo.deployer("deploy", "t", "--verbose", env=env)
+        assert first.returncode == 0, first.stderr
+        builds = [line for line in first.stderr.splitlines() if " dependency build " in line]
+        assert [b.split(" dependency build ")[1].split()[0] for b in builds] == [
+            "helm-charts/basehub", "helm-charts/daskhub"]  # basehub first: daskhub packages it
+        assert "built chart dependencies once: helm-charts/basehub, helm-charts/daskhub" in first.stderr
+        second = repo.deployer("deploy", "t", "--verbose", env=env)
+        assert second.returncode == 0, second.stderr
+        assert " dependency build " not in second.stderr  # charts/ matches the lock: nothing to build
+
+
+def test_a_dependency_that_cannot_be_built_fails_its_releases(kube_cluster_session, custom_repo, tmp_path):
+    repo = custom_repo(kube_cluster_session, hubs=[("c", True), ("p", False)])
+    shutil.rmtree(repo.root / "helm-charts" / "basehub" / "charts")
+    empty = tmp_path / "helm-home"
+    env = repo.env(HELM_REPOSITORY_CONFIG=str(empty / "repositories.yaml"),
+                   HELM_REPOSITORY_CACHE=str(empty / "cache"))
+    report = tmp_path / "report.json"
+    done = repo.deployer("deploy", "t", "--report", str(report), env=env)
+    assert done.returncode == 1
+    assert "helm knows no chart repository https://hub.jupyter.org/helm-chart/" in done.stderr
+    assert "helm repo add jupyterhub https://hub.jupyter.org/helm-chart/" in done.stderr
+    import json
+
+    results = json.loads(report.read_text())["results"]
+    assert [(r["status"], r["revision"]) for r in results] == [("failed", None), ("skipped", None)]
+    assert repo.history(repo.hub("c")) == []
+
+
+def test_an_encrypted_kubeconfig_for_deployer_and_for_the_printed_commands(kube_cluster_session, custom_repo,
+                                                                           chart_cache):
+    repo = custom_repo(kube_cluster_session, hubs=[("h", False)])
+    cdir = repo.cluster_dir()
+    secret = cdir / "enc-kubeconfig.yaml"
+    secret.write_text(kube_cluster_session.kubeconfig.read_text())
+    from helpers import demo_recipient, sops_encrypt
+
+    sops_encrypt(secret, demo_recipient())
+    text = (cdir / "cluster.yaml").read_text()
+    (cdir / "cluster.yaml").write_text(text.replace("kubeconfig:\n", "kubeconfig:\n  file: enc-kubeconfig.yaml\n", 1))
+    env = repo.env()
+    del env["KUBECONFIG"]  # only the encrypted kubeconfig can reach the cluster
+    done = repo.deployer("deploy", "t", env=env)
+    assert done.returncode == 0, done.stderr
+    assert not repo.leftovers()
+    script = repo.deployer("deploy", "t", "--dry-run", env=env).stdout
+    assert "sops --decrypt config/clusters/t/enc-kubeconfig.yaml > \"$kubeconfig\"" in script
+    assert '--kubeconfig "$kubeconfig"' in script
+    with stand_in_repositories(chart_cache, repo.root) as helm_env:
+        plain = subprocess.run(["bash", "-c", script], cwd=repo.root, env={**env, **helm_env, "TMPDIR": str(repo.tmpdir)},
+                               capture_output=True, text=True, timeout=300)
+    assert plain.returncode == 0, plain.stderr
+    assert [h["status"] for h in repo.history(repo.hub("h"))] == ["superseded", "deployed"]
+    assert not repo.leftovers()  # the script's trap removed its decrypted kubeconfig

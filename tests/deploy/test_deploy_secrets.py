@@ -1,0 +1,76 @@
+"""Secrets during a deploy, end to end: a unique marker planted in a sops-encrypted values file must reach the
+release and nothing else (stdout, stderr, the report), and no decrypted file may remain, whether the deploy
+succeeds, fails, or is interrupted with SIGINT or SIGTERM while helm runs."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+import uuid
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def marker() -> str:
+    return f"MARKER-{uuid.uuid4().hex}"
+
+
+def assert_clean(repo, marker: str, *texts: str) -> None:
+    assert not repo.leftovers(), f"left behind: {repo.leftovers()}"
+    for text in texts:
+        assert marker not in text
+
+
+def test_success_uses_the_secret_and_shows_it_nowhere(kube_cluster_session, custom_repo, marker, tmp_path):
+    repo = custom_repo(kube_cluster_session, hubs=[("s", True), ("p", False)], secrets={"s": marker, "p": marker})
+    report_file = tmp_path / "report.json"
+    done = repo.deployer("deploy", "t", "--verbose", "--report", str(report_file))
+    assert done.returncode == 0, done.stderr
+    assert "$ " in done.stderr and "upgrade --install" in done.stderr  # --verbose printed the commands
+    for hub in (repo.hub("s"), repo.hub("p")):
+        assert marker in json.dumps(repo.values(hub))  # the decrypted file really reached helm
+    assert_clean(repo, marker, done.stdout, done.stderr, report_file.read_text())
+
+
+def test_failure_redacts_the_secret_from_helms_error(kube_cluster, custom_repo, marker, tmp_path):
+    repo = custom_repo(kube_cluster, hubs=[("s", False)], secrets={"s": marker})
+    hub = repo.hub("s")
+    # An API server echoing an invalid value back, as Kubernetes validation errors do.
+    kube_cluster.inject_error(422, namespace=hub, resource="secrets", name="hub", verb="create",
+                              message=f'Secret "hub" is invalid: data[password]: Invalid value: "{marker}"')
+    report_file = tmp_path / "report.json"
+    done = repo.deployer("deploy", "t", "--report", str(report_file))
+    assert done.returncode == 1, done.stdout + done.stderr
+    result = json.loads(report_file.read_text())["results"][0]
+    assert result["status"] == "failed"
+    assert 'Invalid value: "***"' in result["error"] and 'Invalid value: "***"' in done.stderr
+    assert_clean(repo, marker, done.stdout, done.stderr, report_file.read_text())
+
+
+@pytest.mark.parametrize(("signum", "code", "message"), [
+    (signal.SIGINT, 130, "Interrupted; cleaned up."),
+    (signal.SIGTERM, 143, "Terminated; cleaned up."),
+])
+def test_interrupted_mid_deploy(kube_cluster, custom_repo, marker, signum, code, message):
+    repo = custom_repo(kube_cluster, hubs=[("s", True), ("p", False)], secrets={"s": marker, "p": marker})
+    kube_cluster.readiness = False  # helm --wait blocks: the deploy is mid-flight with the secret decrypted
+    proc = repo.popen("deploy", "t", "--timeout", "120s")
+    deadline = time.monotonic() + 60
+    while not list(repo.tmpdir.rglob("decrypted-*")):
+        assert proc.poll() is None and time.monotonic() < deadline, "the deploy never decrypted its secret"
+        time.sleep(0.05)
+    time.sleep(0.5)  # helm is running with the decrypted file
+    started = time.monotonic()
+    proc.send_signal(signum)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == code, stderr
+    assert time.monotonic() - started < 20
+    assert message in stderr
+    assert_clean(repo, marker, stdout, stderr)
+    # helm got SIGTERM from the deployer and recorded the release as failed, not stuck pending
+    assert repo.history(repo.hub("s"))[-1]["status"] == "failed"
+    assert repo.history(repo.hub("p")) == []

@@ -84,3 +84,29 @@ class CommandError(DeployerError):
     def render(self) -> str:
         tail = "\n".join(self.stderr.strip().splitlines()[-20:])
         return f"{self}\n{tail}" if tail else str(self)
+
+
+class HealthCheckError(DeployerError):
+    """A hub failed its health check (the report names the step and the hub's message): exit 1."""
+
+    exit_code = 1
+
+
+class AuthError(DeployerError):
+    """A cluster's credentials or endpoint could not be obtained; the message says what to do.
+
+    ``provider`` and ``cluster`` name what was being reached; ``kind`` is one of ``no-credentials``,
+    ``access-denied``, ``not-found``, ``rejected``, ``unreachable``, ``missing-extra`` or ``failed``. Bad or missing
+    credentials and config are the user's to fix (exit 2); an unreachable endpoint is a failed operation (exit 1).
+    """
+
+    exit_code = 2
+
+    def __init__(self, provider: str, cluster: str, message: str, kind: str = "failed"):
+        self.provider = provider
+        self.cluster = cluster
+        self.kind = kind
+        self.message = message
+        if kind == "unreachable":
+            self.exit_code = 1
+        super().__init__(f"cluster '{cluster}' ({provider}): {message}")

@@ -5,3 +5,4 @@ Each group of fixtures lives in its own module; this module only re-exports them
 
 from deployer.testing.fixtures_charts import *  # noqa: F401,F403
 from deployer.testing.fixtures_kube import *  # noqa: F401,F403
+from deployer.testing.fixtures_jupyterhub import *  # noqa: F401,F403

@@ -1,0 +1,64 @@
+"""``deployer health-check CLUSTER HUB`` (alias ``run-hub-health-check``): can a user really get a server?"""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command(name="health-check", short_help="Check that a hub really works: a user gets a server and runs code.")
+@click.argument("cluster")
+@click.argument("hub")
+@click.option("--url", metavar="URL", help="The hub's public URL (default: https://<domain>/ from the config).")
+@click.option("--token", metavar="TOKEN", envvar="JUPYTERHUB_API_TOKEN", show_envvar=True,
+              help="An API token with the scopes admin:users, admin:servers, access:servers (default: the "
+                   "deployer-health-check service token, read from the hub's Secret in the cluster).")
+@click.option("--attempts", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
+              help="Try this many times before calling the hub unhealthy.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True, metavar="SECONDS",
+              help="Time limit of one attempt.")
+@click.option("--user", "username", metavar="NAME", help="The test user (default: deployer-health-check).")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write the JSON report of the steps to FILE.")
+@click.pass_obj
+def health_check(app, cluster: str, hub: str, url: str | None, token: str | None, attempts: int, timeout: float,
+                 username: str | None, report_file: str | None) -> None:
+    """Check that HUB of CLUSTER works: API, test user, server start, proxy, kernel, stop, clean-up.
+
+    Exit 0 healthy, 1 unhealthy, 2 bad input (unknown hub, refused token). With --url and --token (or
+    JUPYTERHUB_API_TOKEN) any hub is checked directly, without config or cluster access."""
+    from deployer.errors import DeployerError, HealthCheckError
+    from deployer.health import HealthReport, check_hub, hub_target
+
+    try:
+        target = hub_target(cluster, hub, root=None if url and token else app.root, env=app.env, url=url,
+                            token=token)
+        report = check_hub(target.url, target.token, cluster=cluster, hub=hub, username=username,
+                           attempts=attempts, timeout=timeout, on_step=_render_step)
+    except DeployerError as exc:
+        if report_file:
+            _write_report(report_file, HealthReport(cluster, hub, url or "", error=exc.render()))
+        raise
+    if report_file:
+        _write_report(report_file, report)
+    if not report.healthy:
+        raise HealthCheckError(f"{cluster}/{hub} is unhealthy: {report.message}")
+    click.echo(f"{cluster}/{hub} is healthy ({report.seconds:.1f}s, JupyterHub {report.hub_version})")
+
+
+def _render_step(attempt: int, step) -> None:
+    mark = "ok  " if step.ok else "FAIL"
+    cleanup = " (clean-up)" if step.cleanup else ""
+    click.echo(f"[attempt {attempt}] {mark} {step.name:<11} {step.seconds:6.2f}s  {step.message}{cleanup}", err=True)
+
+
+def _write_report(path: str, report) -> None:
+    import json
+    from pathlib import Path
+
+    Path(path).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+
+
+run_hub_health_check = click.Command(
+    name="run-hub-health-check", callback=health_check.callback, params=health_check.params,
+    help="Alias of health-check.", short_help="Alias of health-check.",
+)

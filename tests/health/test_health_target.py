@@ -1,0 +1,113 @@
+"""Finding the hub to check: its URL from the config, and the health-check token from the hub's Secret, read
+with the real kubectl through the cluster's provider (``kubeconfig``) from the local Kubernetes API stand-in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deployer.errors import UsageError
+from deployer.health import hub_target
+from deployer.health.target import SECRET_KEY
+
+CLUSTER = """\
+name: c1
+provider: kubeconfig
+kubeconfig:
+  context: {context}
+hubs:
+  - name: h1
+    domain: h1.c1.example.org
+    helm_chart: basehub
+    helm_chart_values_files: [h1.values.yaml]
+"""
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_token(monkeypatch):
+    monkeypatch.delenv("JUPYTERHUB_API_TOKEN", raising=False)
+
+
+def config_repo(tmp_path: Path, context: str = "deployer-local") -> Path:
+    root = tmp_path / "repo"
+    cdir = root / "config" / "clusters" / "c1"
+    cdir.mkdir(parents=True)
+    (cdir / "cluster.yaml").write_text(CLUSTER.format(context=context))
+    (cdir / "h1.values.yaml").write_text("{}\n")
+    return root
+
+
+def put_token(kube, namespace: str, token: str) -> None:
+    """The Secret the JupyterHub chart renders for basehub's deployer-health-check service."""
+    kube.kubectl("create", "namespace", namespace)
+    kube.kubectl("create", "secret", "generic", "hub", "--namespace", namespace,
+                 f"--from-literal={SECRET_KEY}={token}", "--from-literal=hub.config.JupyterHub.cookie_secret=x")
+
+
+def test_cluster_mode_reads_the_token_from_the_hubs_secret(cli, kube_cluster, jupyterhub_session, tmp_path):
+    hub = jupyterhub_session
+    root = config_repo(tmp_path, kube_cluster.context)
+    env = {"KUBECONFIG": str(kube_cluster.kubeconfig)}
+    name = hub.unique_user("cluster")
+
+    put_token(kube_cluster, "h1", "a-stale-token")  # proves where the token comes from: the hub refuses this one
+    stale = cli("--repo", str(root), "health-check", "c1", "h1", "--url", hub.url, env=env)
+    assert stale.code == 2 and "refused the API token" in stale.err, stale.output
+
+    kube_cluster.kubectl("delete", "secret", "hub", "--namespace", "h1")
+    kube_cluster.kubectl("create", "secret", "generic", "hub", "--namespace", "h1",
+                         f"--from-literal={SECRET_KEY}={hub.token}")
+    result = cli("--repo", str(root), "health-check", "c1", "h1", "--url", hub.url, "--user", name, env=env)
+    assert result.code == 0, result.output
+    assert "c1/h1 is healthy" in result.out
+    assert hub.token not in result.output  # the token is never shown
+
+
+def test_missing_secret_or_key_is_bad_input(cli, kube_cluster, tmp_path):
+    root = config_repo(tmp_path, kube_cluster.context)
+    env = {"KUBECONFIG": str(kube_cluster.kubeconfig)}
+    kube_cluster.kubectl("create", "namespace", "h1")
+    missing = cli("--repo", str(root), "health-check", "c1", "h1", env=env)
+    assert missing.code == 2, missing.output
+    assert "Secret 'hub' in namespace 'h1' of cluster 'c1' does not exist: is the hub deployed?" in missing.err
+
+    kube_cluster.kubectl("create", "secret", "generic", "hub", "--namespace", "h1", "--from-literal=other=x")
+    no_key = cli("--repo", str(root), "health-check", "c1", "h1", env=env)
+    assert no_key.code == 2, no_key.output
+    assert f"has no key '{SECRET_KEY}'" in no_key.err and "deployer-health-check" in no_key.err
+
+
+def test_unreachable_cluster_is_a_failed_operation(cli, tmp_path):
+    root = config_repo(tmp_path, "no-such-context")
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
+    result = cli("--repo", str(root), "health-check", "c1", "h1", env={"KUBECONFIG": str(kubeconfig)})
+    assert result.code == 1, result.output
+    assert "kubectl" in result.err and "no-such-context" in result.err and "Traceback" not in result.err
+
+
+def test_url_comes_from_the_domain_and_unknown_hubs_are_bad_input(tmp_path):
+    root = config_repo(tmp_path)
+    target = hub_target("c1", "h1", root=root, env={}, token="s3cr3t-token")
+    assert (target.url, target.token, target.cluster, target.hub) == (
+        "https://h1.c1.example.org/", "s3cr3t-token", "c1", "h1")
+    assert "s3cr3t" not in repr(target)  # the token stays out of reprs and logs
+    with pytest.raises(UsageError, match="cluster 'c1' has no hub 'h9' \\(its hubs: h1\\)"):
+        hub_target("c1", "h9", root=root, env={}, token="t")
+
+
+def test_url_and_token_need_no_config(cli, tmp_path):
+    # any hub: nothing is read from a config repository (there is none here) and no cluster is contacted
+    result = cli("health-check", "anywhere", "any-hub", "--url", "http://127.0.0.1:9/", "--token", "t",
+                 "--timeout", "2", cwd=tmp_path)
+    assert result.code == 1 and "anywhere/any-hub is unhealthy: step 'hub-api' failed" in result.err
+
+
+def test_token_from_the_environment(cli, jupyterhub_session, monkeypatch):
+    hub = jupyterhub_session
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "a-token-from-the-environment")
+    result = cli("health-check", "c", "h", "--url", hub.url)
+    assert result.code == 2 and "refused the API token" in result.err  # it was used; and --token wins over it:
+    result = cli("health-check", "c", "h", "--url", hub.url, "--token", "from-the-flag", "--timeout", "1")
+    assert result.code == 2 and "refused the API token" in result.err

@@ -9,7 +9,12 @@ exit path. ``workdir`` is a private (0700) folder the caller owns. Nothing globa
 reaches helm and kubectl through ``ClusterAccess.env`` and explicit flags only.
 
 ``cluster_access(...)`` is the only dispatch point; provider modules are imported lazily, so their SDKs load
-only when that provider is used.
+only when that provider is used (a missing SDK: a message naming the extra, ``pip install 'deployer[gcp]'``, exit 2).
+
+Providers: ``kubeconfig`` (a sops-encrypted or the ambient kubeconfig), and ``gcp``, ``aws``, ``azure``, which share
+``deployer.auth._base``: a private kubeconfig whose user is an exec credential plugin calling back into the
+deployer (``deployer.auth.plugin``), so helm and kubectl renew their token whenever it expires.
+``deployer.auth.shell`` runs a command (or a shell) with a cluster's kubeconfig (``use-cluster-credentials``).
 """
 
 from __future__ import annotations
@@ -50,6 +55,9 @@ class Provider(Protocol):
 # provider name -> (module, the pip extra that brings its SDK, or None)
 PROVIDERS: dict[str, tuple[str, str | None]] = {
     "kubeconfig": ("deployer.auth.kubeconfig", None),
+    "gcp": ("deployer.auth.gcp", "gcp"),
+    "aws": ("deployer.auth.aws", "aws"),
+    "azure": ("deployer.auth.azure", "azure"),
 }
 
 
@@ -60,7 +68,7 @@ def provider_for(name: str) -> Provider:
     try:
         return importlib.import_module(module)  # type: ignore[return-value]
     except ImportError as exc:
-        if extra is None:
+        if extra is None or (exc.name or "").startswith("deployer"):
             raise
         raise UsageError(
             f"provider '{name}' needs the Python SDK that comes with the extra: pip install 'deployer[{extra}]' "

@@ -53,13 +53,13 @@ def cli(ctx: click.Context, repo: str | None) -> None:
 def _register() -> None:
     """Add every command; command modules import only click at load time (heavy imports happen inside them)."""
     from deployer.cli import (
-        deploy, deploy_support, diff, export, gate, health, listing, matrix, template, validate,
+        credentials, deploy, deploy_support, diff, export, gate, health, listing, matrix, template, validate,
     )
 
     for command in (
         validate.validate, listing.list_clusters, matrix.generate_matrix, gate.gate,
         deploy.deploy, deploy_support.deploy_support, template.template, diff.diff,
-        health.health_check, health.run_hub_health_check, export.export,
+        health.health_check, health.run_hub_health_check, credentials.use_cluster_credentials, export.export,
     ):
         cli.add_command(command)
 

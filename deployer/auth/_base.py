@@ -1,0 +1,284 @@
+"""What the cloud providers (gcp, aws, azure) share: a private kubeconfig whose user is an exec credential plugin
+calling back into the deployer, so helm and kubectl get a fresh token whenever theirs expires.
+
+One access lives in its own folder inside the caller's private workdir, removed on every exit path::
+
+    <workdir>/<provider>-<cluster>-XXXX/     0700
+        state.json                          0600  what the plugin needs: provider, cluster settings, endpoint
+                                                  overrides, the name of the key file; never a secret
+        decrypted-XXXX.<ext>                0600  the decrypted credentials file (only when the cluster has a key)
+        token.json                          0600  the plugin's token cache (one token shared by every helm run)
+        kubeconfig                          0600  cluster: server + CA; user: ``<python> -m deployer.auth.plugin
+                                                  token <folder>``; context named after the cluster (current)
+
+Every cloud SDK call happens in a child Python process (``python -m deployer.auth.plugin describe|token
+<folder>``) started with the environment handed in. The SDKs' default credential chains (ADC, boto3's chain,
+DefaultAzureCredential) read their process's environment, so this is how they see exactly that mapping and how
+this process stays untouched: no variable set, no SDK state shared between clusters handled concurrently.
+
+A provider module (``deployer.auth.<provider>``) imports its SDK at the top and offers:
+
+- ``access(cluster, *, root, env, workdir)``: usually ``exec_access(cluster, settings=..., ...)``;
+- ``describe(state) -> (Endpoint, Token | None)``: the cluster's API server and CA (and a first token, if it has one);
+- ``token(state) -> Token``: a fresh bearer token for the cluster.
+
+Both raise ``AuthError`` with a message that says what to do. ``DEPLOYER_AUTH_TOKEN_MAX_AGE`` (seconds, in the env
+handed in) caps how long a token is used before the plugin makes a new one (tests use a few seconds).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
+
+from deployer.auth import ClusterAccess
+from deployer.errors import AuthError
+
+if TYPE_CHECKING:
+    from deployer.config.model import ClusterConfig
+
+STATE = "state.json"
+CACHE = "token.json"
+KUBECONFIG = "kubeconfig"
+EXEC_API = "client.authentication.k8s.io/v1"
+PLUGIN_MODULE = "deployer.auth.plugin"
+MAX_AGE_VAR = "DEPLOYER_AUTH_TOKEN_MAX_AGE"
+DESCRIBE_TIMEOUT = 180  # seconds for the whole describe step (SDK retries included)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A cluster's API server: ``https://host[:port]`` and its CA (base64 of PEM, as in a kubeconfig)."""
+
+    server: str
+    ca_data: str
+
+
+@dataclass(frozen=True)
+class Token:
+    value: str
+    expires_at: float  # epoch seconds
+    issued_at: float = 0.0  # epoch seconds; set by the plugin when it caches the token
+
+
+@dataclass(frozen=True)
+class State:
+    """What the plugin knows about one access (read back from ``state.json``)."""
+
+    folder: Path
+    provider: str
+    cluster: str
+    settings: Mapping[str, Any]
+    key: str | None = None  # file name of the decrypted credentials inside ``folder``
+    max_age: float | None = None
+    key_source: str | None = None  # the encrypted key file, repo-relative (for messages)
+
+    @property
+    def key_name(self) -> str:
+        """The key file as the user knows it (repo-relative)."""
+        return self.key_source or self.key or "(none)"
+
+    @property
+    def key_path(self) -> Path | None:
+        return self.folder / self.key if self.key else None
+
+    def key_data(self) -> dict[str, Any]:
+        """The decrypted credentials file, parsed (YAML or JSON); {} without a key."""
+        path = self.key_path
+        if path is None:
+            return {}
+        import yaml
+
+        try:
+            text = path.read_text(encoding="utf-8")
+            # sops writes JSON indented with tabs, which YAML does not allow
+            data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        except FileNotFoundError:
+            raise gone(self.provider, self.cluster) from None
+        except (ValueError, yaml.YAMLError):
+            raise self.error("the decrypted key file is not valid YAML/JSON", "no-credentials") from None
+        if not isinstance(data, dict):
+            raise self.error("the decrypted key file is not a mapping of credentials", "no-credentials")
+        return data
+
+    def error(self, message: str, kind: str = "failed") -> AuthError:
+        return AuthError(self.provider, self.cluster, message, kind)
+
+    def to_json(self) -> str:
+        return json.dumps({"provider": self.provider, "cluster": self.cluster, "settings": dict(self.settings),
+                           "key": self.key, "max_age": self.max_age, "key_source": self.key_source}, indent=1)
+
+    @classmethod
+    def load(cls, folder: Path) -> "State":
+        try:
+            data = json.loads((folder / STATE).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise gone("?", "?") from None
+        return cls(folder=folder, provider=data["provider"], cluster=data["cluster"], settings=data["settings"],
+                   key=data.get("key"), max_age=data.get("max_age"), key_source=data.get("key_source"))
+
+
+def gone(provider: str, cluster: str) -> AuthError:
+    return AuthError(provider, cluster, "this kubeconfig's credentials are gone: the deployer run that made it has "
+                     "ended; start a new one (e.g. deployer use-cluster-credentials CLUSTER)", "no-credentials")
+
+
+# -- the parent side --------------------------------------------------------------------------------------------
+
+def write_private(path: Path, data: bytes | str) -> Path:
+    """Write ``path`` with mode 0600 from the start (no window in which others could read it)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data.encode() if isinstance(data, str) else data)
+    return path
+
+
+def plugin_argv(command: str, folder: Path) -> list[str]:
+    return [sys.executable, "-m", PLUGIN_MODULE, command, str(folder)]
+
+
+def kubeconfig_dict(name: str, endpoint: Endpoint, folder: Path) -> dict[str, Any]:
+    """A self-contained kubeconfig for one cluster whose user runs the deployer's exec plugin."""
+    argv = plugin_argv("token", folder)
+    user = f"deployer-{name}"
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": name, "cluster": {"server": endpoint.server,
+                                                "certificate-authority-data": endpoint.ca_data}}],
+        "users": [{"name": user, "user": {"exec": {
+            "apiVersion": EXEC_API,
+            "command": argv[0],
+            "args": argv[1:],
+            "interactiveMode": "Never",
+            "provideClusterInfo": False,
+            "installHint": "This kubeconfig was made by the deployer and works only while the deployer run that "
+                           "made it (e.g. deployer use-cluster-credentials) is running.",
+        }}}],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": user}}],
+        "current-context": name,
+    }
+
+
+def max_age(env: Mapping[str, str], provider: str, cluster: str) -> float | None:
+    raw = env.get(MAX_AGE_VAR, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise AuthError(provider, cluster, f"{MAX_AGE_VAR} must be a positive number of seconds (got {raw!r})",
+                        "failed")
+    return value
+
+
+@contextlib.contextmanager
+def exec_access(cluster: "ClusterConfig", *, settings: Mapping[str, Any], root: Path, env: Mapping[str, str],
+                workdir: Path) -> Iterator[ClusterAccess]:
+    """Decrypt the cluster's key (if any), ask the provider (in a child process) for the endpoint and CA, and
+    yield a ``ClusterAccess`` on a kubeconfig whose user is the exec plugin. Everything is removed on exit."""
+    from deployer.secrets import decrypted
+
+    folder = Path(tempfile.mkdtemp(prefix=f"{cluster.provider}-{cluster.name}-", dir=workdir))
+    try:
+        os.chmod(folder, 0o700)
+        with contextlib.ExitStack() as stack:
+            key = None
+            if cluster.key_file:
+                path = stack.enter_context(decrypted(root / cluster.key_file, display=cluster.key_file, env=env,
+                                                     root=root, workdir=folder))
+                key = path.name
+            state = State(folder=folder, provider=cluster.provider, cluster=cluster.name, settings=dict(settings),
+                          key=key, max_age=max_age(env, cluster.provider, cluster.name), key_source=cluster.key_file)
+            write_private(folder / STATE, state.to_json())
+            endpoint = _describe(state, env)
+            kubeconfig = write_private(folder / KUBECONFIG,
+                                       json.dumps(kubeconfig_dict(cluster.name, endpoint, folder), indent=1))
+            yield ClusterAccess(kubeconfig=kubeconfig, context=cluster.name)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _describe(state: State, env: Mapping[str, str]) -> Endpoint:
+    argv = plugin_argv("describe", state.folder)
+    try:
+        proc = subprocess.run(argv, env=dict(env), capture_output=True, text=True, timeout=DESCRIBE_TIMEOUT,
+                              stdin=subprocess.DEVNULL, check=False)
+    except subprocess.TimeoutExpired:
+        raise state.error(f"no answer from the {state.provider} API within {DESCRIBE_TIMEOUT} s; check the "
+                          "network (and any endpoint override)", "unreachable") from None
+    try:
+        answer = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {}
+    except (ValueError, IndexError):
+        answer = {}
+    if "error" in answer:
+        raise state.error(answer["error"]["message"], answer["error"].get("kind", "failed"))
+    if proc.returncode != 0 or "server" not in answer:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+        raise state.error(f"the credentials helper failed (exit {proc.returncode}):\n{tail}")
+    return Endpoint(server=answer["server"], ca_data=answer["ca_data"])
+
+
+# -- the plugin side ---------------------------------------------------------------------------------------------
+
+def read_cache(state: State, now: float | None = None) -> Token | None:
+    """The cached token while it is still good for a while; None otherwise."""
+    now = time.time() if now is None else now
+    try:
+        data = json.loads((state.folder / CACHE).read_text(encoding="utf-8"))
+        token = Token(value=data["value"], expires_at=float(data["expires_at"]), issued_at=float(data["issued_at"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return token if now < refresh_at(token) else None
+
+
+def refresh_at(token: Token) -> float:
+    """When a token should be replaced: a minute before it expires, or after 3/4 of a short life."""
+    return token.expires_at - min(60.0, max(0.0, token.expires_at - token.issued_at) / 4)
+
+
+def issued(state: State, token: Token, now: float) -> Token:
+    """``token`` stamped as issued ``now``, its life capped by ``DEPLOYER_AUTH_TOKEN_MAX_AGE``."""
+    expires_at = token.expires_at
+    if state.max_age is not None:
+        expires_at = min(expires_at, now + state.max_age)
+    return Token(token.value, expires_at, now)
+
+
+def write_cache(state: State, token: Token) -> None:
+    """Replace the cache atomically (concurrent helm runs may call the plugin at the same time)."""
+    fd, tmp = tempfile.mkstemp(dir=state.folder, prefix=".token-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"value": token.value, "expires_at": token.expires_at, "issued_at": token.issued_at}, handle)
+        os.replace(tmp, state.folder / CACHE)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def exec_credential(token: Token) -> dict[str, Any]:
+    """The ExecCredential kubectl and helm read; it expires when the plugin would make a new token anyway."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(refresh_at(token)))
+    return {"apiVersion": EXEC_API, "kind": "ExecCredential", "spec": {},
+            "status": {"token": token.value, "expirationTimestamp": stamp}}
+
+
+def ca_data(pem_or_b64: str | bytes) -> str:
+    """CA data for a kubeconfig (base64 of PEM) from either PEM or base64 of PEM."""
+    raw = pem_or_b64.encode() if isinstance(pem_or_b64, str) else pem_or_b64
+    if raw.lstrip().startswith(b"-----BEGIN"):
+        return base64.b64encode(raw).decode("ascii")
+    return raw.decode("ascii").strip()

@@ -1,0 +1,98 @@
+"""Run a command, or an interactive shell, with one cluster's credentials (``deployer use-cluster-credentials``).
+
+``run_with_credentials(cluster, argv, root=, env=)`` enters the cluster's access in a private work folder, runs
+``argv`` (default: ``$SHELL`` of ``env``, else ``/bin/sh``) with ``KUBECONFIG`` set in the child's environment only,
+and returns the command's exit code. Everything temporary (decrypted key, kubeconfig, token cache) is removed when
+the command ends, when it fails, and when the deployer is interrupted: Ctrl-C reaches the command (the terminal
+sends it to both), and the deployer keeps waiting so that an interactive shell survives it; SIGTERM (turned into an
+exception by the CLI) stops the command, then cleans up.
+
+When the access names a context that is not its kubeconfig's current one (provider ``kubeconfig`` with
+``context:``), ``KUBECONFIG`` becomes ``<small file setting current-context>:<the kubeconfig>``: kubectl and helm
+merge the list and take the first current-context, so the command uses that context without the file (or the
+ambient kubeconfig) being changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+from deployer.auth import ClusterAccess, cluster_access
+
+if TYPE_CHECKING:
+    from deployer.config.model import ClusterConfig
+
+STOP_GRACE = 5.0  # seconds a command gets to exit after SIGTERM before it is killed
+
+
+def kubeconfig_value(access: ClusterAccess, env: Mapping[str, str], workdir: Path) -> str | None:
+    """What ``KUBECONFIG`` must be for a plain ``kubectl`` to use ``access`` (None: leave the env's value)."""
+    from deployer.auth._base import write_private
+
+    if access.kubeconfig is not None:
+        files = [str(access.kubeconfig)]
+    elif env.get("KUBECONFIG"):
+        files = [env["KUBECONFIG"]]
+    else:
+        files = [str(Path(env.get("HOME", "~")).expanduser() / ".kube" / "config")]
+    if access.context is not None and not _is_current(access):
+        selector = write_private(workdir / "current-context.kubeconfig",
+                                 json.dumps({"apiVersion": "v1", "kind": "Config", "current-context": access.context}))
+        files.insert(0, str(selector))
+    if access.kubeconfig is None and len(files) == 1:
+        return None
+    return os.pathsep.join(files)
+
+
+def _is_current(access: ClusterAccess) -> bool:
+    if access.kubeconfig is None:
+        return False
+    import yaml
+
+    try:
+        return (yaml.safe_load(access.kubeconfig.read_text()) or {}).get("current-context") == access.context
+    except (OSError, yaml.YAMLError, AttributeError):
+        return False
+
+
+def run_with_credentials(cluster: "ClusterConfig", argv: Sequence[str], *, root: Path,
+                         env: Mapping[str, str]) -> int:
+    from deployer.secrets import private_dir
+
+    with private_dir() as workdir, cluster_access(cluster, root=root, env=env, workdir=workdir) as access:
+        child_env = access.child_env(env)
+        value = kubeconfig_value(access, env, workdir)
+        if value is not None:
+            child_env["KUBECONFIG"] = value
+        child_env["DEPLOYER_CLUSTER"] = cluster.name
+        command = list(argv) or [env.get("SHELL") or "/bin/sh"]
+        try:
+            proc = subprocess.Popen(command, env=child_env)
+        except OSError as exc:
+            from deployer.errors import UsageError
+
+            raise UsageError(f"cannot run {command[0]}: {exc.strerror}") from None
+        try:
+            while True:
+                try:
+                    code = proc.wait()
+                    return 128 - code if code < 0 else code  # killed by signal N: 128 + N, as shells report it
+                except KeyboardInterrupt:  # the command got Ctrl-C too; it decides whether to end
+                    continue
+        finally:
+            _stop(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(STOP_GRACE)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

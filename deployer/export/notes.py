@@ -80,7 +80,7 @@ def readme(*, hub: str, cluster: str, chart: str, charts: Sequence[str], files: 
         "",
         "| file | what it is |",
         "| --- | --- |",
-        f"| `deploy.sh` | the one command that deploys the hub: `helm upgrade --install` with the values below |",
+        "| `deploy.sh` | the one command that deploys the hub: `helm upgrade --install` with the values below |",
         f"| `chart/{chart}/` | the hub's helm chart, with its dependency charts packaged in `chart/{chart}/charts/` |",
     ]
     for other in charts:

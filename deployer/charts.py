@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deployer.errors import ConfigError, Problem
+
 __all__ = [
     "ChartDependency",
     "ChartInfo",
@@ -102,10 +104,26 @@ class ChartLock:
     digest: str
 
 
-def _load_yaml(path: Path) -> Any:
-    from ruamel.yaml import YAML  # lazy: keep `import deployer.charts` light
+def _shown(path: Path) -> str:
+    """``helm-charts/<chart>/<file>`` for a file of a project chart (as messages name files), else the path."""
+    path = Path(path)
+    return f"helm-charts/{path.parent.name}/{path.name}" if path.parent.parent.name == "helm-charts" else str(path)
 
-    return YAML(typ="safe", pure=True).load(Path(path).read_text(encoding="utf-8"))
+
+def _chart_problem(path: Path, line: int | None, message: str) -> ConfigError:
+    return ConfigError([Problem(_shown(path), line, message)])
+
+
+def _load_yaml(path: Path) -> Any:
+    """Parse a chart's YAML file as helm does (YAML 1.1); a broken or missing file is a ``ConfigError``."""
+    from deployer.config import yamlfile
+
+    try:
+        return yamlfile.load(Path(path))
+    except yamlfile.YamlError as exc:
+        raise _chart_problem(path, exc.line, exc.message) from None
+    except FileNotFoundError:
+        raise _chart_problem(path, None, "missing: every chart folder (and every file:// dependency) needs one") from None
 
 
 def _text(value: Any) -> str:
@@ -135,8 +153,8 @@ def read_chart(path: str | Path) -> ChartInfo:
     path = Path(path)
     chart_dir = path.parent if path.name == "Chart.yaml" else path
     data = _load_yaml(chart_dir / "Chart.yaml") or {}
-    if not isinstance(data, Mapping):
-        raise ValueError(f"{chart_dir / 'Chart.yaml'}: not a YAML mapping")
+    if not isinstance(data, Mapping) or not isinstance(data.get("dependencies") or [], list):
+        raise _chart_problem(chart_dir / "Chart.yaml", 1, "must be a YAML mapping whose dependencies are a list")
     return ChartInfo(
         path=chart_dir,
         name=_text(data.get("name")),
@@ -151,6 +169,8 @@ def read_lock(chart_dir: str | Path) -> ChartLock | None:
     if not lock_path.is_file():
         return None
     data = _load_yaml(lock_path) or {}
+    if not isinstance(data, Mapping) or not isinstance(data.get("dependencies") or [], list):
+        raise _chart_problem(lock_path, 1, "must be a YAML mapping whose dependencies are a list")
     return ChartLock(
         dependencies=tuple(
             ChartDependency(
@@ -216,7 +236,8 @@ def lock_in_sync(chart_dir: str | Path) -> bool:
 def build_order(chart_dir: str | Path) -> list[Path]:
     """Chart folders whose dependencies to build, in order: ``file://`` dependencies (recursively) first.
 
-    E.g. ``build_order("helm-charts/daskhub")`` is ``[<abs>/basehub, <abs>/daskhub]``. Cycles raise ValueError.
+    E.g. ``build_order("helm-charts/daskhub")`` is ``[<abs>/basehub, <abs>/daskhub]``. A cycle, or a broken or missing
+``Chart.yaml``, raises ``ConfigError`` naming the file.
     """
     order: list[Path] = []
     visiting: set[Path] = set()
@@ -226,7 +247,7 @@ def build_order(chart_dir: str | Path) -> list[Path]:
         if path in order:
             return
         if path in visiting:
-            raise ValueError(f"{path}: file:// dependency cycle")
+            raise _chart_problem(path / "Chart.yaml", None, "file:// dependencies form a cycle")
         visiting.add(path)
         for dep in read_chart(path).dependencies:
             if dep.is_local:

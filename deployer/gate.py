@@ -29,14 +29,17 @@ class Outcomes:
 def read_outcomes(reports: Iterable[Mapping]) -> Outcomes:
     out = Outcomes()
     for report in reports:
-        cluster = report.get("cluster")
+        cluster = report.get("cluster") if isinstance(report, Mapping) else None
         if not isinstance(cluster, str):
-            continue
+            continue  # not a report of ours: whatever leg should have written one counts as not finished
         if "healthy" in report and isinstance(report.get("hub"), str):
             key = (cluster, report["hub"])
             out.health[key] = bool(report["healthy"]) and out.health.get(key, True)
             continue
-        for result in report.get("results") or []:
+        results = report.get("results")
+        for result in results if isinstance(results, list) else []:
+            if not isinstance(result, Mapping):
+                continue
             status, release = result.get("status"), result.get("release")
             if result.get("kind") == "support":
                 out.support[cluster] = _worst(out.support.get(cluster), status)

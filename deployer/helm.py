@@ -107,6 +107,13 @@ def values_args(values_files: Sequence[str]) -> list[str]:
     return out
 
 
+def install_args(release: str, chart: str, *, namespace: str, values_files: Sequence[str]) -> list[str]:
+    """The part of every install/upgrade that fixes what gets deployed (the deploy adds wait and target flags;
+    an export's deploy.sh leaves them to whoever runs it)."""
+    return ["upgrade", "--install", release, chart, "--namespace", namespace, "--create-namespace",
+            *values_args(values_files)]
+
+
 def upgrade_args(
     release: str,
     chart: str,
@@ -121,8 +128,7 @@ def upgrade_args(
     output_json: bool = False,
 ) -> list[str]:
     """``helm upgrade --install RELEASE CHART --namespace NS --create-namespace --values ... <wait> <target>``."""
-    argv = ["upgrade", "--install", release, chart, "--namespace", namespace, "--create-namespace",
-            *values_args(values_files)]
+    argv = install_args(release, chart, namespace=namespace, values_files=values_files)
     if dry_run_server:
         argv += ["--dry-run=server"]
     else:
@@ -149,11 +155,6 @@ def history_args(release: str, *, namespace: str, target: KubeTarget = KubeTarge
     """``helm history`` as JSON; its entries (revision, status, description...) never hold values or manifests."""
     return ["history", release, "--namespace", namespace, "--max", str(max_entries), "--output", "json",
             *target.args()]
-
-
-def status_args(release: str, *, namespace: str, target: KubeTarget = KubeTarget()) -> list[str]:
-    """``helm status`` (table form). Not ``--output json``: that includes the release's resources, Secrets too."""
-    return ["status", release, "--namespace", namespace, *target.args()]
 
 
 def rollback_args(release: str, revision: int, *, namespace: str, target: KubeTarget = KubeTarget()) -> list[str]:

@@ -152,6 +152,9 @@ class Runner:
             raise CommandError(self.redactor.argv(argv), 127, f"cannot run {argv[0]}: {exc.strerror}") from None
         with self._lock:
             self._live.add(proc)
+            late = self._cancelled.is_set()  # cancel() ran between the check above and here: it missed this child
+        if late:
+            _signal(proc, signal.SIGTERM)
         try:
             stdout, stderr = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -182,8 +185,8 @@ class Runner:
 
     def cancel(self) -> None:
         """Start no new command and terminate the live ones (SIGTERM, then SIGKILL after ``grace``)."""
-        self._cancelled.set()
-        with self._lock:
+        with self._lock:  # set under the lock, so that run() either sees it or has its child in _live
+            self._cancelled.set()
             live = list(self._live)
         for proc in live:
             _signal(proc, signal.SIGTERM)

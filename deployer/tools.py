@@ -23,7 +23,7 @@ def find_tool(name: str, root: Path | None = None, env: Mapping[str, str] | None
         candidate = folder / name
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
-    found = shutil.which(name, path=(env or os.environ).get("PATH"))
+    found = shutil.which(name, path=(env if env is not None else os.environ).get("PATH"))
     if found:
         return found
     raise ToolMissingError(

@@ -79,7 +79,13 @@ def validate(
                 chart_key = ("helm_chart",) if release.keys[0] == "hubs" else ()
                 problems.add(Problem(config.file, release.line(root, *chart_key), f"{release.label}: chart '{release.chart}' is not a folder of "
                                      f"helm-charts/ with a Chart.yaml: use one of {', '.join(_charts(root)) or '(none)'}"))
-            elif all(i.ok for i in infos):
+                continue
+            try:
+                catalog.get(release.chart)  # a broken Chart.yaml or values.yaml is reported even if values can't be checked
+            except ChartError as exc:
+                problems.add(Problem(exc.path, exc.line, exc.message))
+                continue
+            if all(i.ok for i in infos):
                 releases.append((config, release, infos))
 
     secrets = _decrypt_all(root, {i.rel for _, _, infos in releases for i in infos if i.encrypted}, env, jobs)

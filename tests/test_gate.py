@@ -107,8 +107,21 @@ def test_gate_cli_with_report_files(tmp_path, cli, mini_repo):
     assert [l["cluster"] for l in legs] == ["c", "a-eu"] and set(legs[0]) == {"cluster", "provider", "hubs", "reason"}
 
 
-def test_gate_cli_rejects_a_bad_plan(tmp_path, cli, mini_repo):
-    (tmp_path / "plan.json").write_text('{"canary": [{"no": 1}]}')
+@pytest.mark.parametrize("plan", ['{"canary": [{"no": 1}]}', "[]", '{"support": [1]}', "not json"])
+def test_gate_cli_rejects_a_bad_plan(tmp_path, cli, mini_repo, plan):
+    (tmp_path / "plan.json").write_text(plan)
     result = cli("--repo", str(mini_repo), "gate", "--plan", str(tmp_path / "plan.json"), "--stage", "prod",
-                 "--results", str(tmp_path), env={})
+                 "--results", str(tmp_path / "none"), env={})
     assert result.code == 2 and "not a plan" in result.err and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("junk", ["[1]", '{"cluster": "c", "results": [1]}', '{"cluster": "c", "results": 3}', "{"])
+def test_malformed_reports_count_as_missing(tmp_path, cli, mini_repo, junk):
+    plan = Plan(support=(SupportLeg("c", "gcp", "r"),), prod=(leg("c", "p1"),))
+    (tmp_path / "plan.json").write_text(json.dumps(plan.to_json()))
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "r.json").write_text(junk)
+    result = cli("--repo", str(mini_repo), "gate", "--plan", str(tmp_path / "plan.json"), "--stage", "prod",
+                 "--results", str(tmp_path / "reports"), env={})
+    assert result.code == 0 and "Traceback" not in result.output, result.output
+    assert json.loads(result.out)["allowed"] == [] and "support has no report" in result.err

@@ -47,7 +47,6 @@ def test_server_dry_run_for_diff() -> None:
     (lambda: H.history_args("h1", namespace="h1", target=FILE, max_entries=20),
      ["history", "h1", "--namespace", "h1", "--max", "20", "--output", "json", "--kubeconfig", "/tmp/k",
       "--kube-context", "c"]),
-    (lambda: H.status_args("h1", namespace="h1"), ["status", "h1", "--namespace", "h1"]),
     (lambda: H.rollback_args("h1", 3, namespace="h1"), ["rollback", "h1", "3", "--namespace", "h1"]),
     (lambda: H.uninstall_args("h1", namespace="h1"), ["uninstall", "h1", "--namespace", "h1"]),
     (lambda: H.dependency_build_args("helm-charts/daskhub"), ["dependency", "build", "helm-charts/daskhub"]),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
 import sys
 import threading
 import time
@@ -96,3 +98,24 @@ def test_timeout_stops_the_child() -> None:
     with pytest.raises(CommandError) as info:
         Runner(grace=2).run([PY, "-c", "import time; time.sleep(30)"], env={}, timeout=0.5)
     assert "stopped by the deployer after 0.5 s" in info.value.stderr
+
+
+def test_cancel_racing_a_start_still_stops_that_child(monkeypatch) -> None:
+    # cancel() lands after run() checked the flag and started the child, before the child was tracked
+    import deployer.run as run_module
+
+    runner = Runner(grace=2)
+    real_popen = subprocess.Popen
+
+    def popen_then_cancel(*args, **kwargs):
+        proc = real_popen(*args, **kwargs)
+        canceller = threading.Thread(target=runner.cancel)
+        canceller.start()
+        canceller.join()
+        return proc
+
+    monkeypatch.setattr(run_module.subprocess, "Popen", popen_then_cancel)
+    start = time.monotonic()
+    with pytest.raises(Cancelled):
+        runner.run(["sleep", "30"], env={"PATH": os.environ["PATH"]})
+    assert time.monotonic() - start < 10

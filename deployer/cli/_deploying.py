@@ -113,10 +113,10 @@ def run_deploy(app: Any, cluster: str, hubs: tuple[str, ...] | None, *, support:
     click.echo(report.table())
     if report_file:
         report.write(report_file)
-    summary = app.env.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(report.markdown())
+    if app.env.get("GITHUB_STEP_SUMMARY"):
+        from deployer.github import append_summary
+
+        append_summary(app.env["GITHUB_STEP_SUMMARY"], report.markdown())
     failure = report.failure()
     if failure is not None:
         raise failure

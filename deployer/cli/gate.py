@@ -27,7 +27,7 @@ def gate(app, plan_file, stage, results_dir, require_health) -> None:
 
     try:
         plan = plan_from_json(json.load(plan_file))
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise UsageError(f"{plan_file.name}: not a plan printed by 'deployer generate-matrix' ({exc})") from None
     reports = []
     for path in sorted(Path(results_dir).rglob("*.json")) if Path(results_dir).is_dir() else []:

@@ -52,10 +52,9 @@ def _render_step(attempt: int, step) -> None:
 
 
 def _write_report(path: str, report) -> None:
-    import json
-    from pathlib import Path
+    from deployer.jsonfile import write_json
 
-    Path(path).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    write_json(path, report.to_dict())
 
 
 run_hub_health_check = click.Command(

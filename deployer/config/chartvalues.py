@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from deployer.charts import read_chart
 from deployer.config import yamlfile
 from deployer.config.schema import KeyPath, compiled, schema_problems
+from deployer.errors import ConfigError
 from deployer.values import coalesce
 
 CHARTS_DIR = "helm-charts"
@@ -72,21 +74,24 @@ class ChartCatalog:
         folder = self.root / rel
         if name in seen:
             raise ChartError(f"{rel}/Chart.yaml", None, f"file:// dependencies form a cycle: {' -> '.join(seen + (name,))}")
-        meta = self._yaml(folder / "Chart.yaml", f"{rel}/Chart.yaml")
+        try:
+            info = read_chart(folder)  # the one reader of Chart.yaml (deployer.charts)
+        except ConfigError as exc:
+            problem = exc.problems[0]
+            raise ChartError(problem.path, problem.line, problem.message) from None
         defaults = self._yaml(folder / "values.yaml", f"{rel}/values.yaml") if (folder / "values.yaml").exists() else {}
         schema = folder / "values.schema.json"
         deps = []
-        for dep in (meta or {}).get("dependencies") or []:
-            repo = str(dep.get("repository", ""))
-            if not repo.startswith("file://"):
+        for dep in info.dependencies:
+            if not dep.is_local:
                 continue
-            target = (folder / repo[len("file://"):]).resolve()
+            target = dep.local_path(folder)
             if target.parent != (self.root / CHARTS_DIR).resolve():
                 continue  # a local chart outside helm-charts/: helm checks it at deploy time
             sub = self._charts.get(target.name)
             if not isinstance(sub, ChartValues):
                 sub = self._read(target.name, seen + (name,))
-            deps.append(LocalDependency(key=dep.get("alias") or dep.get("name"), chart=sub, condition=dep.get("condition")))
+            deps.append(LocalDependency(key=dep.alias or dep.name, chart=sub, condition=dep.condition or None))
         return ChartValues(
             name=name,
             dir=rel,

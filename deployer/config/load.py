@@ -139,6 +139,8 @@ def _cluster_hint(raw: dict, keys: tuple, message: str) -> str:
         return f"a '{keys[0]}:' block does not go with provider '{provider}': remove it or change provider"
     if not keys and message.startswith("missing required key '") and provider in SPEC_CLASSES and f"'{provider}'" in message:
         return f"provider is '{provider}', so a '{provider}:' block is required (see schemas/cluster.schema.json)"
+    if len(keys) == 3 and keys[0] == "hubs" and keys[2] == "name" and message == "is not allowed here":
+        return "'support' is the release and namespace of the cluster's support chart: choose another hub name"
     if message.startswith("must match the pattern ^[^/]"):
         return "must be a path relative to the cluster folder (no leading '/')"
     return message

@@ -5,8 +5,9 @@
 - ``hubs=None``: the cluster's support release (when configured, unless ``support=False``) and all its hubs;
 - a list of ``hubs``: only those (support only with ``support=True``; ``()`` with ``support=True`` is support
   alone); an unknown name raises ``UsageError`` naming the cluster's hubs;
-- ``Plan.stages()``: support first, then the canary hubs one by one in the order of ``cluster.yaml``, then the prod
-  hubs (which the deploy runs in parallel). If support or a canary fails, every later job is skipped.
+- ``Plan.support``, ``Plan.canaries``, ``Plan.prod`` (``Plan.jobs`` in that order): support first, then the canary
+  hubs one by one in the order of ``cluster.yaml``, then the prod hubs (which the deploy runs in parallel). If
+  support or a canary fails, every later job is skipped.
 
 A ``Job`` is one helm release: name, kind (``support``/``hub``), chart folder, namespace and values files, all
 repository-relative POSIX paths.

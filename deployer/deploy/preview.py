@@ -60,7 +60,8 @@ def template(root: Path, cluster_name: str, release: str, *, env: Mapping[str, s
     Dependencies(root, helm.path, runner, env).ensure(job.chart)
     with private_dir() as workdir, values_for(job, root=root, env=env, workdir=workdir, runner=runner) as values:
         done = helm.run(H.template_args(job.release, job.chart, namespace=job.namespace, values_files=values), env=env)
-    return done.stdout if show_secrets else redact_secrets(done.stdout)
+    # Secret objects are blanked; decrypted values the chart renders elsewhere (env, config) are masked too
+    return done.stdout if show_secrets else runner.redactor(redact_secrets(done.stdout))
 
 
 def _one_release(root: Path, cluster_name: str, release: str) -> Plan:
@@ -110,5 +111,5 @@ def _release_diff(root: Path, job: Job, helm: Helm, helm_env: Mapping[str, str],
         desired = json.loads(done.stdout)["manifest"]
     except (ValueError, KeyError, TypeError):
         raise PreviewError(f"{job.release}: cannot read the manifest from helm's dry run output") from None
-    return ReleaseDiff(job.release, job.namespace, installed,
-                       manifest_diff(live.stdout if installed else "", desired, job.release))
+    text = manifest_diff(live.stdout if installed else "", desired, job.release)
+    return ReleaseDiff(job.release, job.namespace, installed, runner.redactor(text))

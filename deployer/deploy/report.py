@@ -53,9 +53,6 @@ class Report:
     def ok(self) -> bool:
         return all(r.status == DEPLOYED for r in self.results)
 
-    def result(self, release: str) -> ReleaseResult | None:
-        return next((r for r in self.results if r.release == release), None)
-
     def to_dict(self) -> dict[str, Any]:
         return {"cluster": self.cluster, "results": [r.to_dict() for r in self.results]}
 
@@ -63,7 +60,9 @@ class Report:
         return json.dumps(self.to_dict(), indent=2) + "\n"
 
     def write(self, path: Path) -> None:
-        Path(path).write_text(self.to_json(), encoding="utf-8")
+        from deployer.jsonfile import write_json
+
+        write_json(path, self.to_dict())
 
     def _rows(self) -> list[list[str]]:
         return [[r.release, r.kind, r.status, "" if r.revision is None else str(r.revision), f"{r.seconds:.1f}"]

@@ -60,6 +60,10 @@ def export_hub(
         raise UsageError(f"{cluster.file}: no hub named {hub_name!r} in cluster '{cluster.name}'; "
                          f"its hubs: {', '.join(h.name for h in cluster.hubs) or '(none)'}")
     outdir = Path(outdir).resolve()
+    repo = root.resolve()
+    owned = [repo / name for name in ("config", "helm-charts", "schemas")]
+    if outdir == repo or outdir in repo.parents or any(outdir == p or p in outdir.parents for p in owned):
+        raise UsageError(f"{outdir}: would replace the config repository's own files; export to another folder")
     if outdir.exists() and (not outdir.is_dir() or any(outdir.iterdir())) and not force:
         raise UsageError(f"{outdir}: exists and is not empty; choose an empty folder or pass --force to replace it")
     problems = validate(root, [cluster.name], [hub.name], env=env)
@@ -103,8 +107,9 @@ def _write(root, cluster, hub, charts, out: Path, *, env, decrypt) -> tuple[tupl
         if is_encrypted(data) and decrypt:
             target = out / "values" / (name[len(ENCRYPTED_PREFIX):] if name.startswith(ENCRYPTED_PREFIX) else name)
             with decrypted(source, display=rel, env=env, root=root) as clear:
-                shutil.copyfile(clear, target)
-            os.chmod(target, 0o600)
+                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # private from the first byte
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(clear.read_bytes())
             plain.append(f"values/{target.name}")
             ordered.append((f"values/{target.name}", False))
         else:

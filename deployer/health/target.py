@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
@@ -68,6 +67,7 @@ def kubectl_get_secret_args(kubectl: str, kubeconfig: Path | None, context: str 
 def read_token(cluster: "ClusterConfig", hub: "HubConfig", *, root: Path, env: Mapping[str, str]) -> str:
     """The health-check service token from the hub's Secret, read with kubectl through the cluster's access."""
     from deployer.auth import cluster_access
+    from deployer.run import Runner
     from deployer.secrets import private_dir
     from deployer.tools import find_tool
 
@@ -75,11 +75,7 @@ def read_token(cluster: "ClusterConfig", hub: "HubConfig", *, root: Path, env: M
     where = f"Secret '{SECRET_NAME}' in namespace '{hub.namespace}' of cluster '{cluster.name}'"
     with private_dir() as workdir, cluster_access(cluster, root=root, env=env, workdir=workdir) as access:
         argv = kubectl_get_secret_args(kubectl, access.kubeconfig, access.context, hub.namespace)
-        try:
-            proc = subprocess.run(argv, env=access.child_env(env), capture_output=True, text=True,
-                                  stdin=subprocess.DEVNULL, timeout=KUBECTL_TIMEOUT, check=False)
-        except subprocess.TimeoutExpired:
-            raise CommandError(argv, -1, f"kubectl did not answer in {KUBECTL_TIMEOUT:.0f}s") from None
+        proc = Runner().run(argv, env=access.child_env(env), timeout=KUBECTL_TIMEOUT, check=False)
     if proc.returncode != 0:
         if "NotFound" in proc.stderr:
             raise UsageError(f"{where} does not exist: is the hub deployed? (or pass --token)")

@@ -131,3 +131,11 @@ def test_broken_config_is_refused(cli, mini_repo):
     result = cli("--repo", str(mini_repo), "generate-matrix", f"{C1}/h2.values.yaml", env={})
     assert result.code == 2
     assert result.err.startswith(f"{C1}/cluster.yaml:4: hubs: must be a list") and "Traceback" not in result.output
+
+
+def test_broken_chart_is_refused_not_a_traceback(cli, mini_repo):
+    with open(mini_repo / "helm-charts/daskhub/Chart.yaml", "a") as handle:
+        handle.write("dependencies: [\n")
+    result = cli("--repo", str(mini_repo), "generate-matrix", f"{C1}/h2.values.yaml", env={})
+    assert result.code == 2, result.output
+    assert result.err.startswith("helm-charts/daskhub/Chart.yaml:") and "Traceback" not in result.output

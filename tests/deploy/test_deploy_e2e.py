@@ -16,7 +16,7 @@ def test_install_then_upgrade_then_a_values_change_shows_in_diff_then_live(kube_
     staging, prod = repo.hub("staging"), repo.hub("prod")
     support_before = repo.history("support")
     summary = tmp_path / "summary.md"
-    report_file = tmp_path / "report.json"
+    report_file = tmp_path / "reports" / "local.json"  # a folder that does not exist yet, as in the workflow
 
     first = repo.deployer("deploy", "local", "--report", str(report_file),
                           env=repo.env(GITHUB_STEP_SUMMARY=str(summary)))

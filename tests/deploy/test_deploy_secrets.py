@@ -11,6 +11,8 @@ import uuid
 
 import pytest
 
+from helpers import demo_recipient, sops_encrypt
+
 pytestmark = pytest.mark.e2e
 
 
@@ -74,3 +76,22 @@ def test_interrupted_mid_deploy(kube_cluster, custom_repo, marker, signum, code,
     # helm got SIGTERM from the deployer and recorded the release as failed, not stuck pending
     assert repo.history(repo.hub("s"))[-1]["status"] == "failed"
     assert repo.history(repo.hub("p")) == []
+
+
+def test_template_and_diff_mask_secrets_rendered_outside_secrets(kube_cluster_session, custom_repo, marker):
+    # a decrypted value the chart renders into a ConfigMap (basehub's hub-identity), not a Secret
+    repo = custom_repo(kube_cluster_session, hubs=[("s", False)], secrets={"s": marker})
+    hub = repo.hub("s")
+    secret = repo.cluster_dir() / "enc-s.secret.values.yaml"
+    secret.write_text(f"identity:\n  displayName: {marker}\n")
+    sops_encrypt(secret, demo_recipient())
+
+    shown = repo.deployer("template", "t", hub, "--show-secrets")
+    assert shown.returncode == 0, shown.stderr
+    assert f'displayName: "{marker}"' in shown.stdout  # the value really is rendered outside a Secret
+    masked = repo.deployer("template", "t", hub)
+    assert masked.returncode == 0 and 'displayName: "***"' in masked.stdout
+    changes = repo.deployer("diff", "t", hub)
+    assert changes.returncode == 1, changes.stderr
+    assert "***" in changes.stdout
+    assert_clean(repo, marker, masked.stdout, masked.stderr, changes.stdout, changes.stderr)

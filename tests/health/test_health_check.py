@@ -55,7 +55,7 @@ c.Spawner.pre_spawn_hook = misbehave
 
 def check(cli, hub, *args: str, tmp_path: Path, token: str | None = None):
     """Run the CLI's health check on ``hub`` with a report file; returns (result, report dict or None)."""
-    report = tmp_path / "report.json"
+    report = tmp_path / "reports" / "health.json"  # a folder that does not exist yet, as in the workflow
     result = cli("health-check", "c1", "h1", "--url", hub.url, "--token", token or hub.token,
                  "--report", str(report), *args)
     return result, (json.loads(report.read_text()) if report.exists() else None)
@@ -152,7 +152,7 @@ def test_unreachable_hub_is_unhealthy_after_every_attempt(cli, tmp_path):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # nothing listens there once closed
-    report = tmp_path / "report.json"
+    report = tmp_path / "reports" / "health.json"  # a folder that does not exist yet, as in the workflow
     result = cli("health-check", "c1", "h1", "--url", f"http://127.0.0.1:{port}/", "--token", "t",
                  "--attempts", "2", "--timeout", "5", "--report", str(report))
     assert result.code == 1, result.output

@@ -21,7 +21,9 @@ from typing import Iterator
 
 import pytest
 
+from deployer.auth import cluster_access
 from deployer.config.model import ClusterConfig
+from deployer.errors import AuthError
 from deployer.testing.kubeapi import KubeAPIServer
 from deployer.tools import find_tool
 from fakes import AzureFake, GkeCluster, GoogleFake, aks_kubeconfig
@@ -355,3 +357,12 @@ def aws_env(base_env: dict[str, str], moto: Moto) -> dict[str, str]:
     """``base_env`` plus static keys of user from-env in the variables boto3's default chain reads."""
     key_id, secret = moto.keys["from-env"]
     return {**base_env, "AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret}
+
+
+def enter(cluster, repo, env, workdir) -> AuthError:
+    """Enter ``cluster_access`` expecting an ``AuthError``; nothing (decrypted key, state) may be left behind."""
+    with pytest.raises(AuthError) as caught:
+        with cluster_access(cluster, root=repo.root, env=env, workdir=workdir):
+            pass
+    assert os.listdir(workdir) == []
+    return caught.value

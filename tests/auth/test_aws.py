@@ -4,14 +4,12 @@ and the errors users meet."""
 from __future__ import annotations
 
 import base64
-import os
 import urllib.parse
 
 import pytest
 
-from conftest import ACCOUNT, EKS_NAME, REGION, kubectl
+from conftest import ACCOUNT, EKS_NAME, REGION, kubectl, enter
 from deployer.auth import cluster_access
-from deployer.errors import AuthError
 
 
 def decode(token: str) -> dict[str, str]:
@@ -70,14 +68,6 @@ def test_default_chain_with_role(repo, aws_env, token_policy, workdir):
     with cluster_access(cluster, root=repo.root, env=aws_env, workdir=workdir) as access:
         query = token_after(access, aws_env, token_policy)
     assert assumed_role_of(query["X-Amz-Credential"].split("/")[0]).endswith("assumed-role/deployer/deployer-eks-default")
-
-
-def enter(cluster, repo, env, workdir) -> AuthError:
-    with pytest.raises(AuthError) as caught:
-        with cluster_access(cluster, root=repo.root, env=env, workdir=workdir):
-            pass
-    assert os.listdir(workdir) == []  # the decrypted key and the state are gone
-    return caught.value
 
 
 def test_no_credentials(repo, base_env, workdir):

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 
 import pytest
 
-from conftest import AKS_NAME, RESOURCE_GROUP, SUBSCRIPTION, kubectl
+from conftest import AKS_NAME, RESOURCE_GROUP, SUBSCRIPTION, kubectl, enter
 from deployer.auth import cluster_access
-from deployer.errors import AuthError
 from fakes import AKS_SCOPE
 
 
@@ -27,14 +25,6 @@ def test_key_file_service_principal_gets_an_aks_token(repo, base_env, token_poli
 def test_default_azure_credential(repo, azure_env, token_policy, azure, workdir):
     with cluster_access(repo.cluster("aks-default"), root=repo.root, env=azure_env, workdir=workdir) as access:
         assert seen_principal(access, azure_env, token_policy, azure) == ("sp-env", AKS_SCOPE)
-
-
-def enter(cluster, repo, env, workdir) -> AuthError:
-    with pytest.raises(AuthError) as caught:
-        with cluster_access(cluster, root=repo.root, env=env, workdir=workdir):
-            pass
-    assert os.listdir(workdir) == []
-    return caught.value
 
 
 def test_no_credentials(repo, base_env, workdir):

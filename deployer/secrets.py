@@ -81,9 +81,10 @@ def decrypt(path: Path, *, display: str, env: Mapping[str, str], root: Path | No
 
 
 @contextlib.contextmanager
-def private_dir(prefix: str = "deployer-") -> Iterator[Path]:
-    """A temporary folder only this user can read (0700), removed on every exit path."""
-    folder = Path(tempfile.mkdtemp(prefix=prefix))
+def private_dir(prefix: str = "deployer-", parent: Path | None = None) -> Iterator[Path]:
+    """A temporary folder (in ``parent``, default the system's) only this user can read (0700), removed on
+    every exit path."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     try:
         os.chmod(folder, 0o700)
         yield folder

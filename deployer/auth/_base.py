@@ -32,7 +32,6 @@ import base64
 import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -189,11 +188,9 @@ def exec_access(cluster: "ClusterConfig", *, settings: Mapping[str, Any], root: 
                 workdir: Path) -> Iterator[ClusterAccess]:
     """Decrypt the cluster's key (if any), ask the provider (in a child process) for the endpoint and CA, and
     yield a ``ClusterAccess`` on a kubeconfig whose user is the exec plugin. Everything is removed on exit."""
-    from deployer.secrets import decrypted
+    from deployer.secrets import decrypted, private_dir
 
-    folder = Path(tempfile.mkdtemp(prefix=f"{cluster.provider}-{cluster.name}-", dir=workdir))
-    try:
-        os.chmod(folder, 0o700)
+    with private_dir(f"{cluster.provider}-{cluster.name}-", parent=workdir) as folder:
         with contextlib.ExitStack() as stack:
             key = None
             if cluster.key_file:
@@ -207,8 +204,6 @@ def exec_access(cluster: "ClusterConfig", *, settings: Mapping[str, Any], root: 
             kubeconfig = write_private(folder / KUBECONFIG,
                                        json.dumps(kubeconfig_dict(cluster.name, endpoint, folder), indent=1))
             yield ClusterAccess(kubeconfig=kubeconfig, context=cluster.name)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _describe(state: State, env: Mapping[str, str]) -> Endpoint:

@@ -261,7 +261,7 @@ def explain_pending(job: Job, history: list[dict], target: H.KubeTarget) -> str:
     last = history[-1]
     status, revision = last.get("status"), int(last.get("revision", 0))
     good = [int(e["revision"]) for e in history[:-1] if e.get("status") in ("deployed", "superseded")]
-    context = ["--kube-context", target.context] if target.context else []
+    context = H.KubeTarget(context=target.context).args()  # the flag spelled where every helm argv is built
     if good:
         fix = ["helm", *H.rollback_args(job.release, good[-1], namespace=job.namespace), *context]
         then = f"(back to revision {good[-1]}, the last one that deployed)"

@@ -21,26 +21,15 @@ from typing import Iterator
 
 import pytest
 
-from deployer.auth import cluster_access
 from deployer.config.model import ClusterConfig
-from deployer.errors import AuthError
 from deployer.testing.kubeapi import KubeAPIServer
 from deployer.tools import find_tool
 from fakes import AzureFake, GkeCluster, GoogleFake, aks_kubeconfig
+from authkit import (
+    ACCOUNT, ADC_SA, AKS_NAME, CLOSED, DENIED_SA, EKS_NAME, GCP_LOCATION, GCP_PROJECT, GKE_NAME, KEY_SA, REGION,
+    RESOURCE_GROUP, STATIC_TOKEN, SUBSCRIPTION, TENANT, TOKEN_PREFIXES,
+)
 from helpers import DEMO_KEY, PROJECT, demo_recipient, sops_encrypt
-
-ACCOUNT = "123456789012"
-REGION = "us-west-2"
-EKS_NAME = "demo-eks"
-GCP_PROJECT, GCP_LOCATION, GKE_NAME = "demo-project", "us-central1", "demo-gke"
-SUBSCRIPTION, RESOURCE_GROUP, AKS_NAME = "00000000-0000-4000-8000-000000000001", "demo-rg", "demo-aks"
-TENANT = "00000000-0000-4000-8000-000000000002"
-KEY_SA = f"deployer@{GCP_PROJECT}.iam.gserviceaccount.com"
-ADC_SA = f"ci-adc@{GCP_PROJECT}.iam.gserviceaccount.com"
-DENIED_SA = f"no-access@{GCP_PROJECT}.iam.gserviceaccount.com"
-STATIC_TOKEN = "kubeconfig-static-token-0123456789"
-TOKEN_PREFIXES = ("k8s-aws-v1.", "gke-fake-", "aks-fake-", STATIC_TOKEN)
-CLOSED = "127.0.0.1:9"  # nothing listens on the discard port here
 
 
 @dataclass
@@ -303,34 +292,6 @@ def base_env(tmp_path: Path, moto: Moto, google: Google, azure: AzureFake, ca_bu
     }
 
 
-def leftovers(env: dict[str, str]) -> list[str]:
-    """Whatever the deployer left in the TMPDIR of ``env`` (should be nothing)."""
-    tmp = Path(env["TMPDIR"])
-    return sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*"))
-
-
-def kubectl(access, env: dict[str, str], *args: str, timeout: float = 60):
-    import subprocess
-
-    argv = [find_tool("kubectl", PROJECT)]
-    if access.kubeconfig is not None:
-        argv += ["--kubeconfig", str(access.kubeconfig)]
-    if access.context is not None:
-        argv += ["--context", access.context]
-    return subprocess.run([*argv, *args], env=access.child_env(env), capture_output=True, text=True, timeout=timeout)
-
-
-def helm(access, env: dict[str, str], *args: str, timeout: float = 120):
-    import subprocess
-
-    argv = [find_tool("helm", PROJECT)]
-    if access.kubeconfig is not None:
-        argv += ["--kubeconfig", str(access.kubeconfig)]
-    if access.context is not None:
-        argv += ["--kube-context", access.context]
-    return subprocess.run([*argv, *args], env=access.child_env(env), capture_output=True, text=True, timeout=timeout)
-
-
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     path = tmp_path / "work"
@@ -357,12 +318,3 @@ def aws_env(base_env: dict[str, str], moto: Moto) -> dict[str, str]:
     """``base_env`` plus static keys of user from-env in the variables boto3's default chain reads."""
     key_id, secret = moto.keys["from-env"]
     return {**base_env, "AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret}
-
-
-def enter(cluster, repo, env, workdir) -> AuthError:
-    """Enter ``cluster_access`` expecting an ``AuthError``; nothing (decrypted key, state) may be left behind."""
-    with pytest.raises(AuthError) as caught:
-        with cluster_access(cluster, root=repo.root, env=env, workdir=workdir):
-            pass
-    assert os.listdir(workdir) == []
-    return caught.value

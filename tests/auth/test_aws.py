@@ -8,7 +8,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import ACCOUNT, EKS_NAME, REGION, kubectl, enter
+from authkit import ACCOUNT, EKS_NAME, REGION, kubectl, enter
 from deployer.auth import cluster_access
 
 

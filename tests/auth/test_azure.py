@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import AKS_NAME, RESOURCE_GROUP, SUBSCRIPTION, kubectl, enter
+from authkit import AKS_NAME, RESOURCE_GROUP, SUBSCRIPTION, kubectl, enter
 from deployer.auth import cluster_access
 from fakes import AKS_SCOPE
 

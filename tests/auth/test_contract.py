@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-from conftest import STATIC_TOKEN, kubectl, helm
+from authkit import STATIC_TOKEN, kubectl, helm
 from deployer.auth import PROVIDERS, cluster_access
 
 # provider -> (cluster of the test repository, the env fixture it needs, prefix of the token the stand-in must see)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 
-from conftest import ADC_SA, DENIED_SA, GCP_LOCATION, GCP_PROJECT, KEY_SA, kubectl, enter
+from authkit import ADC_SA, DENIED_SA, GCP_LOCATION, GCP_PROJECT, KEY_SA, kubectl, enter
 from deployer.auth import cluster_access
 from fakes import GKE_SCOPES
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from conftest import kubectl
+from authkit import kubectl
 from deployer.auth import cluster_access
 
 

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import leftovers
+from authkit import leftovers
 from deployer.auth import cluster_access
 from helpers import DEMO_KEY, PROJECT
 

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from conftest import helm
+from authkit import helm
 from deployer.auth import cluster_access
 from helpers import PROJECT
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import leftovers
+from authkit import leftovers
 from fakes import wait_until
 from helpers import run_deployer
 

@@ -8,7 +8,6 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,9 +15,8 @@ import yaml
 
 from deployer.secrets import decrypt
 from deployer.tools import find_tool
-from helpers import DEMO_KEY, PROJECT
+from helpers import DEMO_KEY, PROJECT, run_deployer
 
-DEPLOYER = str(Path(sys.executable).with_name("deployer"))
 HUBS = [(c.parent.name, h["name"]) for c in sorted(PROJECT.glob("config/clusters/*/cluster.yaml"))
         for h in yaml.safe_load(c.read_text()).get("hubs") or []]
 
@@ -35,7 +33,7 @@ def fleet_copy(chart_cache, tmp_path_factory) -> Path:
 
 
 def deployer(root: Path, *args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([DEPLOYER, "--repo", str(root), *args], env=env, capture_output=True, text=True, timeout=180)
+    return run_deployer("--repo", str(root), *args, env=env, timeout=180)
 
 
 def base_env(tmp: Path, **extra: str) -> dict:

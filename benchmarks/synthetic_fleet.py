@@ -4,7 +4,8 @@
 
 Each cluster has a support entry, a canary and prod hubs (every 5th one a daskhub), a shared
 common.values.yaml plus one values file per hub; no secret files (secrets cost one sops process each and
-are benchmarked separately). Used by the validate and plan benchmarks.
+are benchmarked separately). Validating it reads the real dependency charts' schemas (jupyterhub, dask-gateway,
+cert-manager, prometheus and its subcharts). Used by the validate and plan benchmarks.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ PROJECT = Path(__file__).resolve().parents[1]
 
 
 def write_fleet(out: Path, clusters: int, hubs: int) -> Path:
-    shutil.copytree(PROJECT / "helm-charts", out / "helm-charts", ignore=shutil.ignore_patterns("charts", "*.tgz"))
+    # Built dependency archives (helm-charts/*/charts/) come along when present; without them validate finds the
+    # pinned archives through DEPLOYER_CHART_MIRROR or helm's cache.
+    shutil.copytree(PROJECT / "helm-charts", out / "helm-charts")
     shutil.copytree(PROJECT / "schemas", out / "schemas")
     for c in range(clusters):
         name = f"cluster-{c:04d}"

@@ -34,6 +34,7 @@ __all__ = [
     "ChartLock",
     "build_order",
     "dependencies_built",
+    "dependencies_of",
     "lock_digest",
     "local_dependents",
     "lock_in_sync",
@@ -146,6 +147,17 @@ def _dependency(entry: Mapping[str, Any]) -> ChartDependency:
         enabled=bool(entry.get("enabled") or False),
         import_values=tuple(entry.get("import-values") or ()),
     )
+
+
+def dependencies_of(data: Any) -> tuple[ChartDependency, ...] | None:
+    """The ``dependencies:`` of a parsed Chart.yaml (or requirements.yaml) mapping; None when there is no list.
+
+    Entries that are not mappings are skipped (helm would refuse the file; validation reports that elsewhere).
+    """
+    deps = data.get("dependencies") if isinstance(data, Mapping) else None
+    if not isinstance(deps, list):
+        return None
+    return tuple(_dependency(d) for d in deps if isinstance(d, Mapping)) or None
 
 
 def read_chart(path: str | Path) -> ChartInfo:

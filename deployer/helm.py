@@ -165,9 +165,12 @@ def uninstall_args(release: str, *, namespace: str, target: KubeTarget = KubeTar
     return ["uninstall", release, "--namespace", namespace, *target.args()]
 
 
-def dependency_build_args(chart: str) -> list[str]:
-    """``helm dependency build CHART``: fill ``CHART/charts/`` from the committed ``Chart.lock``."""
-    return ["dependency", "build", chart]
+def dependency_build_args(chart: str, *, skip_refresh: bool = False) -> list[str]:
+    """``helm dependency build CHART``: fill ``CHART/charts/`` from the committed ``Chart.lock``.
+
+    ``skip_refresh``: use the repository indexes already cached (a chart mirror prepares them) instead of fetching.
+    """
+    return ["dependency", "build", chart, *(["--skip-refresh"] if skip_refresh else [])]
 
 
 def repo_add_args(name: str, url: str) -> list[str]:

@@ -3,10 +3,14 @@
 Checks: cluster.yaml syntax and schema, name equal to the folder, duplicate hub names in a cluster,
 duplicate domains across the fleet, each listed file's location and syntax, charts that exist, the
 secret-file naming and encryption rules, and each release's values (in order, secrets decrypted in
-memory) against its chart's ``values.schema.json`` and those of its local subcharts.
+memory) against the ``values.schema.json`` of its chart and of every chart it depends on, at any depth, with
+helm's rules (``deployer.config.chartvalues``): the dependency charts come from the archives ``Chart.lock`` pins.
 
-Decryptions run in parallel (sops is a subprocess); schemas are compiled once per run. The result is a
-sorted list of ``Problem``; nothing is printed here.
+With ``decrypt=False`` secret files are read as sops stores them (keys in clear, values ``ENC[...]``): their
+keys are checked, their values are not (``Report.undecrypted`` counts those files).
+
+Decryptions run in parallel (sops is a subprocess); archives are read and schemas compiled once per run. The
+result is a sorted list of ``Problem``; nothing is printed here.
 """
 
 from __future__ import annotations
@@ -14,15 +18,16 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Collection, Iterable, Mapping, Sequence
 
 from deployer.config import yamlfile
-from deployer.config.chartvalues import ChartCatalog, ChartError, violations
+from deployer.config.chartvalues import ChartCatalog, ChartError, chart_label
 from deployer.config.files import FileInfo, FileReader, scan_secrets
 from deployer.config.load import ClusterRead, cluster_names, read_cluster, require_clusters
 from deployer.config.model import ClusterConfig
 from deployer.config.schema import format_path
 from deployer.errors import Problem, SecretsError, UsageError
+from deployer.chart_archives import mirror_dir
 from deployer.secrets import decrypt
 from deployer.values import merge_layers, source_of
 
@@ -49,7 +54,16 @@ def validate(
     *,
     env: Mapping[str, str],
     jobs: int = 8,
+    decrypt: bool = True,
+    report: "Report | None" = None,
+    unprepared: Collection[str] = (),
 ) -> list[Problem]:
+    """Every problem of the selected clusters (and hubs), sorted.
+
+    ``decrypt=False`` reads secret files without decrypting them (see the module docstring); ``report``, when
+    given, receives what was skipped. ``unprepared``: charts (folder names) whose dependencies the caller could not
+    build (a deploy reports their releases as failed with that error): their releases' values are not checked.
+    """
     if hubs and len(clusters) != 1:
         raise UsageError("hub names can only be given after exactly one cluster name")
     selected = require_clusters(root, clusters) if clusters else cluster_names(root)
@@ -60,7 +74,8 @@ def validate(
         problems.update(_duplicate_hubs(root, reads[name]))
     problems.update(_duplicate_domains(root, reads, set(selected)))
 
-    reader, catalog = FileReader(root), ChartCatalog(root)
+    mirror_dir(env)  # a DEPLOYER_CHART_MIRROR naming no folder is an error before anything else
+    reader, catalog = FileReader(root), ChartCatalog(root, env)
     releases: list[tuple[ClusterConfig, Release, list[FileInfo]]] = []
     for name in selected:
         config = reads[name].config
@@ -80,6 +95,8 @@ def validate(
                 problems.add(Problem(config.file, release.line(root, *chart_key), f"{release.label}: chart '{release.chart}' is not a folder of "
                                      f"helm-charts/ with a Chart.yaml: use one of {', '.join(_charts(root)) or '(none)'}"))
                 continue
+            if release.chart in unprepared:
+                continue
             try:
                 catalog.get(release.chart)  # a broken Chart.yaml or values.yaml is reported even if values can't be checked
             except ChartError as exc:
@@ -88,11 +105,29 @@ def validate(
             if all(i.ok for i in infos):
                 releases.append((config, release, infos))
 
-    secrets = _decrypt_all(root, {i.rel for _, _, infos in releases for i in infos if i.encrypted}, env, jobs)
-    problems.update(p for p in secrets.values() if isinstance(p, Problem))
+    encrypted = {i.rel for _, _, infos in releases for i in infos if i.encrypted}
+    if decrypt:
+        secrets = _decrypt_all(root, encrypted, env, jobs)
+        problems.update(p for p in secrets.values() if isinstance(p, Problem))
+    else:
+        secrets = {rel: reader.read(rel).data for rel in encrypted}
+        if report is not None:
+            report.undecrypted = len(encrypted)
     for config, release, infos in releases:
-        problems.update(_values_problems(root, catalog, config, release, infos, secrets))
+        problems.update(_values_problems(root, catalog, config, release, infos, secrets, opaque=None if decrypt else is_opaque))
     return sorted(problems)
+
+
+@dataclass
+class Report:
+    """What a validation left out (for the CLI to say so)."""
+
+    undecrypted: int = 0  # secret files read without decryption (their values not checked)
+
+
+def is_opaque(value: Any) -> bool:
+    """A value sops encrypted (``ENC[AES256_GCM,data:...,type:...]``): its content is unknown without the key."""
+    return isinstance(value, str) and value.startswith("ENC[") and value.endswith("]")
 
 
 def _charts(root: Path) -> list[str]:
@@ -205,7 +240,8 @@ def _decrypt_all(root: Path, rels: set[str], env: Mapping[str, str], jobs: int) 
 
 
 def _values_problems(
-    root: Path, catalog: ChartCatalog, config: ClusterConfig, release: Release, infos: list[FileInfo], secrets: dict
+    root: Path, catalog: ChartCatalog, config: ClusterConfig, release: Release, infos: list[FileInfo], secrets: dict,
+    opaque=None,
 ) -> list[Problem]:
     layers = []
     for info in infos:
@@ -223,14 +259,40 @@ def _values_problems(
     user = merge_layers(layers)
 
     def show(keys) -> bool:
-        return source_of(layers, keys) not in secret_files
+        return source_of(layers, _as_written(user, tuple(keys))) not in secret_files
 
     out = []
-    for keys, message, failing in violations(chart, user, show_values=show):
-        source = source_of(layers, keys)
+    for keys, message, failing in catalog.violations(chart, user, show_values=show, opaque=opaque):
+        written = _as_written(user, keys)
+        source = source_of(layers, written)
         if source is None:
             file, line = release.cluster_file, release.line(root, "helm_chart_values_files")
         else:
-            file, line = source, yamlfile.line_of(root / source, keys)
-        out.append(Problem(file, line, f"{release.label} (chart {failing.name}): {format_path(keys)}: {message}"))
+            file, line = source, yamlfile.line_of(root / source, written)
+        where = format_path(written) if written == keys else f"{format_path(written)} (as {format_path(keys)})"
+        out.append(Problem(file, line, f"{release.label} (chart {chart_label(failing)}): {where}: {message}"))
     return out
+
+
+def _holds(data: Any, keys: Sequence) -> bool:
+    for key in keys:
+        if isinstance(data, dict) and key in data:
+            data = data[key]
+        elif isinstance(data, list) and isinstance(key, int) and 0 <= key < len(data):
+            data = data[key]
+        else:
+            return False
+    return True
+
+
+def _as_written(user: dict, keys: tuple) -> tuple:
+    """Where the user wrote the value helm checked at ``keys``: a ``global`` helm copied down to a subchart
+    (``jupyterhub.global.x``) was written at an ancestor's ``global`` (``global.x``)."""
+    if "global" not in keys or _holds(user, keys):
+        return keys
+    i = keys.index("global")
+    for j in range(i - 1, -1, -1):
+        candidate = keys[:j] + keys[i:]
+        if _holds(user, candidate):
+            return candidate
+    return keys

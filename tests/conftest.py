@@ -18,8 +18,16 @@ from helpers import DEMO_KEY, PROJECT, demo_recipient, sops_encrypt
 
 @pytest.fixture(scope="session")
 def demo_key_env() -> dict[str, str]:
-    """An environment for child processes that can decrypt the example fleet's secrets."""
-    return {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/"), "SOPS_AGE_KEY_FILE": str(DEMO_KEY)}
+    """An environment for child processes that can decrypt the example fleet's secrets (and find the pinned
+    dependency charts through DEPLOYER_CHART_MIRROR when the test runner set it)."""
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/"), "SOPS_AGE_KEY_FILE": str(DEMO_KEY)}
+    env.update({k: os.environ[k] for k in KEPT_VARIABLES if os.environ.get(k)})
+    return env
+
+
+# Set by the test runner (scripts/test) for the whole run: where the pinned dependency charts are. Kept when a
+# test gives the CLI its own environment, since fresh clones have no helm-charts/*/charts/.
+KEPT_VARIABLES = ("DEPLOYER_CHART_MIRROR",)
 
 
 @dataclass
@@ -40,7 +48,7 @@ def cli(capsys, monkeypatch):
     def invoke(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> CliResult:
         if env is not None:
             for key in list(os.environ):
-                if key.startswith(("SOPS_", "DEPLOYER_")):
+                if key.startswith(("SOPS_", "DEPLOYER_")) and key not in KEPT_VARIABLES:
                     monkeypatch.delenv(key)
             for key, value in env.items():
                 monkeypatch.setenv(key, value)
@@ -88,12 +96,18 @@ def _encrypted_h1(tmp_path_factory) -> bytes:
     return path.read_bytes()
 
 
+@pytest.fixture(scope="session")
+def built_helm_charts(chart_cache, tmp_path_factory) -> Path:
+    """The project's charts with their real dependencies built (from the chart mirror, if set), once per session."""
+    return chart_cache.copy_charts(PROJECT / "helm-charts", tmp_path_factory.mktemp("built") / "helm-charts")
+
+
 @pytest.fixture
-def mini_repo(tmp_path, _encrypted_h1) -> Path:
+def mini_repo(tmp_path, _encrypted_h1, built_helm_charts) -> Path:
     """A small valid config repository: one cluster ``c1`` (support, canary h1 with a secret, prod h2),
-    with the project's real charts and schema."""
+    with the project's real charts (dependencies built) and schema."""
     root = tmp_path / "repo"
-    shutil.copytree(PROJECT / "helm-charts", root / "helm-charts", ignore=shutil.ignore_patterns("charts", "*.tgz"))
+    shutil.copytree(built_helm_charts, root / "helm-charts")  # copy2 keeps mtimes: charts/ stays up to date
     shutil.copytree(PROJECT / "schemas", root / "schemas")
     c1 = root / "config" / "clusters" / "c1"
     c1.mkdir(parents=True)

@@ -1,4 +1,4 @@
-"""``deployer validate [CLUSTER [HUB...]]``."""
+"""``deployer validate [CLUSTER [HUB...]] [--no-decrypt]``."""
 
 from __future__ import annotations
 
@@ -10,17 +10,35 @@ import click
 @click.argument("hubs", nargs=-1)
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Secret files decrypted in parallel.")
+@click.option("--decrypt/--no-decrypt", default=True, show_default=True,
+              help="--no-decrypt: read secret files without their keys (CI for pull requests from forks): their "
+                   "keys are still checked against the charts' schemas, their values are not.")
+@click.option("--fetch/--no-fetch", default=True, show_default=True,
+              help="Build missing chart dependencies first (helm dependency build, from DEPLOYER_CHART_MIRROR when "
+                   "set): their schemas are checked too. --no-fetch: never run helm.")
 @click.pass_obj
-def validate(app, cluster: str | None, hubs: tuple[str, ...], jobs: int) -> None:
+def validate(app, cluster: str | None, hubs: tuple[str, ...], jobs: int, decrypt: bool, fetch: bool) -> None:
     """Check the whole fleet (or CLUSTER, or some of its HUBS) and report every problem.
 
     Each problem is printed as PATH[:LINE]: MESSAGE. Exit 0 when all is well, 2 otherwise.
-    Secret files are decrypted in memory with sops (set SOPS_AGE_KEY_FILE for age keys).
+    Secret files are decrypted in memory with sops (set SOPS_AGE_KEY_FILE for age keys). Values are checked
+    against the schema of each chart and of every chart it depends on, read from the archives Chart.lock pins
+    (helm-charts/<chart>/charts/, DEPLOYER_CHART_MIRROR, helm's cache); charts whose charts/ folder does not
+    match their lock are built first, as a deploy builds them (unless --no-fetch).
     """
     from deployer.errors import ConfigError
-    from deployer.validate import validate as run_validation
+    from deployer.validate import Report, validate as run_validation
 
-    problems = run_validation(app.root, [cluster] if cluster else [], hubs, env=app.env, jobs=jobs)
+    if fetch:
+        from deployer.deploy.dependencies import build_missing
+
+        build_missing(app.root, app.env)
+    report = Report()
+    problems = run_validation(app.root, [cluster] if cluster else [], hubs, env=app.env, jobs=jobs, decrypt=decrypt,
+                              report=report)
+    if not decrypt:
+        click.echo(f"--no-decrypt: {report.undecrypted} secret file(s) read without decryption: their keys were "
+                   "checked, their values were not", err=True)
     if problems:
         raise ConfigError(problems)
     scope = f"cluster {cluster}" + (f" (hubs {', '.join(hubs)})" if hubs else "") if cluster else "the fleet"

@@ -1,45 +1,43 @@
-"""A chart's values contract: its ``values.yaml`` defaults, its ``values.schema.json``, and those of the
-charts it depends on through ``file://`` (daskhub -> basehub), checked the way helm checks them.
+"""A chart's values contract as helm enforces it: the chart and EVERY chart it depends on, at any depth.
 
-``read_chart_values(root, chart)`` reads one chart folder of ``helm-charts/`` once per run (cached by
-the caller's ``ChartCatalog``); ``violations(chart, user_values)`` yields every schema violation of the
-user values coalesced over the chart's defaults, then of each local subchart's part of them.
-Remote dependencies (the JupyterHub chart, dask-gateway...) validate their own subtrees at deploy time.
+``ChartCatalog(root, env)`` reads each chart folder of ``helm-charts/`` once per run, its ``file://`` dependencies
+as folders, and its other dependencies from the archives its ``Chart.lock`` pins (see
+``deployer.chart_archives.find_archive``: the chart's ``charts/``, ``DEPLOYER_CHART_MIRROR``, helm's cache), subcharts
+inside archives included (folders or nested ``.tgz``). A pinned archive found nowhere is a ``ChartError`` saying
+what to run. ``violations(chart, user_values)`` applies helm's rules (``deployer.config.helmvalues``: enabled
+dependencies, aliases, ``import-values``, globals, coalescing) and yields every schema violation, of every chart
+helm would check, with its key path from the top of the user's values.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
-from deployer.charts import read_chart
+from deployer.chart_archives import ArchiveError, PackagedChart, find_archive, helm_cache_dir, mirror_dir, read_packaged
+from deployer.charts import read_chart, read_lock
 from deployer.config import yamlfile
-from deployer.config.schema import KeyPath, compiled, schema_problems
+from deployer.config.helmvalues import (
+    Chart, CoalesceError, coalesce_values, process_dependencies, requirements_from, schema_targets,
+)
+from deployer.config.schema import KeyPath, Schema, compiled_text, schema_problems
 from deployer.errors import ConfigError
-from deployer.values import coalesce
 
 CHARTS_DIR = "helm-charts"
 
 
 @dataclass(frozen=True)
-class LocalDependency:
-    key: str  # alias or name: where its values live in the parent's values
-    chart: "ChartValues"
-    condition: str | None = None
+class SchemaRef:
+    """A values.schema.json, compiled on first use (once per run for equal contents)."""
 
+    text: bytes
+    origin: str
 
-@dataclass(frozen=True)
-class ChartValues:
-    name: str
-    dir: str  # repo-relative
-    defaults: dict
-    schema: Path | None
-    dependencies: tuple[LocalDependency, ...] = field(default=())
-
-    @property
-    def values_file(self) -> str:
-        return f"{self.dir}/values.yaml"
+    def compiled(self) -> Schema:
+        return compiled_text(self.text)
 
 
 class ChartError(Exception):
@@ -48,12 +46,30 @@ class ChartError(Exception):
         super().__init__(message)
 
 
-class ChartCatalog:
-    """Reads each chart once; ``get(name)`` raises ``ChartError`` for a missing or broken chart."""
+@dataclass(frozen=True)
+class ChartValues:
+    """A chart of ``helm-charts/`` with everything it depends on, as helm loads it."""
 
-    def __init__(self, root: Path):
+    name: str
+    dir: str  # repo-relative
+    tree: Chart
+
+    @property
+    def values_file(self) -> str:
+        return f"{self.dir}/values.yaml"
+
+
+class ChartCatalog:
+    """Reads each chart (and archive) once; ``get(name)`` raises ``ChartError`` for a missing or broken chart."""
+
+    def __init__(self, root: Path, env: Mapping[str, str] | None = None):
         self.root = root
+        self.env = dict(env or {})
         self._charts: dict[str, ChartValues | ChartError] = {}
+        self._folders: dict[Path, Chart] = {}
+        self._archives: dict[int, Chart] = {}
+        self._processed: dict[str, Chart] = {}
+        self._clean: set[tuple[str, str]] = set()
 
     def exists(self, name: str) -> bool:
         return (self.root / CHARTS_DIR / name / "Chart.yaml").is_file()
@@ -61,7 +77,8 @@ class ChartCatalog:
     def get(self, name: str) -> ChartValues:
         if name not in self._charts:
             try:
-                self._charts[name] = self._read(name, seen=())
+                tree = self._folder(self.root / CHARTS_DIR / name, seen=())
+                self._charts[name] = ChartValues(name=name, dir=f"{CHARTS_DIR}/{name}", tree=tree)
             except ChartError as exc:
                 self._charts[name] = exc
         found = self._charts[name]
@@ -69,77 +86,176 @@ class ChartCatalog:
             raise found
         return found
 
-    def _read(self, name: str, seen: tuple[str, ...]) -> ChartValues:
-        rel = f"{CHARTS_DIR}/{name}"
-        folder = self.root / rel
-        if name in seen:
-            raise ChartError(f"{rel}/Chart.yaml", None, f"file:// dependencies form a cycle: {' -> '.join(seen + (name,))}")
+    # -- reading -------------------------------------------------------------------------------------------
+
+    def _rel(self, path: Path) -> str:
+        try:
+            return str(path.resolve().relative_to(self.root.resolve()))
+        except ValueError:
+            return str(path)
+
+    def _folder(self, folder: Path, seen: tuple[str, ...]) -> Chart:
+        folder = folder.resolve()
+        if folder in self._folders:
+            return self._folders[folder]
+        rel = self._rel(folder)
+        if rel in seen:
+            raise ChartError(f"{rel}/Chart.yaml", None, f"file:// dependencies form a cycle: {' -> '.join(seen + (rel,))}")
         try:
             info = read_chart(folder)  # the one reader of Chart.yaml (deployer.charts)
+            lock = read_lock(folder)
         except ConfigError as exc:
             problem = exc.problems[0]
             raise ChartError(problem.path, problem.line, problem.message) from None
-        defaults = self._yaml(folder / "values.yaml", f"{rel}/values.yaml") if (folder / "values.yaml").exists() else {}
-        schema = folder / "values.schema.json"
-        deps = []
+        values = self._yaml(folder / "values.yaml", f"{rel}/values.yaml") if (folder / "values.yaml").exists() else {}
+        schema_path = folder / "values.schema.json"
+        schema = SchemaRef(schema_path.read_bytes(), f"{rel}/values.schema.json") if schema_path.is_file() else None
+        locked = {}
+        for i, dep in enumerate(lock.dependencies if lock else ()):
+            locked.setdefault(dep.name, (dep.version, i))
+        subs = []
         for dep in info.dependencies:
-            if not dep.is_local:
+            if dep.is_local:
+                subs.append(self._folder(dep.local_path(folder), seen + (rel,)))
                 continue
-            target = dep.local_path(folder)
-            if target.parent != (self.root / CHARTS_DIR).resolve():
-                continue  # a local chart outside helm-charts/: helm checks it at deploy time
-            sub = self._charts.get(target.name)
-            if not isinstance(sub, ChartValues):
-                sub = self._read(target.name, seen + (name,))
-            deps.append(LocalDependency(key=dep.alias or dep.name, chart=sub, condition=dep.condition or None))
-        return ChartValues(
-            name=name,
-            dir=rel,
-            defaults=defaults if isinstance(defaults, dict) else {},
-            schema=schema if schema.is_file() else None,
-            dependencies=tuple(deps),
+            version, index = locked.get(dep.name, (dep.version, None))
+            archive = find_archive(folder, dep.name, version, self.env)
+            if archive is None:
+                raise self._missing(folder, rel, dep.name, version, dep.repository, index, lock is not None)
+            subs.append(self._archive(archive))
+        chart = Chart(
+            name=info.name,
+            version=info.version,
+            values=values if isinstance(values, dict) else {},
+            schema=schema,
+            requirements=tuple(info.dependencies) or None,
+            charts=_unique(subs),
+            origin=rel,
+        )
+        self._folders[folder] = chart
+        return chart
+
+    def _missing(self, folder: Path, rel: str, name: str, version: str, repository: str, index: int | None,
+                 has_lock: bool) -> ChartError:
+        looked = [f"{rel}/charts/"]
+        mirror = mirror_dir(self.env)
+        looked.append(f"the chart mirror {mirror}" if mirror else "DEPLOYER_CHART_MIRROR (not set)")
+        looked.append(f"helm's cache {helm_cache_dir(self.env)}")
+        line = yamlfile.line_of(folder / "Chart.lock", ["dependencies", index]) if index is not None else None
+        where = f"{rel}/Chart.lock" if has_lock else f"{rel}/Chart.yaml"
+        return ChartError(where, line, (
+            f"chart {folder.name}: the pinned dependency {name} {version} is not available here (looked in "
+            f"{', '.join(looked)}), so values for it cannot be checked: run 'helm dependency build {rel}' where "
+            f"{repository or 'its repository'} can be reached, or set DEPLOYER_CHART_MIRROR to a folder holding "
+            f"{name}-{version}.tgz"))
+
+    def _archive(self, path: Path) -> Chart:
+        try:
+            packaged = read_packaged(path)
+        except ArchiveError as exc:
+            raise ChartError(str(path), None, exc.message if hasattr(exc, "message") else str(exc)) from None
+        key = id(packaged)
+        if key not in self._archives:
+            self._archives[key] = self._packaged(packaged)
+        return self._archives[key]
+
+    def _packaged(self, packaged: PackagedChart) -> Chart:
+        meta = self._yaml_text(packaged.chart_yaml, f"{packaged.origin}/Chart.yaml") or {}
+        if not isinstance(meta, dict):
+            raise ChartError(packaged.origin, None, "Chart.yaml is not a mapping")
+        values = self._yaml_text(packaged.values_yaml, f"{packaged.origin}/values.yaml") if packaged.values_yaml else {}
+        reqs = requirements_from(meta)
+        if reqs is None and packaged.requirements_yaml and str(meta.get("apiVersion", "v1")) == "v1":
+            reqs = requirements_from(self._yaml_text(packaged.requirements_yaml, f"{packaged.origin}/requirements.yaml"))
+        text = lambda v: "" if v is None else str(v)  # noqa: E731
+        return Chart(
+            name=text(meta.get("name")),
+            version=text(meta.get("version")),
+            values=values if isinstance(values, dict) else {},
+            schema=SchemaRef(packaged.schema, f"{packaged.origin}/values.schema.json") if packaged.schema else None,
+            requirements=reqs,
+            charts=tuple(self._packaged(s) for s in packaged.subcharts),
+            origin=packaged.origin,
         )
 
     def _yaml(self, path: Path, rel: str) -> Any:
-        if not path.is_file():
-            raise ChartError(rel, None, "missing")
         try:
             return yamlfile.load(path)
         except yamlfile.YamlError as exc:
             raise ChartError(rel, exc.line, exc.message) from None
 
+    def _yaml_text(self, data: bytes, where: str) -> Any:
+        try:
+            return yamlfile.loads(data.decode("utf-8"))
+        except (yamlfile.YamlError, UnicodeDecodeError) as exc:
+            raise ChartError(where, getattr(exc, "line", None), getattr(exc, "message", "is not UTF-8 text")) from None
 
-def _condition_enabled(values: dict, condition: str | None) -> bool:
-    if not condition:
-        return True
-    for path in condition.split(","):
-        node: Any = values
-        for key in path.strip().split("."):
-            node = node.get(key) if isinstance(node, dict) else None
-        if isinstance(node, bool):
-            return node
-    return True
+    # -- checking ------------------------------------------------------------------------------------------
+
+    def processed(self, chart: ChartValues, user: dict) -> Chart:
+        """The chart tree helm renders for ``user`` (computed once per chart when no condition or tag applies)."""
+        if chart.tree.needs_conditions():
+            return process_dependencies(chart.tree, user)
+        if chart.name not in self._processed:
+            self._processed[chart.name] = process_dependencies(chart.tree, None)
+        return self._processed[chart.name]
+
+    def violations(
+        self,
+        chart: ChartValues,
+        user: dict,
+        *,
+        show_values: Callable[[KeyPath], bool],
+        opaque: Callable[[Any], bool] | None = None,
+    ) -> Iterator[tuple[KeyPath, str, Chart]]:
+        """Yield ``(key path from the top of the user's values, message, chart whose schema failed)``.
+
+        ``opaque(value)`` tells values whose content is unknown (sops-encrypted): only their place is checked.
+        """
+        fingerprint = None
+        try:
+            fingerprint = hashlib.sha1(json.dumps(user, sort_keys=True, default=repr).encode()).hexdigest()
+        except (TypeError, ValueError):
+            pass
+        if fingerprint is not None:
+            fingerprint += "/opaque" if opaque else ""
+        if fingerprint is not None and (chart.name, fingerprint) in self._clean:
+            return
+        found = False
+        try:
+            tree = self.processed(chart, user)
+            coalesced = coalesce_values(tree, user)
+        except CoalesceError as exc:
+            yield exc.keys, f"must be a mapping: it holds the values of the subchart {exc.chart}", chart.tree
+            return
+        for at, target, part in schema_targets(tree, coalesced):
+            if type(part) is not dict:
+                found = True
+                yield at, f"must be a mapping: it holds the values of the subchart {target.real_name}", target
+                continue
+            for keys, message in schema_problems(
+                target.schema.compiled(), part, show_values=lambda k, at=at: show_values(at + tuple(k)), opaque=opaque
+            ):
+                found = True
+                yield at + keys, message, target
+        if not found and fingerprint is not None:
+            self._clean.add((chart.name, fingerprint))
 
 
-def violations(
-    chart: ChartValues,
-    user: dict,
-    *,
-    show_values: Callable[[KeyPath], bool],
-    prefix: KeyPath = (),
-) -> Iterator[tuple[KeyPath, str, ChartValues]]:
-    """Yield ``(key path from the top of the user's values, message, chart whose schema failed)``."""
-    merged = coalesce(user, chart.defaults)
-    if chart.schema is not None:
-        for keys, message in schema_problems(
-            compiled(chart.schema), merged, show_values=lambda k: show_values(prefix + tuple(k))
-        ):
-            yield prefix + keys, message, chart
-    for dep in chart.dependencies:
-        if not _condition_enabled(merged, dep.condition):
-            continue
-        sub = merged.get(dep.key)
-        sub = dict(sub) if isinstance(sub, dict) else {}
-        if "global" in merged:
-            sub["global"] = merged["global"]
-        yield from violations(dep.chart, sub, show_values=show_values, prefix=prefix + (dep.key,))
+def _unique(charts: list[Chart]) -> tuple[Chart, ...]:
+    """A dependency listed twice (e.g. under two aliases) is one chart in ``charts/``."""
+    out: list[Chart] = []
+    for c in charts:
+        if not any(o is c for o in out):
+            out.append(c)
+    return tuple(out)
+
+
+def chart_label(chart: Chart) -> str:
+    """How messages name a chart: its name, and the alias it has here when it has one."""
+    return chart.real_name if chart.name == chart.real_name else f"{chart.real_name} (alias {chart.name})"
+
+
+def violations(chart: ChartValues, user: dict, *, show_values: Callable[[KeyPath], bool], catalog: ChartCatalog,
+               opaque: Callable[[Any], bool] | None = None) -> Iterator[tuple[KeyPath, str, Chart]]:
+    yield from catalog.violations(chart, user, show_values=show_values, opaque=opaque)

@@ -8,6 +8,7 @@ do they quote the offending value.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from functools import lru_cache
@@ -27,8 +28,9 @@ class Schema:
     """
 
     def __init__(self, source: dict):
-        self.source = source
-        self._fast = _fast_validator(source)
+        self.source = _without_dangling_refs(source)
+        self._inlined = inline_refs(self.source)  # siblings of a $ref keep their meaning, as both helms apply them
+        self._fast = _fast_validator(self._inlined)
         self._full = None
 
     def is_valid(self, instance: Any) -> bool:
@@ -45,16 +47,67 @@ class Schema:
     @property
     def full(self):
         if self._full is None:
+            from jsonschema.exceptions import SchemaError
+
             cls = _validator_class(self.source)
-            cls.check_schema(self.source)
-            self._full = cls(inline_refs(self.source))  # inlined refs: resolving them costs half the time
+            try:
+                cls.check_schema(self.source)
+            except SchemaError:
+                if not self.lenient:
+                    raise
+            self._full = cls(self._inlined)  # inlined refs: resolving them costs half the time
         return self._full
+
+    lenient = False  # a chart's schema is taken as helm takes it, even where its metaschema disagrees
+
+
+def _without_dangling_refs(schema: dict) -> dict:
+    """``schema`` without local ``$ref``s that point nowhere: both helms ignore those (and keep their siblings).
+
+    E.g. the alertmanager chart's ``{"type": "object", "$ref": "#/definitions/config/route"}``.
+    """
+
+    def resolves(ref: str) -> bool:
+        node: Any = schema
+        for part in ref[2:].split("/") if ref != "#" else []:
+            part = part.replace("~1", "/").replace("~0", "~")
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                return False
+        return True
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        drop = isinstance(ref, str) and (ref == "#" or ref.startswith("#/")) and not resolves(ref)
+        return {k: walk(v) for k, v in node.items() if not (drop and k == "$ref")}
+
+    return walk(schema)
 
 
 @lru_cache(maxsize=None)
 def compiled(path: Path) -> Schema:
     """The schema file at ``path`` (its ``$schema``, default 2020-12), compiled once per process."""
-    return Schema(json.loads(path.read_text(encoding="utf-8")))
+    return compiled_text(path.read_bytes())
+
+
+_BY_DIGEST: dict[str, Schema] = {}
+
+
+def compiled_text(text: bytes) -> Schema:
+    """A schema given as JSON text, compiled once per process for equal contents (keyed by its digest)."""
+    digest = hashlib.sha256(text).hexdigest()
+    if digest not in _BY_DIGEST:
+        schema = Schema(json.loads(text.decode("utf-8")))
+        schema.lenient = True
+        _BY_DIGEST[digest] = schema
+    return _BY_DIGEST[digest]
 
 
 _NEWER_KEYWORDS = {"prefixItems", "unevaluatedProperties", "unevaluatedItems", "dependentRequired", "dependentSchemas",
@@ -84,9 +137,34 @@ def _fast_validator(schema: dict):
         as_draft7["definitions"] = {**as_draft7.get("definitions", {}), **as_draft7.pop("$defs")}
     as_draft7["$schema"] = "http://json-schema.org/draft-07/schema#"
     try:
-        return fastjsonschema.compile(as_draft7)
+        return _compile_short(as_draft7)
+    except Exception:  # fastjsonschema's internals moved: its public compile (3x slower to compile)
+        pass
+    try:
+        return fastjsonschema.compile(as_draft7, use_default=False, use_formats=False)
     except Exception:  # a construct it does not support: jsonschema alone then
         return None
+
+
+def _compile_short(schema: dict):
+    """fastjsonschema's generated check, raising a bare exception: only validity is asked of it (jsonschema
+    explains). Its detailed exceptions repeat each rule's whole sub-schema in the code (700 kB for the
+    JupyterHub chart's schema, 0.2 s to compile); without them, a third. Defaults are never written into the
+    checked values, and ``format`` is not asserted (as jsonschema, which explains, does not)."""
+    from fastjsonschema import RefResolver, _get_code_generator_class
+
+    base = _get_code_generator_class(schema)
+
+    class Short(base):  # type: ignore[valid-type,misc]
+        def exc(self, msg, *args, append_to_msg=None, rule=None):
+            self.l('raise JsonSchemaValueException("invalid")')
+
+    resolver = RefResolver.from_schema(schema, handlers={}, store={})
+    generator = Short(schema, resolver=resolver, formats={}, use_default=False, use_formats=False,
+                      detailed_exceptions=True, fast_fail=True)
+    namespace: dict = {}
+    exec(compile(generator.global_state_code + "\n" + generator.func_code, "<values schema>", "exec"), namespace)  # noqa: S102 - code generated from the schema by fastjsonschema
+    return namespace[resolver.get_scope_name()]
 
 
 class _Recursive(Exception):
@@ -94,34 +172,41 @@ class _Recursive(Exception):
 
 
 def inline_refs(schema: dict) -> dict:
-    """``schema`` with every local ``$ref`` (``#/$defs/x``, ``#/definitions/x``) replaced by its target.
+    """``schema`` with every local ``$ref`` (a JSON pointer such as ``#/$defs/x`` or ``#/definitions/a/b``)
+    replaced by its target; siblings of a ``$ref`` keep their own meaning (``allOf``).
 
-    A schema whose references are recursive is returned unchanged.
+    A schema whose references are recursive (or point nowhere) is returned unchanged.
     """
-    defs = {**schema.get("definitions", {}), **schema.get("$defs", {})}
 
-    def walk(node: Any, stack: tuple[str, ...]) -> Any:
+    def target_of(ref: str) -> Any:
+        node: Any = schema
+        for part in ref[2:].split("/") if len(ref) > 1 else []:
+            part = part.replace("~1", "/").replace("~0", "~")
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        return node
+
+    def walk(node: Any, stack: tuple[str, ...], root: bool = False) -> Any:
         if isinstance(node, list):
             return [walk(item, stack) for item in node]
         if not isinstance(node, dict):
             return node
         ref = node.get("$ref")
-        out = {k: walk(v, stack) for k, v in node.items() if k not in ("$ref", "$defs", "definitions")}
-        if isinstance(ref, str) and re.fullmatch(r"#/(\$defs|definitions)/[^/]+", ref):
-            name = ref.rsplit("/", 1)[1]
-            if name in stack:
-                raise _Recursive(name)
-            target = walk(defs[name], stack + (name,))
+        skip = ("$ref", "$defs", "definitions") if root else ("$ref",)
+        out = {k: walk(v, stack) for k, v in node.items() if k not in skip}
+        if isinstance(ref, str) and (ref == "#" or ref.startswith("#/")):
+            if ref in stack:
+                raise _Recursive(ref)
+            target = walk(target_of(ref), stack + (ref,), root=ref == "#")
             if set(out) - {"description", "title"}:
                 return {"allOf": [target], **out}  # siblings of $ref keep their own meaning
-            return {**target, **out}
+            return {**target, **out} if isinstance(target, dict) else target
         if isinstance(ref, str):
             out["$ref"] = ref
         return out
 
     try:
-        return walk(schema, ())
-    except (_Recursive, KeyError):
+        return walk(schema, (), root=True)
+    except (_Recursive, KeyError, IndexError, ValueError, TypeError):
         return schema
 
 
@@ -142,22 +227,45 @@ def format_path(keys: KeyPath) -> str:
 
 
 def schema_problems(
-    validator: Schema, instance: Any, *, show_values: bool | Callable[[KeyPath], bool]
+    validator: Schema,
+    instance: Any,
+    *,
+    show_values: bool | Callable[[KeyPath], bool],
+    opaque: Callable[[Any], bool] | None = None,
 ) -> Iterator[tuple[KeyPath, str]]:
     """Yield ``(key path, message)`` for every schema violation in ``instance``.
 
     ``show_values`` (or, called with the key path, its answer) allows quoting the offending value.
+    ``opaque(value)`` marks values whose content is unknown (sops ``ENC[...]`` strings read without decrypting):
+    only rules about keys (unknown keys, missing required keys) are reported where such a value is involved.
     """
     if validator.is_valid(instance):
         return
     errors = validator.full.iter_errors(instance)
+    seen = set()
     for error in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
-        yield from _explain(error, show_values)
+        for found in _explain(error, show_values, opaque):
+            if found not in seen:
+                seen.add(found)
+                yield found
 
 
-def _explain(error, show_values) -> Iterator[tuple[KeyPath, str]]:
+_KEY_RULES = ("additionalProperties", "required")
+
+
+def _involves(value: Any, opaque: Callable[[Any], bool]) -> bool:
+    if isinstance(value, dict):
+        return any(_involves(v, opaque) for v in value.values())
+    if isinstance(value, list):
+        return any(_involves(v, opaque) for v in value)
+    return opaque(value)
+
+
+def _explain(error, show_values, opaque=None) -> Iterator[tuple[KeyPath, str]]:
     path = tuple(error.absolute_path)
     rule, expected, value = error.validator, error.validator_value, error.instance
+    if opaque is not None and rule not in _KEY_RULES + ("anyOf", "oneOf") and _involves(value, opaque):
+        return
     quote = show_values(path) if callable(show_values) else show_values
     got = f" (got {_short(value)})" if quote and not isinstance(value, (dict, list)) else ""
     if rule == "additionalProperties" and isinstance(value, dict):
@@ -175,7 +283,7 @@ def _explain(error, show_values) -> Iterator[tuple[KeyPath, str]]:
         return
     if rule in ("anyOf", "oneOf") and error.context:
         best = min(error.context, key=lambda e: len(list(e.absolute_path)) * -1)
-        yield from _explain(best, show_values)
+        yield from _explain(best, show_values, opaque)
         return
     yield path, _rule_message(rule, expected, error, got)
 

@@ -5,14 +5,17 @@ dependencies first: basehub, then daskhub) and, for each chart not yet handled i
 
 - refuses a ``Chart.lock`` out of sync with ``Chart.yaml`` (helm would refuse it too; the fix is a committed lock);
 - skips the chart when ``charts/`` already holds exactly what the lock pins (``deployer.charts.dependencies_built``);
-- otherwise runs the real ``helm dependency build <chart>`` from the repository root with the environment given.
+- otherwise runs the real ``helm dependency build <chart>`` from the repository root with the environment given;
+  when ``DEPLOYER_CHART_MIRROR`` names a chart mirror (``deployer.chart_mirror``), with ``--skip-refresh`` and the
+  mirror served under the lock's repository URLs, after checking that it holds every pinned archive. When helm
+  knows no repository for a URL of the lock (a machine where nobody ran ``helm repo add``), the build is run
+  again with a private repository config naming the lock's URLs, so no one has to add repositories by hand.
 
 The outcome (done, or the error) is remembered, so a chart shared by many releases is checked and built once, and
 a failure is reported for every release that needs it without running helm again. ``built``/``checked`` list what
 happened, for reports and benchmarks. Thread-safe (one lock: builds never overlap).
 
-Nothing here knows about offline stand-ins: tests that need them give an environment whose helm repository config
-points at a local repository, or pre-build ``charts/``.
+Tests use this same class (through the ``chart_cache`` fixture) with the mirror of the real pinned charts.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ import threading
 from pathlib import Path
 from typing import Mapping
 
+from deployer import chart_mirror
 from deployer import helm as helm_args
 from deployer.charts import build_order, dependencies_built, lock_in_sync, read_lock
-from deployer.errors import CommandError, DeployerError
+from deployer.errors import CommandError, DeployerError, UsageError
 from deployer.repo import relative
 from deployer.run import Runner
 
@@ -64,6 +68,10 @@ class Dependencies:
                 if error is not None:
                     raise error
 
+    def _build(self, rel: str, env: Mapping[str, str], *, skip_refresh: bool = False) -> None:
+        self.runner.run([self.helm, *helm_args.dependency_build_args(rel, skip_refresh=skip_refresh)], env=env,
+                        cwd=self.root)
+
     def _prepare(self, path: Path) -> DeployerError | None:
         rel = relative(self.root, path)
         self.checked.append(rel)
@@ -75,13 +83,48 @@ class Dependencies:
         if dependencies_built(path):
             return None
         try:
-            self.runner.run([self.helm, *helm_args.dependency_build_args(rel)], env=self.env, cwd=self.root)
+            mirror = chart_mirror.mirror_dir(self.env)
+            if mirror is not None:
+                absent = chart_mirror.missing(mirror, [path])
+                if absent:
+                    return DependencyError(chart_mirror.missing_message(mirror, absent, {path: rel}))
+                with chart_mirror.serving(mirror, [path]) as helm_env:
+                    self._build(rel, {**self.env, **helm_env}, skip_refresh=True)
+            else:
+                try:
+                    self._build(rel, self.env)
+                except CommandError as exc:
+                    if not helm_args.NO_REPOSITORY.search(exc.stderr):
+                        raise
+                    # this helm has no `helm repo add` for a repository the lock names: rather than asking for it,
+                    # build again with a private repository config naming the lock's URLs (the user's is untouched)
+                    with chart_mirror.repositories([path]) as helm_env:
+                        self._build(rel, {**self.env, **helm_env})
+        except UsageError as exc:  # the mirror setting is unusable: bad input (exit 2), kept as it is
+            return exc
         except CommandError as exc:
-            match = helm_args.NO_REPOSITORY.search(exc.stderr)
-            if match:
-                adds = "; ".join("helm " + " ".join(a) for a in repo_add_hints([path]))
-                return DependencyError(f"{rel}: helm knows no chart repository {match.group(1)}: run {adds} "
-                                       "once on this machine, then deploy again")
-            return DependencyError(f"{rel}: helm dependency build failed:\n{exc.stderr.strip()}")
+            return DependencyError(f"{rel}: helm dependency build failed:\n{exc.stderr.strip()}\n(where the chart "
+                                   f"repositories cannot be reached, set {chart_mirror.MIRROR_VARIABLE} to a folder "
+                                   "of <name>-<version>.tgz chart archives)")
         self.built.append(rel)
         return None
+
+
+def build_missing(root: Path, env: Mapping[str, str], runner: Runner | None = None) -> list[str]:
+    """Best effort, before validating: build the dependencies of every chart of ``helm-charts/`` whose ``charts/``
+    does not match its lock (a fresh clone or CI runner). Returns the charts built. Nothing is raised: a chart that
+    cannot be built leaves its archives missing, which validation reports with what to do; without helm, nothing
+    is built."""
+    from deployer.tools import find_tool
+
+    try:
+        helm = find_tool("helm", root, env)
+    except DeployerError:
+        return []
+    deps = Dependencies(root, helm, runner or Runner(), env)
+    for chart_yaml in sorted((root / "helm-charts").glob("*/Chart.yaml")):
+        try:
+            deps.ensure(relative(root, chart_yaml.parent))
+        except DeployerError:
+            pass
+    return list(deps.built)

@@ -3,9 +3,13 @@
 ``deploy(root, cluster, hubs, env=..., ...) -> Report`` is what ``deployer deploy`` calls:
 
 1. load the cluster and plan its jobs (``jobs.plan_jobs``); unknown cluster or hub -> ``UsageError`` (exit 2);
-2. validate everything the jobs use (``deployer.validate``); any problem -> ``ConfigError`` (exit 2). Nothing has
-   touched a cluster or run helm yet;
-3. find helm and read its major version once; build each chart's dependencies once (``Dependencies``);
+2. build each chart's dependencies once (``Dependencies``: only where ``charts/`` does not already match the
+   lock), since validation reads the dependency charts' schemas from those archives;
+3. validate everything the jobs use (``deployer.validate``); any problem -> ``ConfigError`` (exit 2). Nothing has
+   touched a cluster yet, and helm has run at most to fetch dependency charts. Releases whose chart could not be
+   prepared are not value-checked: they are reported ``failed`` with the dependency error (their later jobs
+   ``skipped``), like any release that cannot deploy;
+   then read helm's major version once;
 4. enter ``cluster_access`` once, inside a private (0700) work folder that is removed on every exit path;
 5. run the jobs: support, then canaries one at a time, then prod hubs in parallel (up to ``jobs``). If support or
    a canary does not deploy, every later job is ``skipped`` with the reason and never touches the cluster.
@@ -31,7 +35,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import Callable, Collection, Iterator, Mapping, Sequence
 
 from deployer import helm as H
 from deployer.deploy.dependencies import Dependencies
@@ -95,12 +99,33 @@ def load_plan(root: Path, cluster_name: str, hubs: Sequence[str] | None, *, supp
     return plan_jobs(load_cluster(root, cluster_name), hubs, support=support)
 
 
-def validate_plan(root: Path, plan: Plan, *, env: Mapping[str, str]) -> None:
-    """The validate command's checks for everything the plan deploys; raise ``ConfigError`` on any problem."""
+def prepare_charts(root: Path, plan: Plan, runner: Runner, env: Mapping[str, str]) -> tuple[Dependencies, set[str]]:
+    """Build the dependencies of every chart the plan uses, once each; return them and the charts that failed.
+
+    Failures are not raised here: the releases of those charts report the error when they run.
+    """
+    from deployer.tools import find_tool
+
+    deps = Dependencies(root, find_tool("helm", root, env), runner, env)
+    failed = set()
+    for chart in plan.charts():
+        try:
+            deps.ensure(chart)
+        except DeployerError:
+            failed.add(Path(chart).name)
+    return deps, failed
+
+
+def validate_plan(root: Path, plan: Plan, *, env: Mapping[str, str], unprepared: Collection[str] = ()) -> None:
+    """The validate command's checks for everything the plan deploys; raise ``ConfigError`` on any problem.
+
+    ``unprepared``: charts whose dependencies could not be built; their releases' values are not checked.
+    """
     from deployer.validate import validate
 
     whole = plan.support is not None or not plan.hub_names  # validate() checks support only with the whole cluster
-    problems = validate(root, [plan.cluster.name], () if whole else plan.hub_names, env=env)
+    problems = validate(root, [plan.cluster.name], () if whole else plan.hub_names, env=env,
+                        unprepared=frozenset(unprepared))
     if problems:
         raise ConfigError(problems)
 
@@ -292,18 +317,13 @@ def deploy(
     """Deploy ``hubs`` of ``cluster_name`` (None: support and every hub; see ``plan_jobs``) and report."""
     started = time.monotonic()
     plan = load_plan(root, cluster_name, hubs, support=support)
-    validate_plan(root, plan, env=env)
     runner = runner or Runner()
-    helm = Helm(root, runner, env)
+    deps, unprepared = prepare_charts(root, plan, runner, env)  # failures are reported per release below
+    validate_plan(root, plan, env=env, unprepared=unprepared)
     report = Report(cluster=plan.cluster.name)
     if not plan.jobs:
         return report
-    deps = Dependencies(root, helm.path, runner, env)
-    for chart in plan.charts():  # at most once per chart per run; failures are reported per release below
-        try:
-            deps.ensure(chart)
-        except DeployerError:
-            pass
+    helm = Helm(root, runner, env)
     with access_session(root, plan, env) as (workdir, target, helm_env):
         deployment = Deployment(root=root, plan=plan, env=helm_env, secrets_env=env, helm=helm, deps=deps,
                                 target=target, workdir=workdir, options=options, on_event=on_event)

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from deployer import helm as H
-from deployer.deploy.dependencies import Dependencies
-from deployer.deploy.engine import Helm, access_session, load_plan, validate_plan, values_for
+from deployer.deploy.engine import Helm, access_session, load_plan, prepare_charts, validate_plan, values_for
 from deployer.deploy.jobs import Job, Plan, plan_jobs, support_job
 from deployer.deploy.manifests import manifest_diff, redact_secrets
 from deployer.errors import DeployerError, UsageError
@@ -53,11 +52,12 @@ def template(root: Path, cluster_name: str, release: str, *, env: Mapping[str, s
     from deployer.secrets import private_dir
 
     plan = _one_release(root, cluster_name, release)
-    validate_plan(root, plan, env=env)
     runner = runner or Runner()
-    helm = Helm(root, runner, env)
+    deps, _ = prepare_charts(root, plan, runner, env)
     job = plan.jobs[0]
-    Dependencies(root, helm.path, runner, env).ensure(job.chart)
+    deps.ensure(job.chart)  # raises the dependency error, if any, before anything else
+    validate_plan(root, plan, env=env)
+    helm = Helm(root, runner, env)
     with private_dir() as workdir, values_for(job, root=root, env=env, workdir=workdir, runner=runner) as values:
         done = helm.run(H.template_args(job.release, job.chart, namespace=job.namespace, values_files=values), env=env)
     # Secret objects are blanked; decrypted values the chart renders elsewhere (env, config) are masked too
@@ -79,11 +79,16 @@ def _one_release(root: Path, cluster_name: str, release: str) -> Plan:
 def diff(root: Path, cluster_name: str, hubs: Sequence[str] | None = None, *, env: Mapping[str, str],
          support: bool | None = None, runner: Runner | None = None) -> list[ReleaseDiff]:
     plan = load_plan(root, cluster_name, hubs, support=support)
-    validate_plan(root, plan, env=env)
     runner = runner or Runner()
+    deps, _ = prepare_charts(root, plan, runner, env)
+    try:
+        for chart in plan.charts():
+            deps.ensure(chart)  # "could not tell" (exit 2) before validating or reaching the cluster
+    except DeployerError as exc:
+        raise PreviewError(exc.render()) from None
+    validate_plan(root, plan, env=env)
     try:
         helm = Helm(root, runner, env)
-        deps = Dependencies(root, helm.path, runner, env)
         out = []
         with access_session(root, plan, env) as (workdir, target, helm_env):
             for job in plan.jobs:

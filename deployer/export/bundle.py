@@ -66,14 +66,14 @@ def export_hub(
         raise UsageError(f"{outdir}: would replace the config repository's own files; export to another folder")
     if outdir.exists() and (not outdir.is_dir() or any(outdir.iterdir())) and not force:
         raise UsageError(f"{outdir}: exists and is not empty; choose an empty folder or pass --force to replace it")
+    runner = runner or Runner()
+    # dependencies first: validation reads the dependency charts' schemas from the archives helm builds
+    Dependencies(root, find_tool("helm", root, env), runner, env).ensure(hub.chart_path)
     problems = validate(root, [cluster.name], [hub.name], env=env)
     undecryptable = {p.path for p in problems if p.message.startswith("cannot decrypt")}
     blocking = [p for p in problems if not (p.path in undecryptable and not decrypt)]
     if blocking:
         raise ConfigError(blocking)
-
-    runner = runner or Runner()
-    Dependencies(root, find_tool("helm", root, env), runner, env).ensure(hub.chart_path)
     charts = [path for path in build_order(root / hub.chart_path)]
 
     outdir.parent.mkdir(parents=True, exist_ok=True)

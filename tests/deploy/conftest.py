@@ -21,7 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from deployer.testing.chart_cache import ChartCache
 from deployer.testing.fixtures_kube import KubeCluster
+from helm_majors import HelmBinary, helm_binary  # noqa: F401 - a fixture
 from helpers import DEMO_KEY, PROJECT, demo_recipient, sops_encrypt
 
 DEPLOYER = str(Path(sys.executable).with_name("deployer"))
@@ -29,7 +31,7 @@ DEPLOYER = str(Path(sys.executable).with_name("deployer"))
 
 @pytest.fixture(scope="session")
 def built_charts(chart_cache, tmp_path_factory) -> Path:
-    """helm-charts/ with every chart's dependencies built offline, once per session."""
+    """helm-charts/ with every chart's real dependencies built (from the chart mirror, if set), once per session."""
     return chart_cache.copy_charts(PROJECT / "helm-charts", tmp_path_factory.mktemp("deploy-charts") / "helm-charts")
 
 
@@ -39,11 +41,16 @@ class DeployRepo:
     cluster: str
     kube: KubeCluster
     tmpdir: Path  # TMPDIR of the deployer processes
+    charts: ChartCache
     names: dict[str, str] = field(default_factory=dict)  # hub name in the example -> name in this copy
+    helm: HelmBinary | None = None  # given to the deployer as DEPLOYER_HELM; None: the helm on PATH
 
     def env(self, **extra: str) -> dict[str, str]:
         tools = str(PROJECT / ".tools" / "bin")
+        chosen = {"DEPLOYER_HELM": str(self.helm)} if self.helm else {}
         return {
+            **self.charts.env({}),  # DEPLOYER_CHART_MIRROR, when the tests have one
+            **chosen,
             "PATH": f"{tools}{os.pathsep}{os.environ.get('PATH', '')}",
             "HOME": os.environ.get("HOME", "/"),
             "SOPS_AGE_KEY_FILE": str(DEMO_KEY),
@@ -97,10 +104,11 @@ def _base(tmp_path: Path, built_charts: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def deploy_repo(tmp_path, built_charts):
-    """``make(kube, suffix=True)``: a copy of the example ``local`` cluster (hubs renamed with a unique suffix)."""
+def deploy_repo(tmp_path, built_charts, chart_cache):
+    """``make(kube, suffix=True, helm=None)``: a copy of the example ``local`` cluster (hubs renamed with a unique
+    suffix), deployed with ``helm`` (a ``helm_binary``) or the helm on PATH."""
 
-    def make(kube: KubeCluster, *, suffix: bool = True) -> DeployRepo:
+    def make(kube: KubeCluster, *, suffix: bool = True, helm: HelmBinary | None = None) -> DeployRepo:
         root, tmpdir = _base(tmp_path, built_charts)
         src = PROJECT / "config" / "clusters" / "local"
         dest = root / "config" / "clusters" / "local"
@@ -114,7 +122,8 @@ def deploy_repo(tmp_path, built_charts):
                 text = text.replace(f"  - name: {name}\n", f"  - name: {names[name]}\n")
         text = text.replace("context: deployer-local", f"context: {kube.context}")
         (dest / "cluster.yaml").write_text(text)
-        return DeployRepo(root=root, cluster="local", kube=kube, tmpdir=tmpdir, names=names)
+        return DeployRepo(root=root, cluster="local", kube=kube, tmpdir=tmpdir, charts=chart_cache, names=names,
+                          helm=helm)
 
     return make
 
@@ -134,7 +143,7 @@ jupyterhub:
 
 
 @pytest.fixture
-def custom_repo(tmp_path, built_charts):
+def custom_repo(tmp_path, built_charts, chart_cache):
     """``make(kube, hubs=[(name, canary[, chart]), ...], support=False, secrets={name: value})``: a cluster ``t``
     whose hubs (names suffixed) use basehub (or daskhub) with a common values file (basehub only), one of their own,
     and optionally a sops-encrypted one holding ``secrets[name]`` as the DummyAuthenticator password."""
@@ -172,6 +181,6 @@ def custom_repo(tmp_path, built_charts):
                       f"    canary: {'true' if canary else 'false'}", "    helm_chart_values_files:",
                       *[f"      - {f}" for f in files]]
         (cdir / "cluster.yaml").write_text("\n".join(lines) + "\n")
-        return DeployRepo(root=root, cluster="t", kube=kube, tmpdir=tmpdir, names=names)
+        return DeployRepo(root=root, cluster="t", kube=kube, tmpdir=tmpdir, charts=chart_cache, names=names)
 
     return make

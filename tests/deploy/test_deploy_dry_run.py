@@ -1,9 +1,9 @@
 """``--dry-run`` (Right to Replicate) and chart dependency builds, end to end with the real helm and sops.
 
 The printed commands are run with bash against the stand-in and must give exactly the release ``deployer deploy``
-gives; the dry run itself must touch no cluster and decrypt nothing. Dependencies are built by the deployer's own
-``helm dependency build`` at most once per chart per run (the environment given points helm's repository config at
-the offline stand-ins; the deployer does not know).
+gives, with helm 3 and helm 4; the dry run itself must touch no cluster and decrypt nothing. Dependencies are built
+by the deployer's own ``helm dependency build`` at most once per chart per run (from the chart mirror when the tests
+have one: the printed plain commands then run with helm's repository config pointed at it).
 """
 
 from __future__ import annotations
@@ -13,16 +13,7 @@ import subprocess
 
 import pytest
 
-from deployer.charts import read_lock
-from deployer.testing.offline_charts import local_chart_repository
-
 pytestmark = pytest.mark.e2e
-
-
-def stand_in_repositories(chart_cache, root):
-    urls = {d.repository for lock in (read_lock(p) for p in (root / "helm-charts").glob("*")) if lock
-            for d in lock.dependencies if not d.is_local}
-    return local_chart_repository(chart_cache.folder, urls)
 
 
 def test_dry_run_touches_no_cluster_and_decrypts_nothing(kube_cluster_session, deploy_repo):
@@ -48,25 +39,40 @@ def test_dry_run_touches_no_cluster_and_decrypts_nothing(kube_cluster_session, d
     assert "--timeout 1m30s" in no_wait.stdout and "--wait" not in no_wait.stdout and "support" not in no_wait.stdout
 
 
-def test_printed_commands_deploy_exactly_what_the_deployer_deploys(kube_cluster, deploy_repo, chart_cache):
-    repo = deploy_repo(kube_cluster)
+def test_printed_commands_deploy_exactly_what_the_deployer_deploys(kube_cluster, deploy_repo, chart_cache, helm_binary):
+    """The printed commands, run by bash with plain helm, and ``deployer deploy`` give byte-identical releases.
+
+    Compared upgrade to upgrade: on a first install the JupyterHub chart draws random tokens for every template
+    that asks (its ``lookup`` finds nothing yet), so even two plain installs differ in their checksum annotations.
+    """
+    repo = deploy_repo(kube_cluster, helm=helm_binary)
     releases = ["support", repo.hub("staging"), repo.hub("prod")]
     support_before = len(repo.history("support"))
     script = repo.deployer("deploy", "local", "--dry-run")
     assert script.returncode == 0, script.stderr
-    with stand_in_repositories(chart_cache, repo.root) as helm_env:
-        plain = subprocess.run(["bash", "-c", script.stdout], cwd=repo.root, env={**repo.env(), **helm_env},
-                               capture_output=True, text=True, timeout=300)
-    assert plain.returncode == 0, plain.stderr
-    by_script = {r: (repo.manifest(r), repo.values(r)) for r in releases}
+    plain_helm = repo.root / "plain-bin"  # the printed commands run with the same helm, as `helm`
+    plain_helm.mkdir()
+    (plain_helm / "helm").symlink_to(helm_binary.path)
+    env = repo.env()
+    env["PATH"] = f"{plain_helm}:{env['PATH']}"
+    del env["DEPLOYER_HELM"]
 
+    def run_script() -> dict:
+        with chart_cache.serving(repo.root / "helm-charts") as helm_env:
+            plain = subprocess.run(["bash", "-c", script.stdout], cwd=repo.root, env={**env, **helm_env},
+                                   capture_output=True, text=True, timeout=300)
+        assert plain.returncode == 0, plain.stderr
+        return {r: (repo.manifest(r), repo.values(r)) for r in releases}
+
+    run_script()  # the first install
     done = repo.deployer("deploy", "local")
     assert done.returncode == 0, done.stderr
+    by_deployer = {r: (repo.manifest(r), repo.values(r)) for r in releases}
+    by_script = run_script()
     for release in releases:
-        revision = repo.history(release)[-1]["revision"]
-        assert revision == (support_before + 2 if release == "support" else 2)
-        assert repo.manifest(release) == by_script[release][0], release
-        assert repo.values(release) == by_script[release][1], release
+        assert repo.history(release)[-1]["revision"] == (support_before + 3 if release == "support" else 3)
+        assert by_deployer[release][0] == by_script[release][0], release
+        assert by_deployer[release][1] == by_script[release][1], release
     assert "DummyAuthenticator" in str(by_script[repo.hub("staging")][1])  # secrets went through <(sops ...)
     assert repo.deployer("diff", "local").returncode == 0
 
@@ -75,35 +81,64 @@ def test_dependencies_are_built_once_per_chart_per_run(kube_cluster_session, cus
     repo = custom_repo(kube_cluster_session, hubs=[("c", True), ("p1", False), ("p2", False), ("d", False, "daskhub")])
     for chart in ("basehub", "daskhub"):
         shutil.rmtree(repo.root / "helm-charts" / chart / "charts")
-    with stand_in_repositories(chart_cache, repo.root) as helm_env:
-        env = {**repo.env(), **helm_env}
-        first = repo.deployer("deploy", "t", "--verbose", env=env)
-        assert first.returncode == 0, first.stderr
-        builds = [line for line in first.stderr.splitlines() if " dependency build " in line]
-        assert [b.split(" dependency build ")[1].split()[0] for b in builds] == [
-            "helm-charts/basehub", "helm-charts/daskhub"]  # basehub first: daskhub packages it
-        assert "built chart dependencies once: helm-charts/basehub, helm-charts/daskhub" in first.stderr
-        second = repo.deployer("deploy", "t", "--verbose", env=env)
-        assert second.returncode == 0, second.stderr
-        assert " dependency build " not in second.stderr  # charts/ matches the lock: nothing to build
+    env = repo.env()  # the deployer's own dependency step takes the chart mirror from DEPLOYER_CHART_MIRROR
+    first = repo.deployer("deploy", "t", "--verbose", env=env)
+    assert first.returncode == 0, first.stderr
+    builds = [line for line in first.stderr.splitlines() if " dependency build " in line]
+    assert [b.split(" dependency build ")[1].split()[0] for b in builds] == [
+        "helm-charts/basehub", "helm-charts/daskhub"]  # basehub first: daskhub packages it
+    assert "built chart dependencies once: helm-charts/basehub, helm-charts/daskhub" in first.stderr
+    second = repo.deployer("deploy", "t", "--verbose", env=env)
+    assert second.returncode == 0, second.stderr
+    assert " dependency build " not in second.stderr  # charts/ matches the lock: nothing to build
 
 
 def test_a_dependency_that_cannot_be_built_fails_its_releases(kube_cluster_session, custom_repo, tmp_path):
     repo = custom_repo(kube_cluster_session, hubs=[("c", True), ("p", False)])
     shutil.rmtree(repo.root / "helm-charts" / "basehub" / "charts")
+    lock = repo.root / "helm-charts" / "basehub" / "Chart.lock"  # a repository nothing answers on (the discard port)
+    chart_yaml = lock.with_name("Chart.yaml")
+    for path in (lock, chart_yaml):
+        path.write_text(path.read_text().replace("https://hub.jupyter.org/helm-chart/", "http://127.0.0.1:9/charts/"))
+    from deployer.charts import lock_digest, read_chart, read_lock
+
+    lock.write_text(lock.read_text().replace(read_lock(lock.parent).digest, lock_digest(
+        read_chart(lock.parent).dependencies, read_lock(lock.parent).dependencies)))
     empty = tmp_path / "helm-home"
     env = repo.env(HELM_REPOSITORY_CONFIG=str(empty / "repositories.yaml"),
-                   HELM_REPOSITORY_CACHE=str(empty / "cache"))
+                   HELM_REPOSITORY_CACHE=str(empty / "cache"), HELM_CACHE_HOME=str(empty / "cache-home"))
+    env.pop("DEPLOYER_CHART_MIRROR", None)  # no mirror, and the repository cannot be reached
     report = tmp_path / "report.json"
     done = repo.deployer("deploy", "t", "--report", str(report), env=env)
     assert done.returncode == 1
-    assert "helm knows no chart repository https://hub.jupyter.org/helm-chart/" in done.stderr
-    assert "helm repo add jupyterhub https://hub.jupyter.org/helm-chart/" in done.stderr
+    assert "helm-charts/basehub: helm dependency build failed:" in done.stderr
+    assert "set DEPLOYER_CHART_MIRROR" in done.stderr
     import json
 
     results = json.loads(report.read_text())["results"]
     assert [(r["status"], r["revision"]) for r in results] == [("failed", None), ("skipped", None)]
     assert repo.history(repo.hub("c")) == []
+
+
+def test_a_mirror_without_the_pinned_chart_names_it_and_the_command_that_adds_it(kube_cluster_session, custom_repo,
+                                                                                   tmp_path):
+    repo = custom_repo(kube_cluster_session, hubs=[("c", True), ("p", False)])
+    shutil.rmtree(repo.root / "helm-charts" / "basehub" / "charts")
+    empty = tmp_path / "mirror"
+    empty.mkdir()
+    env = repo.env(DEPLOYER_CHART_MIRROR=str(empty), HELM_CACHE_HOME=str(tmp_path / "helm-cache"))
+    checked = repo.deployer("validate", env=env)  # without the archive, validate cannot check jupyterhub's values
+    assert checked.returncode == 2, checked.stdout + checked.stderr
+    assert "helm-charts/basehub/Chart.lock" in checked.stderr and "jupyterhub 4.2.0" in checked.stderr
+    assert "helm dependency build helm-charts/basehub" in checked.stderr
+    done = repo.deployer("deploy", "t", env=env)
+    assert done.returncode == 1
+    assert "jupyterhub-4.2.0.tgz (pinned by helm-charts/basehub/Chart.lock)" in done.stderr
+    assert f"helm pull jupyterhub --repo https://hub.jupyter.org/helm-chart/ --version 4.2.0 -d {empty}" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert repo.history(repo.hub("c")) == [] and list(empty.iterdir()) == []
+    wrong = repo.deployer("deploy", "t", env=repo.env(DEPLOYER_CHART_MIRROR=str(tmp_path / "nope")))
+    assert wrong.returncode == 2 and "DEPLOYER_CHART_MIRROR=" in wrong.stderr and "not a folder" in wrong.stderr
 
 
 def test_an_encrypted_kubeconfig_for_deployer_and_for_the_printed_commands(kube_cluster_session, custom_repo,
@@ -125,7 +160,7 @@ def test_an_encrypted_kubeconfig_for_deployer_and_for_the_printed_commands(kube_
     script = repo.deployer("deploy", "t", "--dry-run", env=env).stdout
     assert "sops --decrypt config/clusters/t/enc-kubeconfig.yaml > \"$kubeconfig\"" in script
     assert '--kubeconfig "$kubeconfig"' in script
-    with stand_in_repositories(chart_cache, repo.root) as helm_env:
+    with chart_cache.serving(repo.root / "helm-charts") as helm_env:
         plain = subprocess.run(["bash", "-c", script], cwd=repo.root, env={**env, **helm_env, "TMPDIR": str(repo.tmpdir)},
                                capture_output=True, text=True, timeout=300)
     assert plain.returncode == 0, plain.stderr

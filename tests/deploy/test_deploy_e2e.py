@@ -1,5 +1,5 @@
-"""``deployer deploy``/``deploy-support``/``diff``/``template`` end to end: the real deployer, helm and sops against
-a Kubernetes API (the local stand-in, or DEPLOYER_E2E_KUBECONFIG)."""
+"""``deployer deploy``/``deploy-support``/``diff``/``template`` end to end: the real deployer, helm (3 and 4) and sops
+against a Kubernetes API (the local stand-in, or DEPLOYER_E2E_KUBECONFIG), with the real dependency charts."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ import json
 
 import pytest
 
+from helm_majors import HelmBinary
+
 pytestmark = pytest.mark.e2e
 
 
-def test_install_then_upgrade_then_a_values_change_shows_in_diff_then_live(kube_cluster, deploy_repo, tmp_path):
-    repo = deploy_repo(kube_cluster)
+def test_install_then_upgrade_then_a_values_change_shows_in_diff_then_live(kube_cluster, deploy_repo, tmp_path,
+                                                                          helm_binary):
+    repo = deploy_repo(kube_cluster, helm=helm_binary)
     staging, prod = repo.hub("staging"), repo.hub("prod")
     support_before = repo.history("support")
     summary = tmp_path / "summary.md"
@@ -65,8 +68,8 @@ def test_install_then_upgrade_then_a_values_change_shows_in_diff_then_live(kube_
     assert repo.deployer("diff", "local", prod).returncode == 0
 
 
-def test_deploy_support_and_template(kube_cluster, deploy_repo):
-    repo = deploy_repo(kube_cluster)
+def test_deploy_support_and_template(kube_cluster, deploy_repo, helm_binary):
+    repo = deploy_repo(kube_cluster, helm=helm_binary)
     before = repo.history("support")
     done = repo.deployer("deploy-support", "local")
     assert done.returncode == 0, done.stderr
@@ -119,10 +122,11 @@ def test_broken_config_deploys_nothing(kube_cluster, deploy_repo):
 
 
 def _recording_helm(repo):
-    """Put a helm in the repository's .tools/bin (looked up first) that records any call and fails."""
+    """Make the deployer's helm (DEPLOYER_HELM) one that records any call and fails."""
     calls = repo.root / "helm-calls.txt"
-    fake = repo.root / ".tools" / "bin" / "helm"
+    fake = repo.root / "fake-bin" / "helm"
     fake.parent.mkdir(parents=True)
     fake.write_text(f"#!/bin/sh\necho \"$@\" >> '{calls}'\nexit 99\n")
     fake.chmod(0o755)
+    repo.helm = HelmBinary(4, fake)
     return calls

@@ -255,3 +255,236 @@ def test_command_serves_until_signalled(tmp_path: Path, kube_cluster_session: Ku
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+# -- names, defaults and custom resources without their CRD ----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("group", "kind", "name", "valid"),
+    [
+        ("rbac.authorization.k8s.io", "ClusterRole", "cm-controller-approve:cert-manager-io", True),
+        ("rbac.authorization.k8s.io", "RoleBinding", "Upper_Case:ok", True),
+        ("rbac.authorization.k8s.io", "Role", "a/b", False),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding", "50%", False),
+        ("rbac.authorization.k8s.io", "Role", "..", False),
+        ("", "ConfigMap", "cm-controller-approve:cert-manager-io", False),
+        ("", "ConfigMap", "a.b-c", True),
+        ("", "Namespace", "a.b", False),
+        ("", "Namespace", "x" * 64, False),
+        ("", "Namespace", "9lives", True),
+        ("", "Service", "9lives", False),
+        ("", "Service", "proxy-public", True),
+        ("apps", "Deployment", "hub.example", True),
+        ("batch", "CronJob", "c" * 53, False),
+        ("cert-manager.io", "ClusterIssuer", "letsencrypt", True),
+    ],
+)
+def test_names_are_validated_per_kind(group: str, kind: str, name: str, valid: bool) -> None:
+    from deployer.testing.kubeapi.names import name_errors
+
+    assert (name_errors(group, kind, name) == []) is valid
+
+
+def test_invalid_names_get_the_api_servers_422() -> None:
+    with KubeAPIServer() as server:
+        role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "rules": []}
+        code, created = _request(server, "POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+                                 {**role, "metadata": {"name": "x-approve:cert-manager-io"}})
+        assert code == 201 and created["metadata"]["name"] == "x-approve:cert-manager-io"
+        code, status = _request(server, "POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+                                {**role, "metadata": {"name": "a/b%"}})
+        assert code == 422 and status["reason"] == "Invalid"
+        assert status["message"] == ('ClusterRole.rbac.authorization.k8s.io "a/b%" is invalid: [metadata.name: '
+                                     "Invalid value: \"a/b%\": may not contain '/', metadata.name: Invalid value: "
+                                     "\"a/b%\": may not contain '%']")
+        assert status["details"]["kind"] == "ClusterRole"
+        assert [c["field"] for c in status["details"]["causes"]] == ["metadata.name", "metadata.name"]
+        code, status = _request(server, "POST", "/api/v1/namespaces/default/services",
+                                {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "1st"}})
+        assert code == 422
+        assert status["message"] == (
+            'Service "1st" is invalid: metadata.name: Invalid value: "1st": a DNS-1035 label must consist of lower '
+            "case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric "
+            "character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")
+        code, status = _request(server, "POST", "/api/v1/namespaces/default/configmaps",
+                                {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}})
+        assert (code, status["message"]) == (
+            422, 'ConfigMap "" is invalid: metadata.name: Required value: name or generateName is required')
+
+
+def _deployment(**spec: Any) -> dict[str, Any]:
+    labels = {"app": "web"}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"selector": {"matchLabels": labels}, **spec,
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [{"name": "web", "image": "nginx"},
+                                                          {"name": "side", "image": "busybox:1.36",
+                                                           "ports": [{"containerPort": 80}]}]}}}}
+
+
+def test_workload_defaults_are_applied_on_create() -> None:
+    with KubeAPIServer() as server:
+        spec = server.create_object(_deployment())["spec"]
+        assert spec["replicas"] == 1
+        assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%",
+                                                                                "maxSurge": "25%"}}
+        assert (spec["revisionHistoryLimit"], spec["progressDeadlineSeconds"]) == (10, 600)
+        pod = spec["template"]["spec"]
+        assert (pod["restartPolicy"], pod["dnsPolicy"], pod["terminationGracePeriodSeconds"]) == (
+            "Always", "ClusterFirst", 30)
+        web, side = pod["containers"]
+        assert (web["imagePullPolicy"], side["imagePullPolicy"]) == ("Always", "IfNotPresent")
+        assert web["terminationMessagePath"] == "/dev/termination-log"
+        assert side["ports"] == [{"containerPort": 80, "protocol": "TCP"}]
+        recreate = server.create_object({**_deployment(strategy={"type": "Recreate"}),
+                                         "metadata": {"name": "r", "namespace": "default"}})
+        assert recreate["spec"]["strategy"] == {"type": "Recreate"}
+
+        sts = server.create_object({"apiVersion": "apps/v1", "kind": "StatefulSet",
+                                    "metadata": {"name": "s", "namespace": "default"},
+                                    "spec": {"selector": {}, "serviceName": "s", "template": {"spec": {}}}})["spec"]
+        assert sts["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}
+        assert (sts["replicas"], sts["podManagementPolicy"], sts["revisionHistoryLimit"]) == (1, "OrderedReady", 10)
+        assert sts["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
+        ds = server.create_object({"apiVersion": "apps/v1", "kind": "DaemonSet",
+                                   "metadata": {"name": "d", "namespace": "default"},
+                                   "spec": {"selector": {}, "template": {"spec": {}}}})["spec"]
+        assert ds["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1,
+                                                                                    "maxSurge": 0}}
+        job = server.create_object({"apiVersion": "batch/v1", "kind": "Job",
+                                    "metadata": {"name": "j", "namespace": "default"},
+                                    "spec": {"template": {"metadata": {"labels": {"app": "j"}},
+                                                          "spec": {"restartPolicy": "Never"}}}})
+        spec = job["spec"]
+        assert (spec["backoffLimit"], spec["completions"], spec["parallelism"], spec["completionMode"],
+                spec["suspend"]) == (6, 1, 1, "NonIndexed", False)
+        uid = job["metadata"]["uid"]
+        assert spec["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+        assert spec["template"]["metadata"]["labels"]["job-name"] == "j"
+        assert job["metadata"]["labels"] == {"app": "j"}
+        svc = server.create_object({"apiVersion": "v1", "kind": "Service",
+                                    "metadata": {"name": "lb", "namespace": "default"},
+                                    "spec": {"type": "LoadBalancer", "ports": [{"port": 443}]}})
+        (port,) = svc["spec"]["ports"]
+        assert (port["protocol"], port["targetPort"]) == ("TCP", 443) and 30000 <= port["nodePort"] <= 32767
+        assert svc["spec"]["sessionAffinity"] == "None" and svc["spec"]["clusterIP"].startswith("10.96.")
+        assert svc["status"]["loadBalancer"]["ingress"] == [{"ip": "127.0.0.1", "ipMode": "VIP"}]
+
+
+@pytest.mark.parametrize(
+    ("method", "content_type", "body"),
+    [
+        ("PUT", "application/json", None),
+        ("PATCH", "application/strategic-merge-patch+json", {"spec": {"strategy": None, "replicas": None}}),
+        ("PATCH", "application/merge-patch+json", {"spec": {"strategy": None, "replicas": None}}),
+        ("PATCH", "application/json-patch+json", [{"op": "remove", "path": "/spec/strategy"},
+                                                  {"op": "remove", "path": "/spec/replicas"}]),
+        ("PATCH", "application/apply-patch+yaml", "manifest"),
+    ],
+    ids=["put", "strategic", "merge", "json", "apply"],
+)
+def test_defaults_are_applied_on_every_update(method: str, content_type: str, body: Any) -> None:
+    with KubeAPIServer() as server:
+        path = "/apis/apps/v1/namespaces/default/deployments/web"
+        created = server.create_object(_deployment())
+        manifest = _deployment()
+        if body is None:  # a PUT of the bare manifest, as `kubectl replace` sends it
+            body = {**manifest, "metadata": {**manifest["metadata"],
+                                             "resourceVersion": created["metadata"]["resourceVersion"]}}
+        elif body == "manifest":
+            body = manifest
+        code, updated = _request(server, method, path + "?fieldManager=test", body, content_type)
+        assert code == 200, updated
+        assert updated["spec"]["strategy"]["rollingUpdate"] == {"maxUnavailable": "25%", "maxSurge": "25%"}
+        assert updated["spec"]["replicas"] == 1
+        assert updated["metadata"]["generation"] == 1  # defaulting back what was removed changes nothing
+
+
+def test_explicit_values_are_not_overridden_by_defaults() -> None:
+    with KubeAPIServer() as server:
+        dep = server.create_object(_deployment(replicas=3, strategy={"rollingUpdate": {"maxUnavailable": 0}}))
+        assert dep["spec"]["replicas"] == 3
+        assert dep["spec"]["strategy"] == {"type": "RollingUpdate",
+                                           "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"}}
+
+
+def test_custom_resources_are_served_only_while_their_crd_is_established() -> None:
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "clusterissuers.cert-manager.io"},
+           "spec": {"group": "cert-manager.io", "scope": "Cluster",
+                    "names": {"plural": "clusterissuers", "singular": "clusterissuer", "kind": "ClusterIssuer",
+                              "listKind": "ClusterIssuerList"},
+                    "versions": [{"name": "v1", "served": True, "storage": True,
+                                  "subresources": {"status": {}},
+                                  "schema": {"openAPIV3Schema": {"type": "object",
+                                                                 "x-kubernetes-preserve-unknown-fields": True}}}]}}
+    issuer = {"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer", "metadata": {"name": "le"},
+              "spec": {"selfSigned": {}}}
+    path = "/apis/cert-manager.io/v1/clusterissuers"
+    not_found = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                 "message": "the server could not find the requested resource", "reason": "NotFound", "code": 404}
+    with KubeAPIServer() as server:
+        assert _request(server, "POST", path, issuer) == (404, not_found)
+        assert _request(server, "GET", path + "/le") == (404, not_found)
+        assert _request(server, "GET", "/apis/cert-manager.io/v1")[0] == 404
+        groups = _request(server, "GET", "/apis")[1]["groups"]
+        assert "cert-manager.io" not in [g["name"] for g in groups]
+        assert "apis/cert-manager.io/v1" not in _request(server, "GET", "/openapi/v3")[1]["paths"]
+
+        code, stored = _request(server, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
+        assert code == 201
+        assert {c["type"]: c["status"] for c in stored["status"]["conditions"]} == {
+            "NamesAccepted": "True", "Established": "True"}
+        assert _request(server, "POST", path, issuer)[0] == 201
+        assert [r["name"] for r in _request(server, "GET", "/apis/cert-manager.io/v1")[1]["resources"]] == [
+            "clusterissuers", "clusterissuers/status"]
+
+        stored["status"]["conditions"] = [{"type": "Established", "status": "False"}]
+        crd_path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/clusterissuers.cert-manager.io"
+        assert _request(server, "PUT", crd_path + "/status", stored)[0] == 200
+        assert _request(server, "GET", path + "/le")[0] == 404
+        assert _request(server, "PUT", crd_path, {**crd, "metadata": {"name": crd["metadata"]["name"]}})[0] == 200
+        assert _request(server, "GET", path + "/le")[0] == 200
+
+        assert _request(server, "DELETE", crd_path)[0] == 200
+        assert _request(server, "GET", path) == (404, not_found)
+        assert server.store.list(("cert-manager.io", "clusterissuers"))[0] == []
+
+
+def test_crd_names_must_be_plural_dot_group() -> None:
+    with KubeAPIServer() as server:
+        crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+               "metadata": {"name": "issuers.example.org"},
+               "spec": {"group": "example.org", "scope": "Namespaced",
+                        "names": {"plural": "widgets", "kind": "Widget"},
+                        "versions": [{"name": "v1", "served": True, "storage": True}]}}
+        code, status = _request(server, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
+        assert code == 422
+        assert status["message"].endswith('metadata.name: Invalid value: "issuers.example.org": must be '
+                                          'spec.names.plural+"."+spec.group')
+
+
+def test_openapi_v2_is_an_empty_document() -> None:
+    with KubeAPIServer() as server:
+        conn = _connection(server)
+        conn.request("GET", "/openapi/v2",
+                     headers={"Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"})
+        response = conn.getresponse()
+        body = response.read()
+        assert response.status == 200
+        assert response.getheader("Content-Type") == "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+        assert body.startswith(b"\x0a\x032.0\x12")
+        conn.close()
+        code, document = _request(server, "GET", "/openapi/v2")
+        assert code == 200 and document["definitions"] == {}
+
+
+def test_a_load_balancer_turned_cluster_ip_loses_its_node_ports() -> None:
+    with KubeAPIServer() as server:
+        server.create_object({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "lb", "namespace": "default"},
+                              "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}})
+        code, svc = _request(server, "PATCH", "/api/v1/namespaces/default/services/lb",
+                             {"spec": {"type": "ClusterIP"}}, "application/merge-patch+json")
+        assert code == 200
+        assert svc["spec"]["ports"] == [{"port": 80, "protocol": "TCP", "targetPort": 80}]
+        assert "externalTrafficPolicy" not in svc["spec"] and "allocateLoadBalancerNodePorts" not in svc["spec"]
+        assert svc["status"]["loadBalancer"] == {}

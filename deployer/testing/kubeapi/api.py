@@ -5,13 +5,14 @@ and JSON-shaped dicts, and return stored objects (deep copies) or raise :class:`
 Kubernetes ``Status``. What they do, beyond storing:
 
 - metadata: uid, creationTimestamp, resourceVersion, ``generateName``, ``generation`` (1 on create, bumped when
-  anything outside metadata and status changes); names checked as RFC 1123 subdomains (422); namespaced objects need
-  an existing namespace (404); 409 AlreadyExists on create and 409 Conflict on a stale resourceVersion.
+  anything outside metadata and status changes); names validated per kind like the real server (see :mod:`.names`;
+  422 Invalid with causes); namespaced objects need an existing namespace (404); 409 AlreadyExists on create and
+  409 Conflict on a stale resourceVersion.
 - status: for kinds with a status subresource, writes to the main resource keep the stored status and writes to
   ``/status`` change only the status; then the fake controllers of :mod:`.readiness` run (when readiness is on).
-- defaults a real API server applies: Service type/clusterIP/port protocol, Secret ``stringData`` folded into
-  ``data``, workload replicas, Pod restartPolicy, Namespace phase and ``kubernetes.io/metadata.name`` label, CRD
-  Established/NamesAccepted conditions (the CRD's resources are then served at once).
+- defaults a real API server applies, on create and on every update and patch (see :mod:`.defaults`), before the
+  generation is compared; a CRD gets NamesAccepted/Established at once and its resources are served while it is
+  Established (until then, and after it is deleted, requests for them get 404 NotFound and discovery omits them).
 - deletion is immediate (no finalizers, no graceful termination) and cascades: a Namespace takes its objects, a CRD
   its custom resources, and objects listed as owners take their dependents (ownerReferences by uid).
 - patches: see :mod:`.patch`. Server-side apply remembers each field manager's last applied configuration.
@@ -22,11 +23,11 @@ from __future__ import annotations
 
 import copy
 import random
-import re
 import string
 import uuid
 from typing import Any
 
+from deployer.testing.kubeapi import defaults, names
 from deployer.testing.kubeapi import patch as patching
 from deployer.testing.kubeapi import readiness
 from deployer.testing.kubeapi.discovery import Registry, ResourceInfo
@@ -36,7 +37,6 @@ from deployer.testing.kubeapi.store import Store
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 NAMESPACES = ("", "namespaces")
-_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
 class StatusError(Exception):
@@ -73,13 +73,18 @@ def _strip(obj: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
 
 
+def established(crd: dict[str, Any]) -> bool:
+    conditions = (crd.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions if isinstance(c, dict))
+
+
 class API:
     def __init__(self, store: Store, registry: Registry, faults: Faults) -> None:
         self.store = store
         self.registry = registry
         self.faults = faults
         self._applied: dict[tuple[str, str, str, str, str], dict[str, Any]] = {}
-        self._ips = iter(range(10, 65000))
+        self._allocator = defaults.Allocator()
         namespace_info = registry.resolve("", "v1", "namespaces")
         assert namespace_info is not None
         for name in INITIAL_NAMESPACES:
@@ -112,7 +117,7 @@ class API:
         if not meta.get("name") and meta.get("generateName"):
             suffix = "".join(random.choices(string.ascii_lowercase + string.digits, k=5))
             meta["name"] = meta["generateName"] + suffix
-        self._check_name(info, meta.get("name"))
+        self._check_name(info, obj)
         with self.store.lock:
             if info.namespaced and not self.namespace_exists(namespace):
                 raise StatusError(404, f'namespaces "{namespace}" not found',
@@ -127,7 +132,7 @@ class API:
                 meta.pop(key, None)
             if "status" in info.subresources and info.group != "":
                 obj.pop("status", None)
-            self._defaults(info, obj, None)
+            defaults.apply(info.group, info.kind, obj, None, self._allocator)
             return self._write(info, obj, dry_run=dry_run)
 
     # -- update ---------------------------------------------------------------------------------
@@ -160,6 +165,7 @@ class API:
             if key in old_meta:
                 meta[key] = old_meta[key]
         meta.pop("managedFields", None)
+        defaults.apply(info.group, info.kind, obj, current, self._allocator)
         changed = _strip(obj) != _strip(current)
         meta["generation"] = old_meta.get("generation", 1) + (1 if changed else 0)
         if "status" in info.subresources:
@@ -167,7 +173,8 @@ class API:
                 obj["status"] = copy.deepcopy(current["status"])
             else:
                 obj.pop("status", None)
-        self._defaults(info, obj, current)
+        if (info.group, info.kind) == ("apiextensions.k8s.io", "CustomResourceDefinition"):
+            obj["status"] = defaults.crd_status(obj)
         return self._write(info, obj, dry_run=dry_run)
 
     # -- patch ----------------------------------------------------------------------------------
@@ -281,67 +288,25 @@ class API:
             meta.pop("namespace", None)
         return obj
 
-    def _check_name(self, info: ResourceInfo, name: Any) -> None:
+    def _check_name(self, info: ResourceInfo, obj: dict[str, Any]) -> None:
+        meta = obj["metadata"]
+        name, generate_name = meta.get("name"), meta.get("generateName")
+        errors: list[tuple[str, str, str]] = []
         if not name:
-            raise StatusError(422, f"{info.kind}.{info.group or 'core'} is invalid: metadata.name: Required value: "
-                                   "name or generateName is required", reason="Invalid")
-        if not isinstance(name, str) or len(name) > 253 or not _NAME.match(name):
-            raise StatusError(
-                422,
-                f'{info.kind} "{name}" is invalid: metadata.name: Invalid value: "{name}": a lowercase RFC 1123 '
-                "subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end "
-                "with an alphanumeric character", reason="Invalid", details=_details(info, str(name)))
-
-    def _defaults(self, info: ResourceInfo, obj: dict[str, Any], current: dict[str, Any] | None) -> None:
-        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else None
-        kind = (info.group, info.kind)
-        if kind == ("", "Service"):
-            spec = obj.setdefault("spec", {})
-            spec.setdefault("type", "ClusterIP")
-            old_ip = ((current or {}).get("spec") or {}).get("clusterIP")
-            if spec["type"] != "ExternalName" and not spec.get("clusterIP"):
-                spec["clusterIP"] = old_ip or self._next_ip()
-            if spec.get("clusterIP"):
-                spec["clusterIPs"] = [spec["clusterIP"]]
-            for port in spec.get("ports") or []:
-                port.setdefault("protocol", "TCP")
-                port.setdefault("targetPort", port.get("port"))
-            spec.setdefault("sessionAffinity", "None")
-        elif kind == ("", "Secret"):
-            string_data = obj.pop("stringData", None) or {}
-            import base64
-
-            for key, value in string_data.items():
-                obj.setdefault("data", {})[key] = base64.b64encode(str(value).encode()).decode()
-            obj.setdefault("type", "Opaque")
-        elif kind == ("", "Namespace"):
-            obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
-            obj["spec"] = {"finalizers": ["kubernetes"]}
-            obj["status"] = {"phase": "Active"}
-        elif kind == ("", "Pod") and spec is not None:
-            spec.setdefault("restartPolicy", "Always")
-        elif kind in (("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "ReplicaSet")) and spec is not None:
-            spec.setdefault("replicas", 1)
-        elif kind == ("batch", "Job") and spec is not None:
-            spec.setdefault("completions", 1)
-            spec.setdefault("parallelism", 1)
-            spec.setdefault("backoffLimit", 6)
-        elif kind == ("apiextensions.k8s.io", "CustomResourceDefinition"):
-            names = (spec or {}).get("names") or {}
-            obj["status"] = {
-                "acceptedNames": names,
-                "storedVersions": [v["name"] for v in (spec or {}).get("versions") or [] if v.get("storage")],
-                "conditions": [
-                    {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
-                     "lastTransitionTime": readiness.now(), "message": "no conflicts found"},
-                    {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
-                     "lastTransitionTime": readiness.now(), "message": "the initial names have been accepted"},
-                ],
-            }
-
-    def _next_ip(self) -> str:
-        n = next(self._ips)
-        return f"10.96.{n // 250}.{n % 250 + 1}"
+            errors.append(("metadata.name", "", "Required value: name or generateName is required"))
+        elif not isinstance(name, str):
+            raise StatusError(400, "metadata.name must be a string")
+        else:
+            if generate_name and isinstance(generate_name, str):
+                errors += [("metadata.generateName", generate_name, reason)
+                           for reason in names.name_errors(info.group, info.kind, generate_name, prefix=True)]
+            errors += [("metadata.name", name, reason) for reason in names.name_errors(info.group, info.kind, name)]
+            if not errors and (info.group, info.kind) == ("apiextensions.k8s.io", "CustomResourceDefinition"):
+                errors += [("metadata.name", name, reason) for reason in names.crd_name_errors(obj)]
+        if errors:
+            raise StatusError(422, names.invalid_message(info.group, info.kind, name or "", errors),
+                              reason="Invalid", details={"name": name or "", "group": info.group,
+                                                         "kind": info.kind, "causes": names.causes(errors)})
 
     def _write(self, info: ResourceInfo, obj: dict[str, Any], *, dry_run: bool = False,
                controllers: bool = True) -> dict[str, Any]:
@@ -351,7 +316,10 @@ class API:
             obj["metadata"]["resourceVersion"] = self.store.resource_version
             return obj
         if (info.group, info.kind) == ("apiextensions.k8s.io", "CustomResourceDefinition"):
-            self.registry.set_crd(obj)
+            if established(obj):  # served from the moment it is Established, and only then
+                self.registry.set_crd(obj)
+            else:
+                self.registry.remove_crd(obj["metadata"]["name"])
         stored = self.store.put((info.group, info.plural), obj)
         if (info.group, info.kind) == ("apps", "Deployment") and controllers and self.faults.readiness:
             self._sync_replica_set(stored)

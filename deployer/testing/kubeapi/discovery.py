@@ -10,6 +10,8 @@ established CustomResourceDefinitions, added and removed as CRDs are stored and 
 - OpenAPI v3: an index under ``/openapi/v3`` and one stub document per group version whose ``patch`` operations carry
   ``x-kubernetes-group-version-kind`` and a ``fieldValidation`` parameter. That tells helm and kubectl that the
   server validates fields itself, so they skip client-side schema validation (the stubs hold no schemas).
+- OpenAPI v2: a document without definitions (protobuf or JSON), which clients read only for kinds the v3 documents
+  do not describe (custom resources without a CRD): they find no schema and go on to fail the REST mapping.
 
 Aggregated discovery (``apidiscovery.k8s.io/v2``) is not served; clients fall back to the legacy documents when the
 answer is plain ``application/json``. Each resource is served at exactly the versions listed; CRD objects are stored
@@ -18,6 +20,7 @@ once and relabelled with the requested version (no conversion webhooks).
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -286,3 +289,30 @@ class Registry:
             "paths": paths,
             "components": {"schemas": {}},
         }
+
+    # -- OpenAPI v2 -----------------------------------------------------------------------------
+    @staticmethod
+    def openapi_v2(accept: str) -> tuple[bytes, str]:
+        """An OpenAPI v2 document without definitions: (body, content type).
+
+        Clients fetch it when the v3 document of a group version does not describe a kind, i.e. for a custom
+        resource whose CRD is not installed: kubectl and helm then find no schema, skip client-side validation and
+        fail on the REST mapping ("no matches for kind ..."), as against a real server. client-go asks for the
+        protobuf form (gnostic ``openapi_v2.Document``: swagger = 1, info = 2 with title = 1 and version = 2)."""
+        if "protobuf" in accept:
+            info = _proto_string(1, "Kubernetes") + _proto_string(2, "v1.35.0")
+            body = _proto_string(1, "2.0") + _proto_field(2, info)
+            return body, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+        document = {"swagger": "2.0", "info": {"title": "Kubernetes", "version": "v1.35.0"}, "paths": {},
+                    "definitions": {}}
+        return json.dumps(document).encode(), "application/json"
+
+
+def _proto_field(number: int, payload: bytes) -> bytes:
+    """A length-delimited protobuf field (payloads here are shorter than 128 bytes)."""
+    assert len(payload) < 128
+    return bytes([number << 3 | 2, len(payload)]) + payload
+
+
+def _proto_string(number: int, value: str) -> bytes:
+    return _proto_field(number, value.encode())

@@ -9,8 +9,17 @@ the status fields that helm's waiters (kstatus for ``--wait=watcher``, helm's ow
 - StatefulSet (currentRevision == updateRevision), DaemonSet, ReplicaSet: all replicas ready.
 - Job: succeeded, Complete and SuccessCriteriaMet conditions. Pod: Running and Ready, or Succeeded when
   ``restartPolicy`` is Never or OnFailure (what ``helm test`` waits for).
-- PersistentVolumeClaim: Bound. Service of type LoadBalancer: an ingress IP of 127.0.0.1.
+- PersistentVolumeClaim: Bound. Service of type LoadBalancer: an ingress IP of 127.0.0.1 (what a one-node k3s or
+  Docker Desktop cluster reports; helm 3's legacy waiter and helm 4's never finish without an ingress entry).
 - Anything else with a status subresource: ``status.observedGeneration``.
+
+Together with the API-server defaults of :mod:`.defaults` this satisfies helm 3's legacy checks (``pkg/kube/ready.go``:
+observedGeneration == generation for Deployments, ReplicaSets, StatefulSets and DaemonSets; the Deployment's new
+ReplicaSet, found by owner uid and pod template, with ``readyReplicas >= replicas - maxUnavailable``; DaemonSet
+``updatedNumberScheduled == desiredNumberScheduled`` and ``numberReady >= desired - maxUnavailable``; StatefulSet
+``updatedReplicas >= replicas - partition``, ``readyReplicas == replicas``, ``currentRevision == updateRevision``;
+Services with a clusterIP; PVCs Bound; CRDs Established; Jobs with ``succeeded >= completions`` and, for hook Jobs,
+the Complete condition its watch waits for), and helm 4's kstatus (the same counts plus the Deployment conditions).
 
 A Pod or Job annotated ``kubeapi.deployer.test/fail: "true"`` fails instead (phase Failed; Job condition Failed),
 so tests can make a hook or ``helm test`` fail for real.
@@ -156,8 +165,8 @@ def reconcile(group: str, kind: str, obj: dict[str, Any], has_status_subresource
         status = obj.setdefault("status", {})
         if (obj.get("spec") or {}).get("type") == "LoadBalancer":
             status["loadBalancer"] = {"ingress": [{"ip": "127.0.0.1", "ipMode": "VIP"}]}
-        else:
-            status.setdefault("loadBalancer", {})
+        else:  # the service controller releases the load balancer of a Service that is no longer one
+            status["loadBalancer"] = {}
     elif has_status_subresource and group not in ("", "apiextensions.k8s.io"):
         status = obj.get("status") if isinstance(obj.get("status"), dict) else {}
         status["observedGeneration"] = obj["metadata"].get("generation", 1)

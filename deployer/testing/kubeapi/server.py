@@ -3,8 +3,7 @@
 Contract: :class:`KubeAPIServer` serves the Kubernetes REST API on ``https://127.0.0.1:<free port>`` from a thread
 pool (one thread per connection, HTTP/1.1 keep-alive, TLS with a CA made at start). Routes:
 
-- ``/version``, ``/healthz``, ``/livez``, ``/readyz``; discovery and OpenAPI v3 (see :mod:`.discovery`); ``/openapi/v2``
-  answers 404 (clients use v3);
+- ``/version``, ``/healthz``, ``/livez``, ``/readyz``; discovery and OpenAPI v3 and v2 stubs (see :mod:`.discovery`);
 - ``/api/v1/...`` and ``/apis/G/V/...`` with ``[namespaces/NS/]PLURAL[/NAME[/SUBRESOURCE]]``: GET (object, list,
   ``?watch=true`` or the legacy ``/watch/`` prefix), POST, PUT, PATCH, DELETE (object or collection). ``pods/NAME/log``
   answers an empty log. Lists ignore ``limit`` and ``continue`` and return everything at once.
@@ -241,6 +240,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_json(200, registry.api_versions(f"127.0.0.1:{kube.port}"))
         if path == "/apis":
             return self._send_json(200, registry.api_group_list())
+        if path == "/openapi/v2":
+            body, content_type = registry.openapi_v2(self._accept())
+            return self._send(200, body, content_type)
         if path == "/openapi/v3":
             return self._send_json(200, registry.openapi_index())
         if path.startswith("/openapi/v3/"):

@@ -11,9 +11,9 @@ custom resource whose CRD is missing.
 Charts come from a copy of ``helm-charts/`` in a temporary folder (nothing is written into the repository), their
 real dependencies built by the ``chart_cache`` fixture (from ``DEPLOYER_CHART_MIRROR`` when set).
 
-Releases are uninstalled at the end of each test (and cert-manager's kept CRDs deleted), because the charts create
-cluster-scoped objects with fixed names (dask-gateway's ClusterRoles, the ``nginx`` IngressClass, CRDs) that a
-release of the other helm major could not adopt.
+Releases are uninstalled at the end of each test (and cert-manager's kept CRDs deleted), because the support chart
+creates cluster-scoped objects with fixed names (the ``nginx`` IngressClass, cert-manager's CRDs) that a release of
+the other helm major could not adopt.
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ def test_daskhub_with_the_real_dask_gateway_chart_and_its_crds(helm: Helm, clust
 
     crd = cluster.get_object("customresourcedefinitions", "daskclusters.gateway.dask.org")
     assert {c["type"]: c["status"] for c in crd["status"]["conditions"]}["Established"] == "True"
-    assert cluster.get_object("deployments", "api-dask-gateway", namespace)["status"]["readyReplicas"] == 1
+    assert cluster.get_object("deployments", f"api-{name}-dask-gateway", namespace)["status"]["readyReplicas"] == 1
     assert cluster.get_object("deployments", "hub", namespace)["status"]["readyReplicas"] == 1
     cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(
         {"apiVersion": "gateway.dask.org/v1alpha1", "kind": "DaskCluster", "metadata": {"name": "c1"},

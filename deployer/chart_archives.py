@@ -29,7 +29,7 @@ from deployer.errors import UsageError
 
 MIRROR_VARIABLE = "DEPLOYER_CHART_MIRROR"
 
-__all__ = ["MIRROR_VARIABLE", "ArchiveError", "PackagedChart", "find_archive", "helm_cache_dir", "mirror_dir",
+__all__ = ["MIRROR_VARIABLE", "ArchiveError", "PackagedChart", "find_archive", "helm_cache_dir", "holds", "mirror_dir",
            "places", "read_packaged"]
 
 
@@ -77,6 +77,11 @@ def places(chart_dir: Path, env: Mapping[str, str]) -> list[Path]:
 _VERIFIED: dict[tuple[str, int, int], tuple[str, str] | None] = {}
 
 
+def holds(path: Path, name: str, version: str) -> bool:
+    """Whether ``path`` is an archive whose own ``Chart.yaml`` has this name and version (cached per process)."""
+    return path.is_file() and _identity(path) == (name, version)
+
+
 def _identity(path: Path) -> tuple[str, str] | None:
     try:
         stat = path.stat()
@@ -93,7 +98,7 @@ def find_archive(chart_dir: Path, name: str, version: str, env: Mapping[str, str
     filename = f"{name}-{version}.tgz"
     for folder in places(chart_dir, env):
         candidate = folder / filename
-        if candidate.is_file() and _identity(candidate) == (name, version):
+        if holds(candidate, name, version):
             return candidate
     return None
 

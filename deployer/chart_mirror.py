@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from deployer.chart_archives import MIRROR_VARIABLE, mirror_dir
+from deployer.chart_archives import MIRROR_VARIABLE, holds, mirror_dir
 from deployer.charts import read_archive, read_lock
 from deployer.errors import UsageError
 
@@ -73,14 +73,9 @@ def pins(charts: Iterable[Path]) -> list[Pin]:
     return found
 
 
-def _holds(mirror: Path, pin: Pin) -> bool:
-    archive = mirror / pin.archive_name
-    return archive.is_file() and read_archive(archive) == (pin.name, pin.version)
-
-
 def missing(mirror: Path, charts: Iterable[Path]) -> list[Pin]:
     """The pins of ``charts`` that ``mirror`` does not hold."""
-    return [pin for pin in pins(charts) if not _holds(mirror, pin)]
+    return [pin for pin in pins(charts) if not holds(mirror / pin.archive_name, pin.name, pin.version)]
 
 
 def missing_message(mirror: Path, absent: list[Pin], shown: Mapping[Path, str] | None = None) -> str:

@@ -112,16 +112,18 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def serving(mirror: Path, charts: Iterable[Path]) -> Iterator[dict[str, str]]:
+def serving(mirror: Path, charts: Iterable[Path], *, shown: Mapping[Path, str] | None = None,
+            ) -> Iterator[dict[str, str]]:
     """Serve ``mirror`` on 127.0.0.1 and yield the helm environment mapping the charts' lock URLs to it.
 
-    Raises ``MirrorError`` (before serving anything) when a pinned archive is missing. Meant for ``helm dependency
-    build --skip-refresh`` (which reads the prepared index instead of fetching one).
+    Raises ``MirrorError`` (before serving anything) when a pinned archive is missing; ``shown`` names the charts
+    in that message (chart folder -> how to show it). Meant for ``helm dependency build --skip-refresh`` (which
+    reads the prepared index instead of fetching one).
     """
     charts = list(charts)
     absent = missing(mirror, charts)
     if absent:
-        raise MirrorError(missing_message(mirror, absent))
+        raise MirrorError(missing_message(mirror, absent, shown))
     wanted = pins(charts)
     with _serve(mirror, [(p.name, p.version) for p in wanted], {p.repository for p in wanted}) as env:
         yield env
@@ -143,17 +145,17 @@ def repositories(charts: Iterable[Path]) -> Iterator[dict[str, str]]:
     a machine whose helm has none of them (``helm repo add``); helm then fetches their indexes as usual."""
     urls = sorted({p.repository for p in pins(charts)})
     with tempfile.TemporaryDirectory(prefix="deployer-helm-repositories-") as home:
-        yield _repository_config(Path(home), {url: url for url in urls})
+        yield _repository_config(Path(home), urls)
 
 
-def _repository_config(home: Path, targets: Mapping[str, str]) -> dict[str, str]:
-    """Write ``repositories.yaml`` in ``home`` naming each URL of ``targets`` (a name derived from the URL, so
-    helm's cache files match) and return helm's environment for it. ``targets``: lock URL -> where helm fetches."""
+def _repository_config(home: Path, urls: Iterable[str]) -> dict[str, str]:
+    """Write ``repositories.yaml`` in ``home`` naming each URL (a name derived from the URL, which also names its
+    index file in the cache) and return helm's environment for it."""
     cache = home / "repository"
     cache.mkdir(exist_ok=True)
     lines = ["apiVersion: v1", 'generated: "2000-01-01T00:00:00Z"', "repositories:"]
-    for url in sorted(targets):
-        lines += [f"- name: {_repository_name(url)}", f"  url: {targets[url]}"]
+    for url in sorted(urls):
+        lines += [f"- name: {_repository_name(url)}", f"  url: {url}"]
     (home / "repositories.yaml").write_text("\n".join(lines) + "\n")
     return {"HELM_REPOSITORY_CONFIG": str(home / "repositories.yaml"), "HELM_REPOSITORY_CACHE": str(cache),
             "HELM_CACHE_HOME": str(home / "cache")}
@@ -172,7 +174,7 @@ def _serve(mirror: Path, archives: list[tuple[str, str]], urls: set[str]) -> Ite
         base_url = f"http://127.0.0.1:{server.server_address[1]}"
         with tempfile.TemporaryDirectory(prefix="deployer-chart-mirror-") as home:
             # each lock URL keeps its own name; --skip-refresh makes helm read these prepared indexes
-            helm_env = _repository_config(Path(home), {url: url for url in urls})
+            helm_env = _repository_config(Path(home), urls)
             index = _index(mirror, archives, base_url)
             for url in urls:
                 (Path(helm_env["HELM_REPOSITORY_CACHE"]) / f"{_repository_name(url)}-index.yaml").write_text(index)

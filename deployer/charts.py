@@ -273,7 +273,7 @@ def build_order(chart_dir: str | Path) -> list[Path]:
 
 def read_archive(archive: str | Path) -> tuple[str, str] | None:
     """(name, version) from the ``<name>/Chart.yaml`` inside a packaged chart, None if unreadable."""
-    from ruamel.yaml import YAML
+    from deployer.config import yamlfile
 
     try:
         with tarfile.open(archive, "r:gz") as tar:
@@ -281,10 +281,10 @@ def read_archive(archive: str | Path) -> tuple[str, str] | None:
                 parts = member.name.split("/")
                 if len(parts) == 2 and parts[1] == "Chart.yaml" and member.isfile():
                     handle = tar.extractfile(member)
-                    data = YAML(typ="safe", pure=True).load(handle.read().decode("utf-8")) if handle else None
+                    data = yamlfile.loads(handle.read().decode("utf-8")) if handle else None
                     if isinstance(data, Mapping):
                         return _text(data.get("name")), _text(data.get("version"))
-    except (OSError, tarfile.TarError, UnicodeDecodeError):
+    except (OSError, tarfile.TarError, UnicodeDecodeError, yamlfile.YamlError):
         return None
     return None
 

@@ -29,7 +29,7 @@ from deployer.config.schema import format_path
 from deployer.errors import Problem, SecretsError, UsageError
 from deployer.chart_archives import mirror_dir
 from deployer.secrets import decrypt
-from deployer.values import merge_layers, source_of
+from deployer.values import depth_held, merge_layers, source_of
 
 
 @dataclass(frozen=True)
@@ -274,25 +274,14 @@ def _values_problems(
     return out
 
 
-def _holds(data: Any, keys: Sequence) -> bool:
-    for key in keys:
-        if isinstance(data, dict) and key in data:
-            data = data[key]
-        elif isinstance(data, list) and isinstance(key, int) and 0 <= key < len(data):
-            data = data[key]
-        else:
-            return False
-    return True
-
-
 def _as_written(user: dict, keys: tuple) -> tuple:
     """Where the user wrote the value helm checked at ``keys``: a ``global`` helm copied down to a subchart
     (``jupyterhub.global.x``) was written at an ancestor's ``global`` (``global.x``)."""
-    if "global" not in keys or _holds(user, keys):
+    if "global" not in keys or depth_held(user, keys) == len(keys):
         return keys
     i = keys.index("global")
     for j in range(i - 1, -1, -1):
         candidate = keys[:j] + keys[i:]
-        if _holds(user, candidate):
+        if depth_held(user, candidate) == len(candidate):
             return candidate
     return keys

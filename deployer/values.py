@@ -2,8 +2,7 @@
 
 ``merge_layers`` folds values files in order exactly as ``helm --values a --values b`` does (maps merge
 deeply, lists and scalars replace, a ``null`` is kept so that it can delete a chart default).
-``coalesce`` lays the merged user values over a chart's ``values.yaml`` the way helm does before it
-validates them against ``values.schema.json``: a ``null`` deletes the key.
+(Laying them over the charts' defaults, as helm does before validating, is ``deployer.config.helmvalues``.)
 ``source_of`` tells which layer set the value at a key path, so a schema error can name its file.
 """
 
@@ -32,26 +31,7 @@ def merge_layers(layers: Sequence[Layer]) -> dict:
     return merged
 
 
-def coalesce(user: dict, defaults: dict) -> dict:
-    """User values over chart defaults; maps merge, anything else replaces, ``None`` deletes the key."""
-    out: dict = {}
-    for key in defaults.keys() | user.keys():
-        if key in user:
-            value = user[key]
-            if value is None:
-                continue
-            if isinstance(value, dict) and isinstance(defaults.get(key), dict):
-                out[key] = coalesce(value, defaults[key])
-            elif isinstance(value, dict):
-                out[key] = coalesce(value, {})
-            else:
-                out[key] = value
-        else:
-            out[key] = defaults[key]
-    return out
-
-
-def _depth_held(data: Any, keys: Sequence) -> int:
+def depth_held(data: Any, keys: Sequence) -> int:
     """How many leading keys of ``keys`` exist in ``data``."""
     node, depth = data, 0
     for key in keys:
@@ -69,7 +49,7 @@ def source_of(layers: Sequence[Layer], keys: Sequence) -> str | None:
     """The last layer that holds the deepest part of ``keys`` (the one helm took that value from)."""
     best, best_depth = None, 0
     for name, data in layers:
-        depth = _depth_held(data, keys)
+        depth = depth_held(data, keys)
         if depth and depth >= best_depth:
             best, best_depth = name, depth
     return best

@@ -7,6 +7,8 @@ Import the fixture into a conftest: ``from helm_majors import helm_binary  # noq
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,13 @@ class HelmBinary:
 
     def __str__(self) -> str:
         return str(self.path)
+
+    def env(self, home: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """``base`` (default: this process's environment) choosing this helm (``DEPLOYER_HELM``, which the deployer
+        and ``KubeCluster.helm`` honour), with helm's own folders in ``home``: no user's repositories, plugins or
+        caches play a part."""
+        return {**(os.environ if base is None else base), "DEPLOYER_HELM": str(self.path),
+                **{v: str(Path(home) / v.lower()) for v in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME")}}
 
 
 @pytest.fixture(scope="session", params=MAJORS, ids=[f"helm{m}" for m in MAJORS])

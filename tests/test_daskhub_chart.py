@@ -192,17 +192,10 @@ def test_fixed_gateway_names_are_refused(helm_binary: HelmBinary, charts: Path, 
 @pytest.mark.e2e
 def test_two_daskhubs_install_side_by_side(kube_cluster: KubeCluster, helm_binary: HelmBinary, charts: Path,
                                            values_file: Path, tmp_path: Path) -> None:
-    env = kube_cluster.tool_env()
-    for variable in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"):
-        env[variable] = str(tmp_path / variable.lower())
+    env = helm_binary.env(tmp_path)  # this helm, with its own folders in tmp_path
 
     def helm(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        argv = [str(helm_binary.path), "--kubeconfig", str(kube_cluster.kubeconfig), "--kube-context",
-                kube_cluster.context, *args]
-        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
-        if check:
-            assert done.returncode == 0, f"helm{helm_binary.major} {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
-        return done
+        return kube_cluster.helm(*args, env=env, check=check, timeout=300)
 
     releases = [(f"dh{n}-{helm_binary.major}", kube_cluster.unique_namespace(f"dh{n}")) for n in (1, 2)]
     try:

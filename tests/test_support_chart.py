@@ -74,7 +74,6 @@ def test_every_example_cluster_renders_the_issuer_as_a_late_hook(tmp_path, reque
 def test_support_chart_one_install_with_cluster_issuer(kube_cluster, tmp_path, request, helm_binary):
     if not kube_cluster.is_stand_in:
         pytest.skip("needs a FRESH cluster (one that has never seen cert-manager's CRDs): the local stand-in")
-    helm_bin = str(helm_binary)
     chart = _support_chart(tmp_path, request)
     local_values = yaml.safe_load(LOCAL_VALUES.read_text())
     assert local_values["clusterIssuer"]["enabled"] is True  # the example uses the production features
@@ -82,19 +81,10 @@ def test_support_chart_one_install_with_cluster_issuer(kube_cluster, tmp_path, r
     values = tmp_path / "support.values.yaml"
     shutil.copyfile(LOCAL_VALUES, values)
 
-    # helm's own folders in tmp_path: a user's repositories/plugins/caches play no part
-    env = kube_cluster.tool_env()
-    for var in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"):
-        env[var] = str(tmp_path / var.lower())
+    env = helm_binary.env(tmp_path)  # this helm, with its own folders in tmp_path
 
     def helm(*args: str, check: bool = True, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-        argv = [helm_bin, "--kubeconfig", str(kube_cluster.kubeconfig), "--kube-context", kube_cluster.context,
-                *args]
-        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
-        if check:
-            assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-        return done
+        return kube_cluster.helm(*args, env=env, check=check, timeout=timeout)
 
     def deploy(*extra_values: Path) -> None:
         helm("upgrade", "--install", RELEASE, str(chart), "--namespace", NAMESPACE, "--create-namespace",

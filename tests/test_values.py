@@ -2,7 +2,8 @@
 
 import pytest
 
-from deployer.values import coalesce, merge_layers, source_of
+from deployer.config.helmvalues import Chart, coalesce_values
+from deployer.values import merge_layers, source_of
 
 
 @pytest.mark.parametrize(
@@ -21,9 +22,12 @@ def test_merge_layers_in_order(layers, expected):
 
 
 def test_coalesce_user_over_defaults_null_deletes():
+    """helm's CoalesceValues: a null deletes a chart default; one for a key the chart lacks is kept (and checked)."""
     defaults = {"keep": 1, "drop": {"x": 1}, "deep": {"a": 1, "b": 2}, "list": [1, 2]}
     user = {"drop": None, "deep": {"b": None, "c": 3}, "list": [9], "new": {"n": None, "m": 1}}
-    assert coalesce(user, defaults) == {"keep": 1, "deep": {"a": 1, "c": 3}, "list": [9], "new": {"m": 1}}
+    chart = Chart(name="c", version="1.0.0", values=defaults, schema=None, requirements=None, charts=())
+    assert coalesce_values(chart, user) == {"keep": 1, "deep": {"a": 1, "c": 3}, "list": [9],
+                                            "new": {"n": None, "m": 1}}
 
 
 def test_source_of_names_the_last_file_that_set_a_key():

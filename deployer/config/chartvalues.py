@@ -4,7 +4,7 @@
 as folders, and its other dependencies from the archives its ``Chart.lock`` pins (see
 ``deployer.chart_archives.find_archive``: the chart's ``charts/``, ``DEPLOYER_CHART_MIRROR``, helm's cache), subcharts
 inside archives included (folders or nested ``.tgz``). A pinned archive found nowhere is a ``ChartError`` saying
-what to run. ``violations(chart, user_values)`` applies helm's rules (``deployer.config.helmvalues``: enabled
+what to run. ``ChartCatalog.violations(chart, user_values)`` applies helm's rules (``deployer.config.helmvalues``: enabled
 dependencies, aliases, ``import-values``, globals, coalescing) and yields every schema violation, of every chart
 helm would check, with its key path from the top of the user's values.
 """
@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 from deployer.chart_archives import ArchiveError, PackagedChart, find_archive, helm_cache_dir, mirror_dir, read_packaged
-from deployer.charts import read_chart, read_lock
+from deployer.charts import dependencies_of, read_chart, read_lock
 from deployer.config import yamlfile
 from deployer.config.helmvalues import (
-    Chart, CoalesceError, coalesce_values, process_dependencies, requirements_from, schema_targets,
+    Chart, CoalesceError, coalesce_values, process_dependencies, schema_targets,
 )
 from deployer.config.schema import KeyPath, Schema, compiled_text, schema_problems
 from deployer.errors import ConfigError
@@ -153,7 +153,7 @@ class ChartCatalog:
         try:
             packaged = read_packaged(path)
         except ArchiveError as exc:
-            raise ChartError(str(path), None, exc.message if hasattr(exc, "message") else str(exc)) from None
+            raise ChartError(str(path), None, str(exc)) from None
         key = id(packaged)
         if key not in self._archives:
             self._archives[key] = self._packaged(packaged)
@@ -164,9 +164,9 @@ class ChartCatalog:
         if not isinstance(meta, dict):
             raise ChartError(packaged.origin, None, "Chart.yaml is not a mapping")
         values = self._yaml_text(packaged.values_yaml, f"{packaged.origin}/values.yaml") if packaged.values_yaml else {}
-        reqs = requirements_from(meta)
+        reqs = dependencies_of(meta)
         if reqs is None and packaged.requirements_yaml and str(meta.get("apiVersion", "v1")) == "v1":
-            reqs = requirements_from(self._yaml_text(packaged.requirements_yaml, f"{packaged.origin}/requirements.yaml"))
+            reqs = dependencies_of(self._yaml_text(packaged.requirements_yaml, f"{packaged.origin}/requirements.yaml"))
         text = lambda v: "" if v is None else str(v)  # noqa: E731
         return Chart(
             name=text(meta.get("name")),
@@ -255,7 +255,3 @@ def chart_label(chart: Chart) -> str:
     """How messages name a chart: its name, and the alias it has here when it has one."""
     return chart.real_name if chart.name == chart.real_name else f"{chart.real_name} (alias {chart.name})"
 
-
-def violations(chart: ChartValues, user: dict, *, show_values: Callable[[KeyPath], bool], catalog: ChartCatalog,
-               opaque: Callable[[Any], bool] | None = None) -> Iterator[tuple[KeyPath, str, Chart]]:
-    yield from catalog.violations(chart, user, show_values=show_values, opaque=opaque)

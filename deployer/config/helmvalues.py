@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Iterator, Mapping
 
-from deployer.charts import ChartDependency, dependencies_of
+from deployer.charts import ChartDependency
 
 KeyPath = tuple
 
@@ -386,18 +386,3 @@ def schema_targets(chart: Chart, coalesced: Mapping[str, Any], at: KeyPath = ())
             yield at + (sub.name,), sub, part
             continue
         yield from schema_targets(sub, part, at + (sub.name,))
-
-
-def charts_of(chart: Chart, at: KeyPath = ()) -> Iterator[tuple[KeyPath, Chart]]:
-    yield at, chart
-    for sub in chart.charts:
-        yield from charts_of(sub, at + (sub.name,))
-
-
-def requirements_from(data: Any) -> tuple[Requirement, ...] | None:
-    """The ``dependencies:`` list of a parsed Chart.yaml/requirements.yaml, None when there is none."""
-    return dependencies_of(data)
-
-
-def layers_keys(keys: Sequence) -> str:
-    return ".".join(str(k) for k in keys)

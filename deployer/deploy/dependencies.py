@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from deployer import chart_mirror
 from deployer import helm as helm_args
-from deployer.charts import build_order, dependencies_built, lock_in_sync, read_lock
+from deployer.charts import build_order, dependencies_built, lock_in_sync
 from deployer.errors import CommandError, DeployerError, UsageError
 from deployer.repo import relative
 from deployer.run import Runner
@@ -38,13 +38,10 @@ class DependencyError(DeployerError):
 
 def repo_add_hints(chart_dirs: list[Path]) -> list[list[str]]:
     """``helm repo add NAME URL`` argv (without ``helm``) for the remote repositories the charts' locks use."""
-    seen: dict[str, str] = {}
-    for chart in chart_dirs:
-        lock = read_lock(chart)
-        for dep in lock.dependencies if lock else ():
-            if not dep.is_local and dep.repository not in seen.values():
-                seen[dep.name] = dep.repository
-    return [helm_args.repo_add_args(name, url) for name, url in seen.items()]
+    first: dict[str, str] = {}  # repository URL -> the name of the first chart pinned from it
+    for pin in chart_mirror.pins(chart_dirs):
+        first.setdefault(pin.repository, pin.name)
+    return [helm_args.repo_add_args(name, url) for url, name in first.items()]
 
 
 class Dependencies:
@@ -85,11 +82,11 @@ class Dependencies:
         try:
             mirror = chart_mirror.mirror_dir(self.env)
             if mirror is not None:
-                absent = chart_mirror.missing(mirror, [path])
-                if absent:
-                    return DependencyError(chart_mirror.missing_message(mirror, absent, {path: rel}))
-                with chart_mirror.serving(mirror, [path]) as helm_env:
-                    self._build(rel, {**self.env, **helm_env}, skip_refresh=True)
+                try:
+                    with chart_mirror.serving(mirror, [path], shown={path: rel}) as helm_env:
+                        self._build(rel, {**self.env, **helm_env}, skip_refresh=True)
+                except chart_mirror.MirrorError as exc:  # a pin the mirror lacks: what to add, and how
+                    return DependencyError(str(exc))
             else:
                 try:
                     self._build(rel, self.env)
@@ -110,21 +107,31 @@ class Dependencies:
         return None
 
 
-def build_missing(root: Path, env: Mapping[str, str], runner: Runner | None = None) -> list[str]:
-    """Best effort, before validating: build the dependencies of every chart of ``helm-charts/`` whose ``charts/``
-    does not match its lock (a fresh clone or CI runner). Returns the charts built. Nothing is raised: a chart that
-    cannot be built leaves its archives missing, which validation reports with what to do; without helm, nothing
-    is built."""
+def prepare(root: Path, charts: Iterable[str], env: Mapping[str, str],
+            runner: Runner | None = None) -> tuple[Dependencies, set[str]]:
+    """Build the dependencies of ``charts`` (repository-relative folders), once each, before validating (validation
+    reads the dependency charts' schemas from those archives). Returns the ``Dependencies`` (whose ``ensure`` raises
+    a chart's error again) and the names of the charts that could not be prepared; nothing is raised here but a
+    missing helm (``ToolMissingError``)."""
     from deployer.tools import find_tool
 
-    try:
-        helm = find_tool("helm", root, env)
-    except DeployerError:
-        return []
-    deps = Dependencies(root, helm, runner or Runner(), env)
-    for chart_yaml in sorted((root / "helm-charts").glob("*/Chart.yaml")):
+    deps = Dependencies(root, find_tool("helm", root, env), runner or Runner(), env)
+    failed = set()
+    for chart in charts:
         try:
-            deps.ensure(relative(root, chart_yaml.parent))
+            deps.ensure(chart)
         except DeployerError:
-            pass
+            failed.add(Path(chart).name)
+    return deps, failed
+
+
+def build_missing(root: Path, env: Mapping[str, str]) -> list[str]:
+    """Best effort, before ``validate``: ``prepare`` every chart of ``helm-charts/`` (a fresh clone or CI runner has
+    no ``charts/`` yet). Returns the charts built. A chart that cannot be built leaves its archives missing, which
+    validation reports with what to do; without a usable helm, nothing is built."""
+    charts = sorted(relative(root, p.parent) for p in (root / "helm-charts").glob("*/Chart.yaml"))
+    try:
+        deps, _ = prepare(root, charts, env)
+    except DeployerError:  # no usable helm here: validation says which archives are missing
+        return []
     return list(deps.built)

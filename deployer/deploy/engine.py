@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Callable, Collection, Iterator, Mapping, Sequence
 
 from deployer import helm as H
-from deployer.deploy.dependencies import Dependencies
+from deployer.deploy.dependencies import Dependencies, prepare
 from deployer.deploy.jobs import Job, Plan, is_secret_file, plan_jobs
 from deployer.deploy.report import DEPLOYED, FAILED, SKIPPED, ReleaseResult, Report
 from deployer.errors import CommandError, ConfigError, DeployerError, UsageError
@@ -97,23 +97,6 @@ def load_plan(root: Path, cluster_name: str, hubs: Sequence[str] | None, *, supp
     from deployer.config.load import load_cluster
 
     return plan_jobs(load_cluster(root, cluster_name), hubs, support=support)
-
-
-def prepare_charts(root: Path, plan: Plan, runner: Runner, env: Mapping[str, str]) -> tuple[Dependencies, set[str]]:
-    """Build the dependencies of every chart the plan uses, once each; return them and the charts that failed.
-
-    Failures are not raised here: the releases of those charts report the error when they run.
-    """
-    from deployer.tools import find_tool
-
-    deps = Dependencies(root, find_tool("helm", root, env), runner, env)
-    failed = set()
-    for chart in plan.charts():
-        try:
-            deps.ensure(chart)
-        except DeployerError:
-            failed.add(Path(chart).name)
-    return deps, failed
 
 
 def validate_plan(root: Path, plan: Plan, *, env: Mapping[str, str], unprepared: Collection[str] = ()) -> None:
@@ -318,7 +301,7 @@ def deploy(
     started = time.monotonic()
     plan = load_plan(root, cluster_name, hubs, support=support)
     runner = runner or Runner()
-    deps, unprepared = prepare_charts(root, plan, runner, env)  # failures are reported per release below
+    deps, unprepared = prepare(root, plan.charts(), env, runner)  # failures are reported per release below
     validate_plan(root, plan, env=env, unprepared=unprepared)
     report = Report(cluster=plan.cluster.name)
     if not plan.jobs:

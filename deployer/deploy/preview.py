@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from deployer import helm as H
-from deployer.deploy.engine import Helm, access_session, load_plan, prepare_charts, validate_plan, values_for
+from deployer.deploy.dependencies import prepare
+from deployer.deploy.engine import Helm, access_session, load_plan, validate_plan, values_for
 from deployer.deploy.jobs import Job, Plan, plan_jobs, support_job
 from deployer.deploy.manifests import manifest_diff, redact_secrets
 from deployer.errors import DeployerError, UsageError
@@ -53,7 +54,7 @@ def template(root: Path, cluster_name: str, release: str, *, env: Mapping[str, s
 
     plan = _one_release(root, cluster_name, release)
     runner = runner or Runner()
-    deps, _ = prepare_charts(root, plan, runner, env)
+    deps, _ = prepare(root, plan.charts(), env, runner)
     job = plan.jobs[0]
     deps.ensure(job.chart)  # raises the dependency error, if any, before anything else
     validate_plan(root, plan, env=env)
@@ -80,7 +81,7 @@ def diff(root: Path, cluster_name: str, hubs: Sequence[str] | None = None, *, en
          support: bool | None = None, runner: Runner | None = None) -> list[ReleaseDiff]:
     plan = load_plan(root, cluster_name, hubs, support=support)
     runner = runner or Runner()
-    deps, _ = prepare_charts(root, plan, runner, env)
+    deps, _ = prepare(root, plan.charts(), env, runner)
     try:
         for chart in plan.charts():
             deps.ensure(chart)  # "could not tell" (exit 2) before validating or reaching the cluster

@@ -1,1 +1,1 @@
-"""Test toolkit (pytest plugin, local Kubernetes API stand-in, offline charts)."""
+"""Test toolkit (pytest plugin, local Kubernetes API stand-in, the real dependency charts for tests)."""

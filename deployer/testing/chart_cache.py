@@ -20,7 +20,7 @@ from pathlib import Path
 
 from deployer import chart_mirror
 from deployer.chart_mirror import MIRROR_VARIABLE
-from deployer.charts import build_order, dependencies_built
+from deployer.charts import build_order
 from deployer.deploy.dependencies import Dependencies
 from deployer.run import Runner
 
@@ -73,10 +73,9 @@ class ChartCache:
         if force:
             for chart in order:
                 shutil.rmtree(chart / "charts", ignore_errors=True)
-        todo = [chart for chart in order if not dependencies_built(chart)]
         deps = Dependencies(chart_dir.parent, self.helm, Runner(), self.env(env))
         deps.ensure(chart_dir.name)
-        return todo
+        return [(chart_dir.parent / rel).resolve() for rel in deps.built]
 
     def copy_charts(self, src: Path, dest: Path, *, env: Mapping[str, str] | None = None) -> Path:
         copy_charts(src, dest)

@@ -13,9 +13,11 @@ When ``DEPLOYER_E2E_KUBECONFIG`` names a kubeconfig file, both fixtures yield a 
 (context: ``DEPLOYER_E2E_CONTEXT`` or the file's current context); the object readers then go through kubectl, and a
 test that touches a fault switch is skipped, saying why.
 
-Binaries are found by :func:`find_tool`: ``<repo>/.tools/bin/<name>`` first (repo = the nearest folder holding
-``.tools`` above the test run's rootdir, else above this file), then ``PATH``. The process environment is never
-modified: every subprocess gets an ``env=`` built by :meth:`KubeCluster.tool_env`.
+Binaries are found by :func:`find_tool` in the child's environment: ``DEPLOYER_HELM``/``DEPLOYER_KUBECTL`` when
+set (so ``cluster.helm(..., env={**os.environ, "DEPLOYER_HELM": path_to_helm3})`` runs helm 3), else ``PATH``, else
+``<repo>/.tools/bin/<name>`` (repo = the nearest folder holding ``.tools`` above the test run's rootdir, else above
+this file). The process environment is never modified: every subprocess gets an ``env=`` built by
+:meth:`KubeCluster.tool_env`.
 """
 
 from __future__ import annotations
@@ -74,8 +76,9 @@ class KubeCluster:
 
     def run(self, tool: str, *args: str, check: bool = True, timeout: float = 120,
             env: Mapping[str, str] | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
-        argv = [find_tool(tool, self.tools_from), *args]
-        result = subprocess.run(argv, env=self.tool_env(env), capture_output=True, text=True, timeout=timeout,
+        child_env = self.tool_env(env)
+        argv = [find_tool(tool, self.tools_from, child_env), *args]
+        result = subprocess.run(argv, env=child_env, capture_output=True, text=True, timeout=timeout,
                                 input=input, stdin=None if input is not None else subprocess.DEVNULL)
         if check and result.returncode != 0:
             raise ToolError(result.returncode, argv, result.stdout, result.stderr)

@@ -51,6 +51,7 @@ def test_printed_commands_deploy_exactly_what_the_deployer_deploys(kube_cluster,
     support_before = earlier[-1]["revision"] if earlier else 0
     script = repo.deployer("deploy", "local", "--dry-run")
     assert script.returncode == 0, script.stderr
+    assert f"as plain helm (v{helm_binary.major})" in script.stdout  # the deployer took DEPLOYER_HELM
     plain_helm = repo.root / "plain-bin"  # the printed commands run with the same helm, as `helm`
     plain_helm.mkdir()
     (plain_helm / "helm").symlink_to(helm_binary.path)

@@ -68,13 +68,7 @@ class Helm:
     env: dict[str, str]
 
     def __call__(self, *args: str, check: bool = True, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-        argv = [str(self.binary), "--kubeconfig", str(self.cluster.kubeconfig), "--kube-context",
-                self.cluster.context, *args]
-        done = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
-        if check:
-            assert done.returncode == 0, f"helm{self.major} {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
-        return done
+        return self.cluster.helm(*args, env=self.env, check=check, timeout=timeout)
 
     def deploy(self, release: str, chart: Path, namespace: str, *values: str,
                wait: str = "--wait") -> subprocess.CompletedProcess[str]:
@@ -93,10 +87,9 @@ def cluster(kube_cluster_session: KubeCluster) -> KubeCluster:
 @pytest.fixture
 def helm(helm_binary: HelmBinary, cluster: KubeCluster, tmp_path_factory: pytest.TempPathFactory) -> Helm:
     home = tmp_path_factory.mktemp(f"helm{helm_binary.major}-home")
-    env = cluster.tool_env()
-    for variable in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"):
-        env[variable] = str(home / variable.lower())
-    return Helm(helm_binary.major, helm_binary.path, cluster, env)
+    helm = Helm(helm_binary.major, helm_binary.path, cluster, helm_binary.env(home))
+    assert helm("version", "--short").stdout.startswith(f"v{helm_binary.major}.")  # the chosen major runs
+    return helm
 
 
 @pytest.fixture

@@ -20,9 +20,9 @@ from __future__ import annotations
 import io
 import os
 import tarfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 from deployer.charts import read_archive
 from deployer.errors import UsageError
@@ -111,7 +111,7 @@ class PackagedChart:
     values_yaml: bytes | None
     schema: bytes | None
     requirements_yaml: bytes | None  # apiVersion v1 charts list their dependencies there
-    subcharts: tuple["PackagedChart", ...] = field(default=())
+    subcharts: tuple[PackagedChart, ...] = field(default=())
     origin: str = ""  # e.g. "prometheus-27.23.0.tgz:prometheus/charts/alertmanager"
 
 

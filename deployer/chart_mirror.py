@@ -33,11 +33,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deployer.chart_archives import MIRROR_VARIABLE, holds, mirror_dir
-from deployer.charts import read_archive, read_lock
+from deployer.charts import read_lock
 from deployer.errors import UsageError
+from deployer.helm_argv import pull_args
+from deployer.shellwords import shell_join
 
-__all__ = ["MIRROR_VARIABLE", "MirrorError", "Pin", "missing", "mirror_dir", "pins", "repositories", "serving",
-           "serving_folder"]
+__all__ = [
+    "MIRROR_VARIABLE",
+    "MirrorError",
+    "Pin",
+    "mirror_dir",
+    "missing",
+    "pins",
+    "repositories",
+    "serving",
+]
 
 
 class MirrorError(UsageError):
@@ -58,7 +68,8 @@ class Pin:
         return f"{self.name}-{self.version}.tgz"
 
     def fetch_hint(self, folder: Path | str) -> str:
-        return f"helm pull {self.name} --repo {self.repository} --version {self.version} -d {folder}"
+        return shell_join(["helm", *pull_args(self.name, repository=self.repository, version=self.version,
+                                              destination=str(folder))])
 
 
 def pins(charts: Iterable[Path]) -> list[Pin]:
@@ -107,7 +118,7 @@ def _index(mirror: Path, wanted: Iterable[tuple[str, str]], base_url: str) -> st
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: object) -> None:  # `format`: the base class's name
         pass
 
 
@@ -126,16 +137,6 @@ def serving(mirror: Path, charts: Iterable[Path], *, shown: Mapping[Path, str] |
         raise MirrorError(missing_message(mirror, absent, shown))
     wanted = pins(charts)
     with _serve(mirror, [(p.name, p.version) for p in wanted], {p.repository for p in wanted}) as env:
-        yield env
-
-
-@contextlib.contextmanager
-def serving_folder(mirror: Path, repository_urls: Iterable[str]) -> Iterator[dict[str, str]]:
-    """Like ``serving``, but every archive of the folder under each of ``repository_urls`` (for ``helm dependency
-    update``, which resolves version ranges against the index and writes a new lock)."""
-    found = [meta for meta in (read_archive(a) for a in sorted(Path(mirror).glob("*.tgz"))) if meta is not None]
-    with _serve(Path(mirror), [(n, v) for n, v in found if (Path(mirror) / f"{n}-{v}.tgz").is_file()],
-                set(repository_urls)) as env:
         yield env
 
 

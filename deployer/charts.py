@@ -117,11 +117,11 @@ def _chart_problem(path: Path, line: int | None, message: str) -> ConfigError:
 
 def _load_yaml(path: Path) -> Any:
     """Parse a chart's YAML file as helm does (YAML 1.1); a broken or missing file is a ``ConfigError``."""
-    from deployer.config import yamlfile
+    from deployer import yamlio
 
     try:
-        return yamlfile.load(Path(path))
-    except yamlfile.YamlError as exc:
+        return yamlio.load(Path(path))
+    except yamlio.YamlError as exc:
         raise _chart_problem(path, exc.line, exc.message) from None
     except FileNotFoundError:
         raise _chart_problem(path, None, "missing: every chart folder (and every file:// dependency) needs one") from None
@@ -273,7 +273,7 @@ def build_order(chart_dir: str | Path) -> list[Path]:
 
 def read_archive(archive: str | Path) -> tuple[str, str] | None:
     """(name, version) from the ``<name>/Chart.yaml`` inside a packaged chart, None if unreadable."""
-    from deployer.config import yamlfile
+    from deployer import yamlio
 
     try:
         with tarfile.open(archive, "r:gz") as tar:
@@ -281,10 +281,10 @@ def read_archive(archive: str | Path) -> tuple[str, str] | None:
                 parts = member.name.split("/")
                 if len(parts) == 2 and parts[1] == "Chart.yaml" and member.isfile():
                     handle = tar.extractfile(member)
-                    data = yamlfile.loads(handle.read().decode("utf-8")) if handle else None
+                    data = yamlio.loads(handle.read().decode("utf-8")) if handle else None
                     if isinstance(data, Mapping):
                         return _text(data.get("name")), _text(data.get("version"))
-    except (OSError, tarfile.TarError, UnicodeDecodeError, yamlfile.YamlError):
+    except (OSError, tarfile.TarError, UnicodeDecodeError, yamlio.YamlError):
         return None
     return None
 

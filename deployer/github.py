@@ -6,8 +6,8 @@ The paths come from the caller's environment; nothing here reads ``os.environ``.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 
 def write_outputs(path: str | Path, outputs: Mapping[str, str]) -> None:

@@ -1,10 +1,16 @@
-"""``Runner``: the one place the deploy runs subprocesses (helm, and anything else it drives).
+"""``Runner``: the one place the deployer runs subprocesses (helm, sops, the credentials helper, a user's command).
 
 Contract:
 
 - ``Runner.run(argv, env=..., cwd=...)`` runs ``argv`` with exactly the environment given (never ``os.environ``
-  implicitly), captures stdout and stderr as text, times it, and returns a ``Completed``. With ``check=True`` (the
-  default) a non-zero exit raises ``CommandError`` whose argv and stderr are redacted.
+  implicitly), captures stdout and stderr as text (stdout as bytes with ``binary=True``: decrypted files), times
+  it, and returns a ``Completed``. With ``check=True`` (the default) a non-zero exit raises ``CommandError`` whose
+  argv and stderr are redacted. With ``timeout`` the child is stopped when it runs longer (``Completed.timed_out``).
+  A command that cannot be started raises ``CommandError`` with exit code 127.
+- ``Runner.interactive(argv, env=...)`` runs a command on the deployer's own terminal (stdin, stdout and stderr
+  inherited) and returns its exit code (128 + N when signal N ended it, as shells report it). Ctrl-C reaches the
+  command too (the terminal sends it to both), so the runner keeps waiting and the command decides whether to end;
+  any other interruption (SIGTERM turned into an exception, ``cancel()``) stops it.
 - Redaction: a ``Redactor`` holds the secret values known to this run (the leaves of every decrypted values file,
   added as they are decrypted, plus their base64 forms); everything the runner logs or raises passes through it.
   The ``Completed`` it returns is NOT redacted (callers parse helm's output); callers redact what they show.
@@ -13,7 +19,7 @@ Contract:
 - Interruption: ``cancel()`` makes further ``run`` calls raise ``Cancelled`` and sends SIGTERM to every live
   child (SIGKILL after a grace period), so that helm can mark its release failed instead of leaving it pending.
   A ``run`` interrupted in the calling thread (Ctrl-C, or SIGTERM turned into an exception) terminates its child
-  before the exception propagates.
+  before the exception propagates. Stopping is always SIGTERM, then SIGKILL after ``grace`` seconds.
 
 Thread-safe: deploys run several releases at once from one runner.
 """
@@ -21,13 +27,15 @@ Thread-safe: deploys run several releases at once from one runner.
 from __future__ import annotations
 
 import base64
+import contextlib
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from deployer.errors import CommandError, DeployerError
 
@@ -43,9 +51,11 @@ class Cancelled(DeployerError):
 class Completed:
     argv: tuple[str, ...]
     returncode: int
-    stdout: str
+    stdout: str  # "" with binary=True
     stderr: str
     seconds: float
+    timed_out: bool = False  # stopped by the runner after ``timeout`` seconds
+    stdout_bytes: bytes = b""  # with binary=True: stdout exactly as written
 
 
 @dataclass(frozen=True)
@@ -122,7 +132,7 @@ class Runner:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._live: set[subprocess.Popen] = set()
+        self._live: set[subprocess.Popen[Any]] = set()
         self._cancelled = threading.Event()
         self.records: list[CommandRecord] = []
 
@@ -138,16 +148,61 @@ class Runner:
         cwd: Path | str | None = None,
         check: bool = True,
         timeout: float | None = None,
+        binary: bool = False,
     ) -> Completed:
         argv = tuple(str(a) for a in argv)
+        start = time.monotonic()
+        proc = self._start(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=not binary, errors=None if binary else "replace")
+        timed_out = False
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _stop(proc, self.grace)
+            out, err = proc.communicate()
+        except BaseException:  # Ctrl-C / SIGTERM in this thread: never leave the child running
+            _stop(proc, self.grace)
+            raise
+        finally:
+            self._forget(proc)
+        stdout = "" if binary else out
+        stderr = err.decode(errors="replace") if binary else err
+        if timed_out:
+            stderr += f"\n(stopped by the deployer after {timeout:g} s)"
+        seconds = time.monotonic() - start
+        shown = self._record(argv, seconds, proc.returncode)
+        if self.cancelled and proc.returncode != 0:
+            raise Cancelled(f"interrupted: {' '.join(shown[:3])} was stopped")
+        if check and proc.returncode != 0:
+            raise CommandError(list(shown), proc.returncode, self.redactor(stderr or stdout))
+        return Completed(argv, proc.returncode, stdout, stderr, seconds, timed_out, out if binary else b"")
+
+    def interactive(self, argv: Sequence[str], *, env: Mapping[str, str]) -> int:
+        """Run ``argv`` on the inherited terminal and return its exit code (see the module docstring)."""
+        argv = tuple(str(a) for a in argv)
+        start = time.monotonic()
+        proc = self._start(argv, env=env, cwd=None)
+        with _ignoring_sigint():  # the command got Ctrl-C too; it decides whether to end, as under a shell
+            try:
+                code = proc.wait()
+            except BaseException:
+                _stop(proc, self.grace)
+                raise
+            finally:
+                self._forget(proc)
+        shown = self._record(argv, time.monotonic() - start, code)
+        if self.cancelled and code != 0:
+            raise Cancelled(f"interrupted: {' '.join(shown[:3])} was stopped")
+        return 128 - code if code < 0 else code  # killed by signal N: 128 + N
+
+    def _start(self, argv: tuple[str, ...], *, env: Mapping[str, str], cwd: Path | str | None,
+               **popen: Any) -> subprocess.Popen[Any]:
+        """Start a child and track it for ``cancel()``; refuse once cancelled."""
         if self.cancelled:
             raise Cancelled("interrupted: not starting " + " ".join(self.redactor.argv(argv[:2])))
-        start = time.monotonic()
         try:
-            proc = subprocess.Popen(
-                argv, env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, text=True, errors="replace",
-            )
+            proc = subprocess.Popen(argv, env=dict(env), cwd=cwd, **popen)
         except OSError as exc:
             raise CommandError(self.redactor.argv(argv), 127, f"cannot run {argv[0]}: {exc.strerror}") from None
         with self._lock:
@@ -155,29 +210,20 @@ class Runner:
             late = self._cancelled.is_set()  # cancel() ran between the check above and here: it missed this child
         if late:
             _signal(proc, signal.SIGTERM)
-        try:
-            stdout, stderr = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _stop(proc, self.grace)
-            stdout, stderr = proc.communicate()
-            stderr += f"\n(stopped by the deployer after {timeout:g} s)"
-        except BaseException:  # Ctrl-C / SIGTERM in this thread: never leave the child running
-            _stop(proc, self.grace)
-            raise
-        finally:
-            with self._lock:
-                self._live.discard(proc)
-        seconds = time.monotonic() - start
+        return proc
+
+    def _forget(self, proc: subprocess.Popen[Any]) -> None:
+        with self._lock:
+            self._live.discard(proc)
+
+    def _record(self, argv: tuple[str, ...], seconds: float, returncode: int) -> tuple[str, ...]:
+        """Record and log (redacted) one finished command; return its redacted argv."""
         shown = tuple(self.redactor.argv(argv))
         with self._lock:
-            self.records.append(CommandRecord(shown, seconds, proc.returncode))
+            self.records.append(CommandRecord(shown, seconds, returncode))
         if self.log is not None:
-            self.log(f"$ {' '.join(shown)} ({seconds:.2f} s, exit {proc.returncode})")
-        if self.cancelled and proc.returncode != 0:
-            raise Cancelled(f"interrupted: {' '.join(shown[:3])} was stopped")
-        if check and proc.returncode != 0:
-            raise CommandError(list(shown), proc.returncode, self.redactor(stderr or stdout))
-        return Completed(argv, proc.returncode, stdout, stderr, seconds)
+            self.log(f"$ {' '.join(shown)} ({seconds:.2f} s, exit {returncode})")
+        return shown
 
     def error(self, done: Completed) -> CommandError:
         """The ``CommandError`` (redacted) for a command run with ``check=False`` that failed."""
@@ -198,14 +244,30 @@ class Runner:
                 _signal(proc, signal.SIGKILL)
 
 
-def _signal(proc: subprocess.Popen, signum: int) -> None:
+@contextlib.contextmanager
+def _ignoring_sigint() -> Iterator[None]:
+    """Ignore SIGINT in this process while a foreground command runs (the terminal sends it to both), as shells do.
+
+    Ignoring it, rather than catching ``KeyboardInterrupt`` around ``wait()``, matters: an exception raised between
+    the reaping of the child and the recording of its status loses the status (a later ``wait()`` reports 0).
+    Only the main thread may change signal handlers; elsewhere SIGINT never arrives anyway.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _signal(proc: subprocess.Popen[Any], signum: int) -> None:
+    with contextlib.suppress(OSError):  # ProcessLookupError included: the child is gone already
         proc.send_signal(signum)
-    except (ProcessLookupError, OSError):
-        pass
 
 
-def _stop(proc: subprocess.Popen, grace: float) -> None:
+def _stop(proc: subprocess.Popen[Any], grace: float) -> None:
     if proc.poll() is not None:
         return
     _signal(proc, signal.SIGTERM)

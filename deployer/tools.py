@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from deployer.errors import ToolMissingError, UsageError
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Collection, Iterable, Mapping, Sequence
 
-from deployer.config import yamlfile
+from deployer import yamlio
 from deployer.config.chartvalues import ChartCatalog, ChartError, chart_label
 from deployer.config.files import FileInfo, FileReader, scan_secrets
 from deployer.config.load import ClusterRead, cluster_names, read_cluster, require_clusters
@@ -28,6 +28,7 @@ from deployer.config.model import ClusterConfig
 from deployer.config.schema import format_path
 from deployer.errors import Problem, SecretsError, UsageError
 from deployer.chart_archives import mirror_dir
+from deployer.run import Runner
 from deployer.secrets import decrypt
 from deployer.values import depth_held, merge_layers, source_of
 
@@ -44,7 +45,7 @@ class Release:
 
     def line(self, root: Path, *more) -> int | None:
         """The line of ``keys + more`` in cluster.yaml; computed only when a message needs it."""
-        return yamlfile.line_of(root / self.cluster_file, [*self.keys, *more])
+        return yamlio.line_of(root / self.cluster_file, [*self.keys, *more])
 
 
 def validate(
@@ -57,12 +58,14 @@ def validate(
     decrypt: bool = True,
     report: "Report | None" = None,
     unprepared: Collection[str] = (),
+    runner: "Runner | None" = None,
 ) -> list[Problem]:
     """Every problem of the selected clusters (and hubs), sorted.
 
     ``decrypt=False`` reads secret files without decrypting them (see the module docstring); ``report``, when
     given, receives what was skipped. ``unprepared``: charts (folder names) whose dependencies the caller could not
     build (a deploy reports their releases as failed with that error): their releases' values are not checked.
+    ``runner`` runs sops (default: a fresh ``Runner``); one runner serves the parallel decryptions.
     """
     if hubs and len(clusters) != 1:
         raise UsageError("hub names can only be given after exactly one cluster name")
@@ -107,7 +110,7 @@ def validate(
 
     encrypted = {i.rel for _, _, infos in releases for i in infos if i.encrypted}
     if decrypt:
-        secrets = _decrypt_all(root, encrypted, env, jobs)
+        secrets = _decrypt_all(root, encrypted, env, jobs, runner or Runner())
         problems.update(p for p in secrets.values() if isinstance(p, Problem))
     else:
         secrets = {rel: reader.read(rel).data for rel in encrypted}
@@ -149,8 +152,8 @@ def _duplicate_hubs(root: Path, read: ClusterRead) -> list[Problem]:
         if not isinstance(name, str):
             continue
         if name in seen:
-            first = yamlfile.line_of(path, ["hubs", seen[name], "name"])
-            out.append(Problem(read.config.file, yamlfile.line_of(path, ["hubs", i, "name"]),
+            first = yamlio.line_of(path, ["hubs", seen[name], "name"])
+            out.append(Problem(read.config.file, yamlio.line_of(path, ["hubs", i, "name"]),
                                f"hubs[{i}]: hub name '{name}' is already used on line {first}: hub names are helm "
                                "releases and namespaces, so each must be unique in a cluster"))
         else:
@@ -176,8 +179,8 @@ def _duplicate_domains(root: Path, reads: Mapping[str, ClusterRead], selected: s
             other_cluster, other_i, other_file = first[domain]
             if cluster not in selected and other_cluster not in selected:
                 continue
-            other_line = yamlfile.line_of(root / other_file, ["hubs", other_i, "domain"])
-            out.append(Problem(read.config.file, yamlfile.line_of(root / read.config.file, ["hubs", i, "domain"]),
+            other_line = yamlio.line_of(root / other_file, ["hubs", other_i, "domain"])
+            out.append(Problem(read.config.file, yamlio.line_of(root / read.config.file, ["hubs", i, "domain"]),
                                f"hub '{hub.get('name')}': domain '{domain}' is already used by hub "
                                f"'{_name_at(reads[other_cluster], other_i)}' ({other_file}:{other_line}): "
                                "each hub needs its own domain"))
@@ -189,12 +192,12 @@ def _name_at(read: ClusterRead, index: int) -> str:
 
 
 def _provider_key(root: Path, reader: FileReader, config: ClusterConfig) -> list[Problem]:
-    key = getattr(config.spec, "key", None)
+    field = config.key_field
+    key = getattr(config.spec, field, None)
     if not key:
         return []
-    field = "file" if config.provider == "kubeconfig" else "key"
     info = reader.check_entry(config.dir, key, label=f"{config.provider}.{field}", listed_at=lambda: (
-        config.file, yamlfile.line_of(root / config.file, [config.provider, field])))
+        config.file, yamlio.line_of(root / config.file, [config.provider, field])))
     if not info.ok:
         return [info.problem]
     if not info.encrypted:
@@ -208,12 +211,7 @@ def _releases(root: Path, read: ClusterRead, only_hubs: Sequence[str]) -> Iterab
     assert config is not None
     if config.support and not only_hubs:
         yield Release("support", config.support.chart, tuple(_entries(read.raw["support"])), config.file, ("support",))
-    if only_hubs:
-        unknown = [h for h in only_hubs if config.hub(h) is None]
-        if unknown:
-            names = [h.get("name") for _, h in _hub_entries(read)]
-            raise UsageError(f"{config.file}: no hub named {', '.join(repr(h) for h in unknown)} in cluster "
-                             f"'{config.name}'; its hubs: {', '.join(str(n) for n in names) or '(none)'}")
+    config.require_hubs(only_hubs)
     for i, entry in _hub_entries(read):
         if i in read.bad_hubs or (only_hubs and entry.get("name") not in only_hubs):
             continue
@@ -224,12 +222,12 @@ def _entries(block: dict) -> list[str]:
     return list(block.get("helm_chart_values_files") or [])
 
 
-def _decrypt_all(root: Path, rels: set[str], env: Mapping[str, str], jobs: int) -> dict[str, Any]:
+def _decrypt_all(root: Path, rels: set[str], env: Mapping[str, str], jobs: int, runner: Runner) -> dict[str, Any]:
     """Decrypt each file once, in parallel; a failure becomes a ``Problem`` in place of the content."""
 
     def one(rel: str) -> Any:
         try:
-            return decrypt(root / rel, display=rel, env=env, root=root)
+            return decrypt(root / rel, display=rel, env=env, root=root, runner=runner)
         except SecretsError as exc:
             return Problem(rel, None, exc.message)
 
@@ -268,7 +266,7 @@ def _values_problems(
         if source is None:
             file, line = release.cluster_file, release.line(root, "helm_chart_values_files")
         else:
-            file, line = source, yamlfile.line_of(root / source, written)
+            file, line = source, yamlio.line_of(root / source, written)
         where = format_path(written) if written == keys else f"{format_path(written)} (as {format_path(keys)})"
         out.append(Problem(file, line, f"{release.label} (chart {chart_label(failing)}): {where}: {message}"))
     return out

@@ -8,12 +8,13 @@ deeply, lists and scalars replace, a ``null`` is kept so that it can delete a ch
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 Layer = tuple[str, Any]  # (name of the file, its parsed content)
 
 
-def merge_maps(base: dict, over: dict) -> dict:
+def merge_maps(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in over.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
@@ -23,21 +24,21 @@ def merge_maps(base: dict, over: dict) -> dict:
     return out
 
 
-def merge_layers(layers: Sequence[Layer]) -> dict:
-    merged: dict = {}
+def merge_layers(layers: Sequence[Layer]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
     for _, data in layers:
         if isinstance(data, dict):
             merged = merge_maps(merged, data)
     return merged
 
 
-def depth_held(data: Any, keys: Sequence) -> int:
+def depth_held(data: Any, keys: Sequence[str | int]) -> int:
     """How many leading keys of ``keys`` exist in ``data``."""
     node, depth = data, 0
     for key in keys:
-        if isinstance(node, dict) and key in node:
-            node = node[key]
-        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+        held_in_map = isinstance(node, dict) and key in node
+        held_in_list = isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node)
+        if held_in_map or held_in_list:
             node = node[key]
         else:
             break
@@ -45,7 +46,7 @@ def depth_held(data: Any, keys: Sequence) -> int:
     return depth
 
 
-def source_of(layers: Sequence[Layer], keys: Sequence) -> str | None:
+def source_of(layers: Sequence[Layer], keys: Sequence[str | int]) -> str | None:
     """The last layer that holds the deepest part of ``keys`` (the one helm took that value from)."""
     best, best_depth = None, 0
     for name, data in layers:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers import DEMO_KEY, PROJECT, demo_recipient, sops_encrypt
 
 from deployer.cli import run
-from helpers import DEMO_KEY, PROJECT, demo_recipient, sops_encrypt
 
 
 @pytest.fixture(scope="session")
@@ -41,21 +41,25 @@ class CliResult:
         return self.out + self.err
 
 
+# Variables of the test process the CLI never sees: they would make a test depend on who runs it.
+AMBIENT_PREFIXES = ("SOPS_", "DEPLOYER_", "JUPYTERHUB_", "SSL_CERT_")
+
+
+def cli_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment the ``cli`` fixture runs with: the test process's, without the ambient variables above
+    (except KEPT_VARIABLES), with ``env`` on top."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(AMBIENT_PREFIXES) or k in KEPT_VARIABLES}
+    return {**base, **(env or {})}
+
+
 @pytest.fixture
-def cli(capsys, monkeypatch):
-    """Run the deployer CLI in-process (same entry point as the console script) with a given environment."""
+def cli(capsys):
+    """Run the deployer CLI in-process (same entry point as the console script) with an explicit environment
+    (``cli_env(env)``) and, with ``cwd``, the repository search starting there."""
 
     def invoke(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> CliResult:
-        if env is not None:
-            for key in list(os.environ):
-                if key.startswith(("SOPS_", "DEPLOYER_")) and key not in KEPT_VARIABLES:
-                    monkeypatch.delenv(key)
-            for key, value in env.items():
-                monkeypatch.setenv(key, value)
-        if cwd is not None:
-            monkeypatch.chdir(cwd)
         capsys.readouterr()
-        code = run(list(args))
+        code = run(list(args), env=cli_env(env), start=cwd)
         captured = capsys.readouterr()
         return CliResult(code, captured.out, captured.err)
 
@@ -91,7 +95,9 @@ hubs:
 @pytest.fixture(scope="session")
 def _encrypted_h1(tmp_path_factory) -> bytes:
     path = tmp_path_factory.mktemp("enc") / "enc-h1.secret.values.yaml"
-    path.write_text("jupyterhub:\n  hub:\n    config:\n      DummyAuthenticator:\n        password: MINI-SECRET-MARKER-4711\n")
+    path.write_text(
+        "jupyterhub:\n  hub:\n    config:\n      DummyAuthenticator:\n        password: MINI-SECRET-MARKER-4711\n"
+    )
     sops_encrypt(path, demo_recipient())
     return path.read_bytes()
 

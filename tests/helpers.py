@@ -14,6 +14,18 @@ PROJECT = Path(__file__).resolve().parents[1]
 DEMO_KEY = PROJECT / "config" / "DEMO-ONLY.age-key.txt"
 
 
+# Resets SIGINT to its default, then becomes the given command (same pid).
+_SIGINT_DEFAULT = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])"
+
+
+def with_default_sigint(argv: list[str]) -> list[str]:
+    """``argv`` behind a tiny launcher that sets SIGINT to its default disposition before exec'ing it.
+
+    A child inherits an ignored SIGINT (``nohup pytest &``, or any background job), and Python then leaves it
+    ignored, so Ctrl-C tests would hang; through the launcher the child reacts to SIGINT as under a terminal."""
+    return [sys.executable, "-c", _SIGINT_DEFAULT, *argv]
+
+
 def demo_recipient() -> str:
     return next(line.split(": ", 1)[1] for line in DEMO_KEY.read_text().splitlines() if line.startswith("# public key:"))
 

@@ -22,7 +22,6 @@ from deployer.charts import (
     read_chart,
     read_lock,
 )
-from deployer.chart_mirror import serving_folder
 from deployer.tools import find_tool
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -213,7 +212,7 @@ def test_lock_digest_equals_helms_for_a_tricky_chart(helm: str, chart_cache, tmp
     chart.mkdir()
     (chart / "Chart.yaml").write_text(TRICKY_CHART)
     urls = [d.repository for d in read_chart(chart).dependencies]
-    with serving_folder(chart_cache.mirror, urls) as helm_env:
+    with chart_cache.serving_everything(urls) as helm_env:
         result = subprocess.run(
             [helm, "dependency", "update", str(chart), "--skip-refresh"],
             capture_output=True,

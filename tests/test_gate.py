@@ -6,15 +6,16 @@ import json
 
 import pytest
 
-from deployer.gate import gate, plan_from_json, read_outcomes
-from deployer.plan import HubLeg, Plan, SupportLeg
+from deployer.errors import UsageError
+from deployer.planning.gate import gate, read_outcomes
+from deployer.planning.legs import HubLeg, Removed, Rollout, SupportLeg
 
 
 def leg(cluster: str, *hubs: str) -> HubLeg:
     return HubLeg(cluster, "gcp", hubs, "r")
 
 
-PLAN = Plan(
+PLAN = Rollout(
     support=(SupportLeg("a", "gcp", "r"), SupportLeg("b", "gcp", "r"), SupportLeg("c", "gcp", "r"),
              SupportLeg("a-eu", "gcp", "r")),
     canary=(leg("a", "staging"), leg("b", "staging"), leg("c", "staging"), leg("a-eu", "staging")),
@@ -46,13 +47,13 @@ REPORTS = [
 
 
 def clusters(legs) -> list[str]:
-    return [f"{l.cluster}/{'+'.join(l.hubs)}" for l in legs]
+    return [f"{lg.cluster}/{'+'.join(lg.hubs)}" for lg in legs]
 
 
 def test_prod_gate_drops_exactly_the_failed_clusters():
     result = gate(PLAN, "prod", read_outcomes(REPORTS), require_health=True)
     assert clusters(result.allowed) == ["c/p1", "a-eu/p1"]
-    blocked = {f"{l.cluster}/{l.hubs[0]}": why for l, why in result.blocked}
+    blocked = {f"{lg.cluster}/{lg.hubs[0]}": why for lg, why in result.blocked}
     assert blocked == {"a/p1": "canary staging failed", "a/p2": "canary staging failed", "b/p1": "support failed; "
                        "canary staging has no report (the leg did not finish)"}
 
@@ -60,7 +61,7 @@ def test_prod_gate_drops_exactly_the_failed_clusters():
 def test_canary_gate_needs_only_support():
     result = gate(PLAN, "canary", read_outcomes(REPORTS))
     assert clusters(result.allowed) == ["a/staging", "c/staging", "a-eu/staging"]
-    assert [(l.cluster, why) for l, why in result.blocked] == [("b", "support failed")]
+    assert [(lg.cluster, why) for lg, why in result.blocked] == [("b", "support failed")]
 
 
 def test_missing_reports_count_as_failures():
@@ -75,12 +76,13 @@ def test_unhealthy_canary_blocks_prod(healthy, require, allowed):
     reports = [deploy_report("c", ("support", "support", "deployed"), ("staging", "hub", "deployed"))]
     if healthy is not None:
         reports.append(health("c", "staging", healthy))
-    plan = Plan(support=(SupportLeg("c", "gcp", "r"),), canary=(leg("c", "staging"),), prod=(leg("c", "p1"),))
+    plan = Rollout(support=(SupportLeg("c", "gcp", "r"),), canary=(leg("c", "staging"),), prod=(leg("c", "p1"),))
     assert bool(gate(plan, "prod", read_outcomes(reports), require_health=require).allowed) is allowed
 
 
 def test_a_release_failed_in_any_report_is_failed():
-    reports = [deploy_report("c", ("support", "support", "deployed")), deploy_report("c", ("support", "support", "failed"))]
+    reports = [deploy_report("c", ("support", "support", "deployed")),
+               deploy_report("c", ("support", "support", "failed"))]
     assert read_outcomes(reports).support == {"c": "failed"}
 
 
@@ -88,7 +90,7 @@ def test_plan_json_round_trip():
     data = {"support": [{"cluster": "a", "provider": "gcp", "reason": "x"}],
             "canary": [{"cluster": "a", "provider": "gcp", "hubs": ["s"], "reason": "y"}],
             "prod": [], "removed": [{"cluster": "a", "hub": "old"}]}
-    assert plan_from_json(data).to_json() == data
+    assert Rollout.from_json(data).to_json() == data
 
 
 def test_gate_cli_with_report_files(tmp_path, cli, mini_repo):
@@ -101,23 +103,52 @@ def test_gate_cli_with_report_files(tmp_path, cli, mini_repo):
     result = cli("--repo", str(mini_repo), "gate", "--plan", str(tmp_path / "plan.json"), "--stage", "prod",
                  "--results", str(tmp_path / "reports"), "--require-health", env={"GITHUB_OUTPUT": str(out)})
     assert result.code == 0, result.output
-    assert [l["cluster"] for l in json.loads(result.out)["allowed"]] == ["c", "a-eu"]
+    assert [lg["cluster"] for lg in json.loads(result.out)["allowed"]] == ["c", "a-eu"]
     assert "held back: a p1: canary staging failed" in result.err
     legs = json.loads(out.read_text().split("legs=", 1)[1])
-    assert [l["cluster"] for l in legs] == ["c", "a-eu"] and set(legs[0]) == {"cluster", "provider", "hubs", "reason"}
+    assert [lg["cluster"] for lg in legs] == ["c", "a-eu"] and set(legs[0]) == {"cluster", "provider", "hubs", "reason"}
 
 
-@pytest.mark.parametrize("plan", ['{"canary": [{"no": 1}]}', "[]", '{"support": [1]}', "not json"])
-def test_gate_cli_rejects_a_bad_plan(tmp_path, cli, mini_repo, plan):
-    (tmp_path / "plan.json").write_text(plan)
-    result = cli("--repo", str(mini_repo), "gate", "--plan", str(tmp_path / "plan.json"), "--stage", "prod",
+@pytest.mark.parametrize("plan, where", [
+    ('{"canary": [{"no": 1}]}', "canary[0]: missing key 'cluster'"),
+    ("[]", "the top level: must be an object, not a list"),
+    ('{"support": [1]}', "support[0]: must be an object, not a number"),
+    ('{"support": {"cluster": "a"}}', "support: must be a list, not an object"),
+    ('{"prod": [{"cluster": "a", "hubs": "h1"}]}', "prod[0].hubs: must be a list, not a string"),
+    ('{"prod": [{"cluster": "a", "hubs": [1]}]}', "prod[0].hubs: must be a non-empty list of hub names"),
+    ('{"prod": [{"cluster": "a", "hubs": []}]}', "prod[0].hubs: must be a non-empty list of hub names"),
+    ('{"prod": [{"cluster": ["a"], "hubs": ["h"]}]}', "prod[0].cluster: must be a non-empty string"),
+    ('{"prod": [{"cluster": "a", "hubs": ["h"], "reason": null}]}', "prod[0].reason: must be a string"),
+    ('{"removed": [{"cluster": "a"}]}', "removed[0]: missing key 'hub'"),
+    ('{"canary": [' + ",".join(['{"cluster":"a","hubs":["h"]}'] * 100_001) + "]}",
+     "canary: 100001 entries, more than the limit of 100000"),
+    ("[" * 100_000 + "]" * 100_000, "not JSON"),
+    ("not json", "not JSON"),
+    ("\udcff\udcfe", "not JSON"),
+])
+def test_gate_cli_rejects_a_bad_plan(tmp_path, cli, mini_repo, plan, where):
+    path = tmp_path / "plan.json"
+    path.write_text(plan, errors="surrogateescape")
+    result = cli("--repo", str(mini_repo), "gate", "--plan", str(path), "--stage", "prod",
                  "--results", str(tmp_path / "none"), env={})
-    assert result.code == 2 and "not a plan" in result.err and "Traceback" not in result.output
+    assert result.code == 2 and "Traceback" not in result.output, result.output
+    assert result.err.startswith(f"{path}: not a plan printed by 'deployer generate-matrix' (")
+    assert where in result.err and "pass the plan file that generate-matrix wrote" in result.err
+
+
+def test_a_leg_reads_back_what_it_wrote_and_refuses_anything_else():
+    for value in (SupportLeg("a", "gcp", "r"), HubLeg("a", "gcp", ("h1", "h2"), "r"), Removed("a", "h"), PLAN):
+        assert type(value).from_json(value.to_json()) == value
+    assert Rollout.from_json({}) == Rollout()  # missing lists are empty
+    with pytest.raises(UsageError, match=r"^p\.json: .*support\[0\]: must be an object"):
+        Rollout.from_json({"support": ["a"]}, source="p.json")
+    with pytest.raises(UsageError, match="hub leg: missing key 'hubs'"):
+        HubLeg.from_json({"cluster": "a"})
 
 
 @pytest.mark.parametrize("junk", ["[1]", '{"cluster": "c", "results": [1]}', '{"cluster": "c", "results": 3}', "{"])
 def test_malformed_reports_count_as_missing(tmp_path, cli, mini_repo, junk):
-    plan = Plan(support=(SupportLeg("c", "gcp", "r"),), prod=(leg("c", "p1"),))
+    plan = Rollout(support=(SupportLeg("c", "gcp", "r"),), prod=(leg("c", "p1"),))
     (tmp_path / "plan.json").write_text(json.dumps(plan.to_json()))
     (tmp_path / "reports").mkdir()
     (tmp_path / "reports" / "r.json").write_text(junk)

@@ -3,13 +3,15 @@ Table-driven over tiny in-memory fleets; no files, no git."""
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from deployer.config.model import ClusterConfig, Fleet, GcpSpec, HubConfig, KubeconfigSpec, SupportConfig
-from deployer.plan import PATH_RULES, HubLeg, classify, fold_legs, plan_deploys
+from deployer.planning.legs import HubLeg, fold_legs
+from deployer.planning.rules import PATH_RULES, plan_rollout
 
 DEPS = {"basehub": frozenset({"daskhub"})}
 
@@ -45,7 +47,7 @@ def summary(plan) -> dict:
 
 
 ALL = {"support": ["a", "b"], "canary": ["a/staging", "b/canary"], "prod": ["a/dask", "a/prod", "a-eu/main", "b/x"]}
-NONE = {"support": [], "canary": [], "prod": []}
+NONE: dict[str, list[str]] = {"support": [], "canary": [], "prod": []}
 
 
 @pytest.mark.parametrize("path, expected", [
@@ -84,36 +86,52 @@ NONE = {"support": [], "canary": [], "prod": []}
     ("config/clusters/gone/cluster.yaml", NONE),
 ])
 def test_each_path_rule(path, expected):
-    assert summary(plan_deploys(FLEET, [path], chart_dependents=DEPS)) == expected
+    assert summary(plan_rollout(FLEET, [path], chart_dependents=DEPS)) == expected
+
+
+def untested_rules(paths: list[str]) -> set[str]:
+    """The patterns of PATH_RULES that decide none of ``paths`` (the first rule matching a path decides)."""
+    deciding = {next((pattern for pattern, _, _ in PATH_RULES if fnmatch.fnmatchcase(p, pattern)), None)
+                for p in paths}
+    return {pattern for pattern, _, _ in PATH_RULES} - deciding
+
+
+TESTED_PATHS = [p for p, _ in test_each_path_rule.pytestmark[0].args[1]]
 
 
 def test_every_rule_of_the_table_is_exercised():
-    tested = [p for p, _ in test_each_path_rule.pytestmark[0].args[1]]
-    used = {classify(p)[1] for p in tested}
-    assert {why for _, _, why in PATH_RULES} <= used
+    patterns = [pattern for pattern, _, _ in PATH_RULES]
+    assert len(set(patterns)) == len(patterns)  # a pattern names its rule
+    assert untested_rules(TESTED_PATHS) == set()
+
+
+def test_a_rule_without_a_tested_path_is_found():
+    # "deployer/cli/health.py" shares its `why` ("health-check code") with "deployer/health/*": keyed on the
+    # pattern, dropping its only path shows it untested
+    assert untested_rules([p for p in TESTED_PATHS if p != "deployer/cli/health.py"]) == {"deployer/cli/health.py"}
 
 
 def test_unmatched_paths_are_reported():
-    plan = plan_deploys(FLEET, ["somewhere/else.txt", "config/clusters/a/unused.values.yaml", "README.md"])
+    plan = plan_rollout(FLEET, ["somewhere/else.txt", "config/clusters/a/unused.values.yaml", "README.md"])
     assert plan.unmatched == ("config/clusters/a/unused.values.yaml", "somewhere/else.txt")
 
 
 def test_reasons_say_why():
-    plan = plan_deploys(FLEET, ["config/clusters/a/prod.values.yaml"])
+    plan = plan_rollout(FLEET, ["config/clusters/a/prod.values.yaml"])
     assert plan.prod[0].reason == "config/clusters/a/prod.values.yaml changed (values file)"
     assert plan.canary[0].reason == "canary for prod"
     assert all(leg.reason for leg in plan.canary + plan.prod)
 
 
 def test_canaries_come_with_any_prod_hub_of_their_cluster_only():
-    plan = plan_deploys(FLEET, ["config/clusters/b/x.values.yaml"])
+    plan = plan_rollout(FLEET, ["config/clusters/b/x.values.yaml"])
     assert summary(plan) == {"support": [], "canary": ["b/canary"], "prod": ["b/x"]}
-    no_canary = plan_deploys(FLEET, ["config/clusters/a-eu/main.values.yaml"])
+    no_canary = plan_rollout(FLEET, ["config/clusters/a-eu/main.values.yaml"])
     assert summary(no_canary) == {"support": [], "canary": [], "prod": ["a-eu/main"]}
 
 
 def test_a_cluster_without_support_gets_no_support_leg():
-    assert [s.cluster for s in plan_deploys(FLEET, ["deployer/x.py"]).support] == ["a", "b"]
+    assert [s.cluster for s in plan_rollout(FLEET, ["deployer/x.py"]).support] == ["a", "b"]
 
 
 @pytest.mark.parametrize("force, expected", [
@@ -122,7 +140,7 @@ def test_a_cluster_without_support_gets_no_support_leg():
     ("all", ALL),
 ])
 def test_force(force, expected):
-    assert summary(plan_deploys(FLEET, [], force=force, chart_dependents=DEPS)) == expected
+    assert summary(plan_rollout(FLEET, [], force=force, chart_dependents=DEPS)) == expected
 
 
 BASE = {"a": A, "a-eu": AEU, "b": B}
@@ -133,26 +151,27 @@ def with_cluster(fleet: Fleet, new: ClusterConfig) -> Fleet:
 
 
 def test_base_cluster_yaml_unchanged_entries_plan_nothing():
-    assert summary(plan_deploys(FLEET, ["config/clusters/a/cluster.yaml"], base=BASE)) == NONE
+    assert summary(plan_rollout(FLEET, ["config/clusters/a/cluster.yaml"], base=BASE)) == NONE
 
 
 def test_base_changed_hub_entry_plans_that_hub_and_its_canaries():
     changed = replace(A, hubs=(A.hubs[0], replace(A.hubs[1], domain="new.a.org"), A.hubs[2]))
-    plan = plan_deploys(with_cluster(FLEET, changed), ["config/clusters/a/cluster.yaml"], base=BASE)
+    plan = plan_rollout(with_cluster(FLEET, changed), ["config/clusters/a/cluster.yaml"], base=BASE)
     assert summary(plan) == {"support": [], "canary": ["a/staging"], "prod": ["a/prod"]}
     assert plan.prod[0].reason == "config/clusters/a/cluster.yaml: hub entry changed"
 
 
 def test_base_new_hub_and_removed_hub():
     changed = replace(A, hubs=(A.hubs[0], A.hubs[1], hub("a", "fresh", "fresh.values.yaml")))
-    plan = plan_deploys(with_cluster(FLEET, changed), ["config/clusters/a/cluster.yaml"], base=BASE)
+    plan = plan_rollout(with_cluster(FLEET, changed), ["config/clusters/a/cluster.yaml"], base=BASE)
     assert summary(plan) == {"support": [], "canary": ["a/staging"], "prod": ["a/fresh"]}
     assert [(r.cluster, r.hub) for r in plan.removed] == [("a", "dask")]
 
 
 def test_base_support_entry_change_plans_support_only():
-    changed = replace(A, support=SupportConfig(("config/clusters/a/support.values.yaml", "config/clusters/a/more.yaml")))
-    plan = plan_deploys(with_cluster(FLEET, changed), ["config/clusters/a/cluster.yaml"], base=BASE)
+    files = ("config/clusters/a/support.values.yaml", "config/clusters/a/more.yaml")
+    changed = replace(A, support=SupportConfig(files))
+    plan = plan_rollout(with_cluster(FLEET, changed), ["config/clusters/a/cluster.yaml"], base=BASE)
     assert summary(plan) == {"support": ["a"], "canary": [], "prod": []}
 
 
@@ -161,18 +180,18 @@ def test_base_support_entry_change_plans_support_only():
     lambda c: replace(c, spec=KubeconfigSpec(context="other")),
 ])
 def test_base_provider_change_plans_the_whole_cluster(change):
-    plan = plan_deploys(with_cluster(FLEET, change(A)), ["config/clusters/a/cluster.yaml"], base=BASE)
+    plan = plan_rollout(with_cluster(FLEET, change(A)), ["config/clusters/a/cluster.yaml"], base=BASE)
     assert summary(plan) == {"support": ["a"], "canary": ["a/staging"], "prod": ["a/dask", "a/prod"]}
 
 
 def test_base_new_or_unreadable_cluster_plans_all_of_it():
     for base in ({"a-eu": AEU, "b": B}, {**BASE, "a": None}):
-        plan = plan_deploys(FLEET, ["config/clusters/a/cluster.yaml"], base=base)
+        plan = plan_rollout(FLEET, ["config/clusters/a/cluster.yaml"], base=base)
         assert summary(plan) == {"support": ["a"], "canary": ["a/staging"], "prod": ["a/dask", "a/prod"]}
 
 
 def test_removed_cluster_lists_all_its_hubs():
-    plan = plan_deploys(Fleet(Path("."), (A, AEU)), ["config/clusters/b/cluster.yaml"], base=BASE)
+    plan = plan_rollout(Fleet(Path("."), (A, AEU)), ["config/clusters/b/cluster.yaml"], base=BASE)
     assert [(r.cluster, r.hub) for r in plan.removed] == [("b", "canary"), ("b", "x")]
     assert summary(plan) == NONE
 
@@ -181,8 +200,8 @@ def test_output_is_deterministic_whatever_the_input_order():
     paths = ["config/clusters/b/x.values.yaml", "helm-charts/daskhub/a.yaml", "config/clusters/a/prod.values.yaml",
              "README.md", "config/clusters/a/support.values.yaml"]
     shuffled = Fleet(Path("."), (B, A, AEU))
-    one = plan_deploys(FLEET, paths, chart_dependents=DEPS).to_json()
-    two = plan_deploys(shuffled, list(reversed(paths)), chart_dependents=DEPS).to_json()
+    one = plan_rollout(FLEET, paths, chart_dependents=DEPS).to_json()
+    two = plan_rollout(shuffled, list(reversed(paths)), chart_dependents=DEPS).to_json()
     assert one == two
     assert [leg["cluster"] for leg in one["prod"]] == sorted(leg["cluster"] for leg in one["prod"])
 

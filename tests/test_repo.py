@@ -4,6 +4,8 @@ from pathlib import Path
 
 from helpers import run_deployer
 
+from deployer.cli import run
+
 
 def test_root_is_found_from_a_subfolder(mini_repo, cli):
     result = cli("list", cwd=mini_repo / "config" / "clusters" / "c1", env={})
@@ -14,6 +16,15 @@ def test_root_is_found_from_a_subfolder(mini_repo, cli):
 def test_repo_option_and_environment_variable(mini_repo, cli, tmp_path):
     assert cli("--repo", str(mini_repo), "list", cwd=tmp_path, env={}).code == 0
     assert cli("list", cwd=tmp_path, env={"DEPLOYER_REPO": str(mini_repo)}).code == 0
+
+
+def test_the_environment_given_to_run_is_the_only_one_read(mini_repo, tmp_path, monkeypatch, capsys):
+    # the process's own DEPLOYER_REPO points nowhere; run() reads the env it is given (and starts where told)
+    monkeypatch.setenv("DEPLOYER_REPO", str(tmp_path / "nowhere"))
+    assert run(["list"], env={}, start=mini_repo / "config") == 0
+    assert run(["list"], env={"DEPLOYER_REPO": str(mini_repo)}, start=tmp_path) == 0
+    assert run(["list"], env={}, start=tmp_path) == 2
+    assert "h1" in capsys.readouterr().out
 
 
 def test_no_repository_is_a_clear_error(tmp_path, cli):

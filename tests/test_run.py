@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -77,7 +78,7 @@ def test_cancel_terminates_live_children_and_refuses_new_ones() -> None:
         try:
             runner.run([PY, "-c", "import time; time.sleep(60)"], env={})
             outcome.append(None)
-        except BaseException as exc:  # noqa: BLE001 - recorded for the assertion
+        except BaseException as exc:
             outcome.append(exc)
 
     thread = threading.Thread(target=work)
@@ -119,3 +120,111 @@ def test_cancel_racing_a_start_still_stops_that_child(monkeypatch) -> None:
     with pytest.raises(Cancelled):
         runner.run(["sleep", "30"], env={"PATH": os.environ["PATH"]})
     assert time.monotonic() - start < 10
+
+
+def test_timed_out_flag_with_check_false() -> None:
+    done = Runner(grace=2).run([PY, "-c", "import time; time.sleep(30)"], env={}, timeout=0.3, check=False)
+    assert done.timed_out and done.returncode != 0
+    assert not Runner().run([PY, "-c", "pass"], env={}, timeout=10).timed_out
+
+
+def test_binary_output_is_kept_byte_for_byte() -> None:
+    data = b"a\r\nb\rc\x00\xff"
+    done = Runner().run([PY, "-c", f"import sys; sys.stdout.buffer.write({data!r})"], env={}, binary=True)
+    assert done.stdout_bytes == data and done.stdout == ""
+
+
+# -- interactive: a command on the deployer's own terminal ------------------------------------------------------
+
+@pytest.fixture
+def sigint_raises():
+    """Ctrl-C as KeyboardInterrupt whatever this process inherited (a background job inherits SIGINT ignored)."""
+    import signal
+
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def test_interactive_inherits_the_terminal_and_returns_the_exit_code(capfd) -> None:
+    lines: list[str] = []
+    code = Runner(log=lines.append).interactive(
+        [PY, "-c", "import os, sys; print('hello', os.environ['ONLY']); sys.exit(7)"], env={"ONLY": "this"})
+    assert code == 7
+    assert "hello this" in capfd.readouterr().out
+    assert re.fullmatch(r"\$ \S+ -c .* \(\d+\.\d\d s, exit 7\)", lines[0])
+
+
+@pytest.mark.parametrize("signum", [9, 15])
+def test_interactive_reports_a_signal_as_128_plus_n(signum) -> None:
+    assert Runner().interactive([PY, "-c", f"import os; os.kill(os.getpid(), {signum})"], env={}) == 128 + signum
+
+
+def test_interactive_keeps_waiting_through_ctrl_c(sigint_raises) -> None:
+    # the terminal sends Ctrl-C to the command too; here only the deployer gets it, and the command carries on
+    import signal
+
+    timer = threading.Timer(0.3, signal.pthread_kill, args=(threading.main_thread().ident, signal.SIGINT))
+    timer.start()
+    start = time.monotonic()
+    code = Runner().interactive([PY, "-c", "import time, sys; time.sleep(1.5); sys.exit(4)"], env={})
+    timer.join()
+    assert code == 4 and time.monotonic() - start >= 1.4
+
+
+class Terminated(Exception):
+    pass
+
+
+def test_interactive_stops_the_command_on_any_other_exception(tmp_path) -> None:
+    # SIGTERM turned into an exception (as the CLI does); a command ignoring TERM is killed after the grace
+    import signal
+
+    def on_term(signum, frame):
+        raise Terminated
+
+    old = signal.signal(signal.SIGTERM, on_term)
+    pid_file = tmp_path / "pid"
+    script = ("import os, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+              f"open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)")
+    timer = threading.Timer(0.5, signal.pthread_kill, args=(threading.main_thread().ident, signal.SIGTERM))
+    try:
+        timer.start()
+        start = time.monotonic()
+        with pytest.raises(Terminated):
+            Runner(grace=0.5).interactive([PY, "-c", script], env={})
+    finally:
+        timer.join()
+        signal.signal(signal.SIGTERM, old)
+    assert time.monotonic() - start < 10
+    pid = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_cancel_stops_an_interactive_command() -> None:
+    runner = Runner(grace=2)
+    outcome: list[BaseException | int] = []
+
+    def work() -> None:
+        try:
+            outcome.append(runner.interactive([PY, "-c", "import time; time.sleep(60)"], env={}))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not runner._live and time.monotonic() < deadline:
+        time.sleep(0.02)
+    runner.cancel()
+    thread.join(10)
+    assert isinstance(outcome[0], Cancelled)
+
+
+def test_interactive_missing_command_is_a_command_error() -> None:
+    with pytest.raises(CommandError) as info:
+        Runner().interactive(["/nonexistent/shell"], env={})
+    assert info.value.returncode == 127 and "cannot run /nonexistent/shell" in info.value.stderr

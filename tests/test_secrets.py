@@ -1,14 +1,19 @@
 """The sops module with the real sops binary and age keys: in-memory and private-file decryption,
-cleanup on every exit path, and failure messages that say what to do and leak nothing."""
+cleanup on every exit path, failure messages that say what to do and leak nothing (each branch of
+``explain_failure`` produced by a real sops run), and sops run through the caller's Runner."""
 
 import os
+import re
 import stat
+import threading
+import time
 
 import pytest
+from helpers import other_recipient, sops_encrypt
 
 from deployer.errors import SecretsError
-from deployer.secrets import decrypt, decrypted, is_encrypted, needs_encryption
-from helpers import other_recipient, sops_encrypt
+from deployer.run import Cancelled, Runner
+from deployer.secrets import decrypt, decrypted
 
 SECRET = "SECRETS-TEST-MARKER-0042"
 
@@ -37,17 +42,22 @@ def test_decrypted_file_is_private_and_removed(secret_file, demo_key_env):
 
 
 def test_decrypted_file_is_removed_when_the_body_fails(secret_file, demo_key_env):
-    with pytest.raises(KeyboardInterrupt):
-        with decrypted(secret_file, display="x", env=demo_key_env) as plain:
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), decrypted(secret_file, display="x", env=demo_key_env) as plain:
+        raise KeyboardInterrupt
     assert not plain.exists() and not plain.parent.exists()
+
+
+NO_KEY = ("cannot decrypt: no key for this file is available here; for age keys set SOPS_AGE_KEY_FILE "
+          "to a file holding the private key of one of its recipients (for KMS, log in to that cloud)")
+MAC_MISMATCH = "cannot decrypt: the file was changed after encryption (MAC mismatch); re-encrypt it with 'sops edit'"
+NO_METADATA = "cannot decrypt: the file has no valid sops metadata; encrypt it with 'sops encrypt --in-place'"
 
 
 def test_no_key_gives_a_message_saying_what_to_do(secret_file, tmp_path):
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
     with pytest.raises(SecretsError) as info:
         decrypt(secret_file, display="config/x.yaml", env=env)
-    assert "SOPS_AGE_KEY_FILE" in info.value.message and SECRET not in str(info.value)
+    assert info.value.message == NO_KEY and SECRET not in str(info.value)
 
 
 def test_wrong_key_fails_and_leaves_nothing(tmp_path, demo_key_env):
@@ -55,29 +65,84 @@ def test_wrong_key_fails_and_leaves_nothing(tmp_path, demo_key_env):
     path.write_text(f"p: {SECRET}\n")
     sops_encrypt(path, other_recipient())
     before = set(os.listdir(tmp_path.parent))
-    with pytest.raises(SecretsError, match="cannot decrypt"):
-        with decrypted(path, display="y", env=demo_key_env):
-            pass
+    with pytest.raises(SecretsError) as info, decrypted(path, display="y", env=demo_key_env):
+        pass
+    assert info.value.message == NO_KEY
     assert set(os.listdir(tmp_path.parent)) == before
 
 
-def test_tampered_file_is_explained(secret_file, demo_key_env):
+def test_a_removed_entry_is_a_mac_mismatch(tmp_path, demo_key_env):
+    # every value still decrypts, but the MAC over all of them no longer matches: sops's own integrity check
+    from helpers import demo_recipient
+
+    path = tmp_path / "enc-z.yaml"
+    path.write_text(f"a:\n  password: {SECRET}\n  other: another-value\n")
+    sops_encrypt(path, demo_recipient())
+    path.write_text("".join(line for line in path.read_text().splitlines(keepends=True) if "other:" not in line))
+    with pytest.raises(SecretsError) as info:
+        decrypt(path, display="x", env=demo_key_env)
+    assert info.value.message == MAC_MISMATCH and SECRET not in str(info.value)
+
+
+def test_a_plain_file_has_no_sops_metadata(tmp_path, demo_key_env):
+    path = tmp_path / "enc-plain.yaml"
+    path.write_text(f"password: {SECRET}\n")
+    with pytest.raises(SecretsError) as info:
+        decrypt(path, display="x", env=demo_key_env)
+    assert info.value.message == NO_METADATA and SECRET not in str(info.value)
+
+
+def test_other_failures_name_sops_exit_code_and_first_line(secret_file, demo_key_env):
+    # a corrupted ciphertext: sops cannot decode the value (no branch of its own)
     text = secret_file.read_text().replace("password: ENC[AES256_GCM,data:", "password: ENC[AES256_GCM,data:AA", 1)
     secret_file.write_text(text)
     with pytest.raises(SecretsError) as info:
         decrypt(secret_file, display="x", env=demo_key_env)
-    assert "cannot decrypt" in info.value.message or "sops failed" in info.value.message
+    assert re.fullmatch(r"sops failed with exit code [1-9]\d*: Error decrypting tree: .*Could not decrypt value.*",
+                        info.value.message), info.value.message
     assert SECRET not in str(info.value)
 
 
-@pytest.mark.parametrize("data, expected", [({"sops": {"mac": "x"}}, True), ({"sops": "x"}, False), ({"a": 1}, False), (None, False)])
-def test_is_encrypted(data, expected):
-    assert is_encrypted(data) is expected
+def test_sops_runs_through_the_runner_given(secret_file, demo_key_env):
+    lines: list[str] = []
+    runner = Runner(log=lines.append)
+    with decrypted(secret_file, display="x", env=demo_key_env, runner=runner):
+        pass
+    decrypt(secret_file, display="x", env=demo_key_env, runner=runner)
+    assert len(lines) == 2
+    for line in lines:
+        assert re.fullmatch(rf"\$ \S*sops decrypt {re.escape(str(secret_file))} \(\d+\.\d\d s, exit 0\)", line), line
+    assert [r.argv[1:] for r in runner.records] == [("decrypt", str(secret_file))] * 2
 
 
-@pytest.mark.parametrize("name, expected", [("enc-a.yaml", True), ("a.secret.values.yaml", True), ("SECRET.json", True), ("a.values.yaml", False)])
-def test_needs_encryption(name, expected):
-    assert needs_encryption(name) is expected
+def test_cancel_stops_a_running_sops(secret_file, demo_key_env, tmp_path):
+    # sops reads its age key from a FIFO that nobody writes: it blocks until the runner is cancelled
+    fifo = tmp_path / "key.fifo"
+    os.mkfifo(fifo)
+    runner = Runner(grace=2)
+    outcome: list[BaseException | None] = []
+
+    def work() -> None:
+        try:
+            decrypt(secret_file, display="x", env={**demo_key_env, "SOPS_AGE_KEY_FILE": str(fifo)}, runner=runner)
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not runner._live and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert runner._live, "sops never started"
+    time.sleep(0.3)
+    assert thread.is_alive(), f"sops did not block: {outcome}"
+    started = time.monotonic()
+    runner.cancel()
+    thread.join(10)
+    assert not thread.is_alive() and time.monotonic() - started < 5
+    assert isinstance(outcome[0], Cancelled)
+    assert runner.records[-1].argv[1:] == ("decrypt", str(secret_file)) and runner.records[-1].returncode != 0
 
 
 SIGTERM_SCRIPT = """
@@ -87,7 +152,8 @@ from deployer.cli import Terminated, _on_sigterm
 from deployer.secrets import decrypted
 signal.signal(signal.SIGTERM, _on_sigterm)
 try:
-    with decrypted(Path(sys.argv[1]), display="x", env={"PATH": sys.argv[2], "SOPS_AGE_KEY_FILE": sys.argv[3]}) as plain:
+    env = {"PATH": sys.argv[2], "SOPS_AGE_KEY_FILE": sys.argv[3]}
+    with decrypted(Path(sys.argv[1]), display="x", env=env) as plain:
         print(plain, flush=True)
         time.sleep(60)
 except Terminated:
@@ -102,7 +168,8 @@ def test_sigterm_removes_the_decrypted_file(secret_file, demo_key_env):
     from pathlib import Path
 
     proc = subprocess.Popen(
-        [sys.executable, "-c", SIGTERM_SCRIPT, str(secret_file), demo_key_env["PATH"], demo_key_env["SOPS_AGE_KEY_FILE"]],
+        [sys.executable, "-c", SIGTERM_SCRIPT, str(secret_file), demo_key_env["PATH"],
+         demo_key_env["SOPS_AGE_KEY_FILE"]],
         stdout=subprocess.PIPE, text=True,
     )
     plain = Path(proc.stdout.readline().strip())

@@ -2,10 +2,12 @@
 
 A provider module (``deployer.auth.<provider>``) has one function::
 
-    def access(cluster: ClusterConfig, *, root: Path, env: Mapping[str, str], workdir: Path) -> ContextManager[ClusterAccess]
+    def access(cluster: ClusterConfig, *, root: Path, env: Mapping[str, str], workdir: Path,
+               runner: Runner | None = None) -> ContextManager[ClusterAccess]
 
 It yields a ``ClusterAccess`` for the cluster and cleans up (temporary kubeconfigs, decrypted keys) on every
-exit path. ``workdir`` is a private (0700) folder the caller owns. Nothing global changes: the kubeconfig
+exit path. ``workdir`` is a private (0700) folder the caller owns; ``runner`` runs its subprocesses (sops, the
+credentials helper), so that they are logged and cancelled with the caller's other commands. Nothing global changes: the kubeconfig
 reaches helm and kubectl through ``ClusterAccess.env`` and explicit flags only.
 
 ``cluster_access(...)`` is the only dispatch point; provider modules are imported lazily, so their SDKs load
@@ -14,6 +16,8 @@ only when that provider is used (a missing SDK: a message naming the extra, ``pi
 Providers: ``kubeconfig`` (a sops-encrypted or the ambient kubeconfig), and ``gcp``, ``aws``, ``azure``, which share
 ``deployer.auth._base``: a private kubeconfig whose user is an exec credential plugin calling back into the
 deployer (``deployer.auth.plugin``), so helm and kubectl renew their token whenever it expires.
+``manual_access(cluster)`` dispatches the same way to ``deployer.auth.manual.<provider>``: the commands that reach
+the cluster by hand (``deploy --dry-run``), which import no SDK.
 ``deployer.auth.shell`` runs a command (or a shell) with a cluster's kubeconfig (``use-cluster-credentials``).
 """
 
@@ -27,7 +31,9 @@ from typing import TYPE_CHECKING, ContextManager, Mapping, Protocol
 from deployer.errors import UsageError
 
 if TYPE_CHECKING:
+    from deployer.auth.manual import ManualAccess
     from deployer.config.model import ClusterConfig
+    from deployer.run import Runner
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,8 @@ class ClusterAccess:
 
 class Provider(Protocol):
     def access(
-        self, cluster: "ClusterConfig", *, root: Path, env: Mapping[str, str], workdir: Path
+        self, cluster: "ClusterConfig", *, root: Path, env: Mapping[str, str], workdir: Path,
+        runner: "Runner | None" = None,
     ) -> ContextManager[ClusterAccess]: ...
 
 
@@ -59,6 +66,8 @@ PROVIDERS: dict[str, tuple[str, str | None]] = {
     "aws": ("deployer.auth.aws", "aws"),
     "azure": ("deployer.auth.azure", "azure"),
 }
+# provider name -> the module saying how a person reaches its clusters by hand (``deploy --dry-run``); no SDK import
+MANUAL: dict[str, str] = {name: f"deployer.auth.manual.{name}" for name in PROVIDERS}
 
 
 def provider_for(name: str) -> Provider:
@@ -77,7 +86,14 @@ def provider_for(name: str) -> Provider:
 
 
 def cluster_access(
-    cluster: "ClusterConfig", *, root: Path, env: Mapping[str, str], workdir: Path
+    cluster: "ClusterConfig", *, root: Path, env: Mapping[str, str], workdir: Path, runner: "Runner | None" = None
 ) -> ContextManager[ClusterAccess]:
-    """A context manager yielding the ``ClusterAccess`` for ``cluster``."""
-    return provider_for(cluster.provider).access(cluster, root=root, env=env, workdir=workdir)
+    """A context manager yielding the ``ClusterAccess`` for ``cluster`` (subprocesses through ``runner``)."""
+    return provider_for(cluster.provider).access(cluster, root=root, env=env, workdir=workdir, runner=runner)
+
+
+def manual_access(cluster: "ClusterConfig") -> "ManualAccess":
+    """The bash lines that reach ``cluster`` by hand and the flags helm then needs (``deployer.auth.manual``)."""
+    if cluster.provider not in MANUAL:
+        raise UsageError(f"provider '{cluster.provider}' is not supported by this version of the deployer")
+    return importlib.import_module(MANUAL[cluster.provider]).manual_access(cluster)  # type: ignore[no-any-return]

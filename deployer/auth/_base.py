@@ -12,13 +12,14 @@ One access lives in its own folder inside the caller's private workdir, removed 
                                                   token <folder>``; context named after the cluster (current)
 
 Every cloud SDK call happens in a child Python process (``python -m deployer.auth.plugin describe|token
-<folder>``) started with the environment handed in. The SDKs' default credential chains (ADC, boto3's chain,
+<folder>``) started with the environment handed in (``describe`` through the ``Runner`` handed in; ``token`` by
+kubectl and helm). Files are written with ``deployer.private``. The SDKs' default credential chains (ADC, boto3's chain,
 DefaultAzureCredential) read their process's environment, so this is how they see exactly that mapping and how
 this process stays untouched: no variable set, no SDK state shared between clusters handled concurrently.
 
 A provider module (``deployer.auth.<provider>``) imports its SDK at the top and offers:
 
-- ``access(cluster, *, root, env, workdir)``: usually ``exec_access(cluster, settings=..., ...)``;
+- ``access(cluster, *, root, env, workdir, runner)``: usually ``exec_access(cluster, settings=..., ...)``;
 - ``describe(state) -> (Endpoint, Token | None)``: the cluster's API server and CA (and a first token, if it has one);
 - ``token(state) -> Token``: a fresh bearer token for the cluster.
 
@@ -31,20 +32,21 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import os
-import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
+from deployer import yamlio
 from deployer.auth import ClusterAccess
 from deployer.errors import AuthError
+from deployer.private import private_dir, replace_private, write_private
 
 if TYPE_CHECKING:
     from deployer.config.model import ClusterConfig
+    from deployer.run import Runner
 
 STATE = "state.json"
 CACHE = "token.json"
@@ -96,15 +98,13 @@ class State:
         path = self.key_path
         if path is None:
             return {}
-        import yaml
-
         try:
             text = path.read_text(encoding="utf-8")
             # sops writes JSON indented with tabs, which YAML does not allow
-            data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+            data = json.loads(text) if path.suffix == ".json" else yamlio.loads(text)
         except FileNotFoundError:
-            raise gone(self.provider, self.cluster) from None
-        except (ValueError, yaml.YAMLError):
+            raise credentials_gone_error(self.provider, self.cluster) from None
+        except (ValueError, yamlio.YamlError):
             raise self.error("the decrypted key file is not valid YAML/JSON", "no-credentials") from None
         if not isinstance(data, dict):
             raise self.error("the decrypted key file is not a mapping of credentials", "no-credentials")
@@ -113,34 +113,28 @@ class State:
     def error(self, message: str, kind: str = "failed") -> AuthError:
         return AuthError(self.provider, self.cluster, message, kind)
 
-    def to_json(self) -> str:
-        return json.dumps({"provider": self.provider, "cluster": self.cluster, "settings": dict(self.settings),
-                           "key": self.key, "max_age": self.max_age, "key_source": self.key_source}, indent=1)
+    def to_json(self) -> dict[str, Any]:
+        """What ``state.json`` holds (``load`` reads it back; ``folder`` is where it lies)."""
+        return {"provider": self.provider, "cluster": self.cluster, "settings": dict(self.settings),
+                "key": self.key, "max_age": self.max_age, "key_source": self.key_source}
 
     @classmethod
-    def load(cls, folder: Path) -> "State":
+    def load(cls, folder: Path) -> State:
         try:
             data = json.loads((folder / STATE).read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise gone("?", "?") from None
+            raise credentials_gone_error("?", "?") from None
         return cls(folder=folder, provider=data["provider"], cluster=data["cluster"], settings=data["settings"],
                    key=data.get("key"), max_age=data.get("max_age"), key_source=data.get("key_source"))
 
 
-def gone(provider: str, cluster: str) -> AuthError:
+def credentials_gone_error(provider: str, cluster: str) -> AuthError:
+    """The error for a kubeconfig used after the deployer run that made it has removed its folder."""
     return AuthError(provider, cluster, "this kubeconfig's credentials are gone: the deployer run that made it has "
                      "ended; start a new one (e.g. deployer use-cluster-credentials CLUSTER)", "no-credentials")
 
 
 # -- the parent side --------------------------------------------------------------------------------------------
-
-def write_private(path: Path, data: bytes | str) -> Path:
-    """Write ``path`` with mode 0600 from the start (no window in which others could read it)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data.encode() if isinstance(data, str) else data)
-    return path
-
 
 def plugin_argv(command: str, folder: Path) -> list[str]:
     return [sys.executable, "-m", PLUGIN_MODULE, command, str(folder)]
@@ -184,36 +178,37 @@ def max_age(env: Mapping[str, str], provider: str, cluster: str) -> float | None
 
 
 @contextlib.contextmanager
-def exec_access(cluster: "ClusterConfig", *, settings: Mapping[str, Any], root: Path, env: Mapping[str, str],
-                workdir: Path) -> Iterator[ClusterAccess]:
-    """Decrypt the cluster's key (if any), ask the provider (in a child process) for the endpoint and CA, and
-    yield a ``ClusterAccess`` on a kubeconfig whose user is the exec plugin. Everything is removed on exit."""
-    from deployer.secrets import decrypted, private_dir
+def exec_access(cluster: ClusterConfig, *, settings: Mapping[str, Any], root: Path, env: Mapping[str, str],
+                workdir: Path, runner: Runner | None = None) -> Iterator[ClusterAccess]:
+    """Decrypt the cluster's key (if any), ask the provider (in a child process run by ``runner``) for the endpoint
+    and CA, and yield a ``ClusterAccess`` on a kubeconfig whose user is the exec plugin. Everything is removed on
+    exit."""
+    from deployer.run import Runner
+    from deployer.secrets import decrypted
 
-    with private_dir(f"{cluster.provider}-{cluster.name}-", parent=workdir) as folder:
-        with contextlib.ExitStack() as stack:
-            key = None
-            if cluster.key_file:
-                path = stack.enter_context(decrypted(root / cluster.key_file, display=cluster.key_file, env=env,
-                                                     root=root, workdir=folder))
-                key = path.name
-            state = State(folder=folder, provider=cluster.provider, cluster=cluster.name, settings=dict(settings),
-                          key=key, max_age=max_age(env, cluster.provider, cluster.name), key_source=cluster.key_file)
-            write_private(folder / STATE, state.to_json())
-            endpoint = _describe(state, env)
-            kubeconfig = write_private(folder / KUBECONFIG,
-                                       json.dumps(kubeconfig_dict(cluster.name, endpoint, folder), indent=1))
-            yield ClusterAccess(kubeconfig=kubeconfig, context=cluster.name)
+    runner = runner or Runner()
+    with private_dir(f"{cluster.provider}-{cluster.name}-", parent=workdir) as folder, \
+            contextlib.ExitStack() as stack:
+        key = None
+        if cluster.key_file:
+            path = stack.enter_context(decrypted(root / cluster.key_file, display=cluster.key_file, env=env,
+                                                 root=root, workdir=folder, runner=runner))
+            key = path.name
+        state = State(folder=folder, provider=cluster.provider, cluster=cluster.name, settings=dict(settings),
+                      key=key, max_age=max_age(env, cluster.provider, cluster.name), key_source=cluster.key_file)
+        write_private(folder / STATE, json.dumps(state.to_json(), indent=1))
+        endpoint = _describe(state, env, runner)
+        kubeconfig = write_private(folder / KUBECONFIG,
+                                   json.dumps(kubeconfig_dict(cluster.name, endpoint, folder), indent=1))
+        yield ClusterAccess(kubeconfig=kubeconfig, context=cluster.name)
 
 
-def _describe(state: State, env: Mapping[str, str]) -> Endpoint:
-    argv = plugin_argv("describe", state.folder)
-    try:
-        proc = subprocess.run(argv, env=dict(env), capture_output=True, text=True, timeout=DESCRIBE_TIMEOUT,
-                              stdin=subprocess.DEVNULL, check=False)
-    except subprocess.TimeoutExpired:
-        raise state.error(f"no answer from the {state.provider} API within {DESCRIBE_TIMEOUT} s; check the "
-                          "network (and any endpoint override)", "unreachable") from None
+def _describe(state: State, env: Mapping[str, str], runner: Runner, timeout: float = DESCRIBE_TIMEOUT) -> Endpoint:
+    """Run the describe child (see the module docstring) and read its answer."""
+    proc = runner.run(plugin_argv("describe", state.folder), env=env, timeout=timeout, check=False)
+    if proc.timed_out:
+        raise state.error(f"no answer from the {state.provider} API within {timeout:g} s; check the "
+                          "network (and any endpoint override)", "unreachable")
     try:
         answer = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {}
     except (ValueError, IndexError):
@@ -244,7 +239,7 @@ def refresh_at(token: Token) -> float:
     return token.expires_at - min(60.0, max(0.0, token.expires_at - token.issued_at) / 4)
 
 
-def issued(state: State, token: Token, now: float) -> Token:
+def stamped(state: State, token: Token, now: float) -> Token:
     """``token`` stamped as issued ``now``, its life capped by ``DEPLOYER_AUTH_TOKEN_MAX_AGE``."""
     expires_at = token.expires_at
     if state.max_age is not None:
@@ -253,15 +248,11 @@ def issued(state: State, token: Token, now: float) -> Token:
 
 
 def write_cache(state: State, token: Token) -> None:
-    """Replace the cache atomically (concurrent helm runs may call the plugin at the same time)."""
-    fd, tmp = tempfile.mkstemp(dir=state.folder, prefix=".token-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"value": token.value, "expires_at": token.expires_at, "issued_at": token.issued_at}, handle)
-        os.replace(tmp, state.folder / CACHE)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    """Replace the cache atomically (concurrent helm runs may call the plugin at the same time); a cache that
+    cannot be written only costs a new token next time."""
+    with contextlib.suppress(OSError):
+        replace_private(state.folder / CACHE, json.dumps(
+            {"value": token.value, "expires_at": token.expires_at, "issued_at": token.issued_at}))
 
 
 def exec_credential(token: Token) -> dict[str, Any]:

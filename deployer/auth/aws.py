@@ -30,6 +30,7 @@ from botocore.config import Config
 from deployer.auth import ClusterAccess
 from deployer.auth._base import Endpoint, State, Token, ca_data, exec_access
 from deployer.config.model import AwsSpec, ClusterConfig
+from deployer.run import Runner
 from deployer.errors import AuthError
 
 ENDPOINT_VAR = "DEPLOYER_AWS_ENDPOINT_URL"
@@ -48,10 +49,11 @@ def settings(spec: AwsSpec, env: Mapping[str, str]) -> dict[str, Any]:
 
 
 def access(cluster: ClusterConfig, *, root: Path, env: Mapping[str, str],
-           workdir: Path) -> ContextManager[ClusterAccess]:
+           workdir: Path, runner: Runner | None = None) -> ContextManager[ClusterAccess]:
     spec = cluster.spec
     assert isinstance(spec, AwsSpec), cluster.name
-    return exec_access(cluster, settings=settings(spec, env), root=root, env=env, workdir=workdir)
+    return exec_access(cluster, settings=settings(spec, env), root=root, env=env, workdir=workdir,
+                       runner=runner)
 
 
 # -- in the plugin process ----------------------------------------------------------------------------------------

@@ -23,7 +23,6 @@ import contextlib
 from pathlib import Path
 from typing import Any, ContextManager, Iterator, Mapping
 
-import yaml
 from azure.core.exceptions import (
     ClientAuthenticationError,
     HttpResponseError,
@@ -34,9 +33,11 @@ from azure.core.exceptions import (
 from azure.identity import ClientSecretCredential, CredentialUnavailableError, DefaultAzureCredential
 from azure.mgmt.containerservice import ContainerServiceClient
 
+from deployer import yamlio
 from deployer.auth import ClusterAccess
 from deployer.auth._base import Endpoint, State, Token, ca_data, exec_access
 from deployer.config.model import AzureSpec, ClusterConfig
+from deployer.run import Runner
 
 ENDPOINT_VAR = "DEPLOYER_AZURE_ENDPOINT"
 AUTHORITY_VAR = "AZURE_AUTHORITY_HOST"
@@ -55,10 +56,11 @@ def settings(spec: AzureSpec, env: Mapping[str, str]) -> dict[str, Any]:
 
 
 def access(cluster: ClusterConfig, *, root: Path, env: Mapping[str, str],
-           workdir: Path) -> ContextManager[ClusterAccess]:
+           workdir: Path, runner: Runner | None = None) -> ContextManager[ClusterAccess]:
     spec = cluster.spec
     assert isinstance(spec, AzureSpec), cluster.name
-    return exec_access(cluster, settings=settings(spec, env), root=root, env=env, workdir=workdir)
+    return exec_access(cluster, settings=settings(spec, env), root=root, env=env, workdir=workdir,
+                       runner=runner)
 
 
 # -- in the plugin process ----------------------------------------------------------------------------------------
@@ -89,10 +91,10 @@ def _endpoint(state: State, result: Any) -> Endpoint:
         raw = result.kubeconfigs[0].value
         if isinstance(raw, str):  # some api versions give base64 text
             raw = base64.b64decode(raw)
-        config = yaml.safe_load(raw)
+        config = yamlio.loads(bytes(raw).decode("utf-8"))
         cluster = config["clusters"][0]["cluster"]
         return Endpoint(server=cluster["server"], ca_data=ca_data(cluster["certificate-authority-data"]))
-    except (AttributeError, IndexError, KeyError, TypeError, ValueError, yaml.YAMLError):
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError, yamlio.YamlError):
         raise state.error(f"AKS returned no usable kubeconfig for cluster '{state.settings['cluster']}'") from None
 
 

@@ -30,6 +30,7 @@ from google.cloud import container_v1
 from deployer.auth import ClusterAccess
 from deployer.auth._base import Endpoint, State, Token, ca_data, exec_access
 from deployer.config.model import ClusterConfig, GcpSpec
+from deployer.run import Runner
 
 ENDPOINT_VAR = "DEPLOYER_GKE_ENDPOINT"
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform", "https://www.googleapis.com/auth/userinfo.email")
@@ -44,10 +45,11 @@ def settings(spec: GcpSpec, env: Mapping[str, str]) -> dict[str, Any]:
 
 
 def access(cluster: ClusterConfig, *, root: Path, env: Mapping[str, str],
-           workdir: Path) -> ContextManager[ClusterAccess]:
+           workdir: Path, runner: Runner | None = None) -> ContextManager[ClusterAccess]:
     spec = cluster.spec
     assert isinstance(spec, GcpSpec), cluster.name
-    return exec_access(cluster, settings=settings(spec, env), root=root, env=env, workdir=workdir)
+    return exec_access(cluster, settings=settings(spec, env), root=root, env=env, workdir=workdir,
+                       runner=runner)
 
 
 # -- in the plugin process ----------------------------------------------------------------------------------------

@@ -13,16 +13,18 @@ from typing import Iterator, Mapping
 
 from deployer.auth import ClusterAccess
 from deployer.config.model import ClusterConfig, KubeconfigSpec
+from deployer.run import Runner
 from deployer.secrets import decrypted
 
 
 @contextlib.contextmanager
-def access(cluster: ClusterConfig, *, root: Path, env: Mapping[str, str], workdir: Path) -> Iterator[ClusterAccess]:
+def access(cluster: ClusterConfig, *, root: Path, env: Mapping[str, str], workdir: Path,
+           runner: Runner | None = None) -> Iterator[ClusterAccess]:
     spec = cluster.spec
     assert isinstance(spec, KubeconfigSpec), cluster.name
     if spec.file is None:
         yield ClusterAccess(kubeconfig=None, context=spec.context)
         return
     rel = f"{cluster.dir}/{spec.file}"
-    with decrypted(root / rel, display=rel, env=env, root=root, workdir=workdir) as path:
+    with decrypted(root / rel, display=rel, env=env, root=root, workdir=workdir, runner=runner) as path:
         yield ClusterAccess(kubeconfig=path, context=spec.context)

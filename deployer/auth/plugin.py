@@ -20,15 +20,16 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from deployer.auth import PROVIDERS
-from deployer.auth._base import State, exec_credential, issued, read_cache, write_cache
+from deployer.auth._base import State, exec_credential, read_cache, stamped, write_cache
 from deployer.errors import AuthError
 
 USAGE = "usage: python -m deployer.auth.plugin token|describe FOLDER"
 
 
-def _provider(state: State):
+def _provider(state: State) -> Any:
     module, extra = PROVIDERS[state.provider]
     try:
         return importlib.import_module(module)
@@ -43,7 +44,7 @@ def token(folder: Path) -> int:
         cached = read_cache(state)
         if cached is None:
             now = time.time()
-            cached = issued(state, _provider(state).token(state), now)
+            cached = stamped(state, _provider(state).token(state), now)
             write_cache(state, cached)
     except AuthError as exc:
         print(f"deployer: {exc.render()}", file=sys.stderr)
@@ -60,7 +61,7 @@ def describe(folder: Path) -> int:
         print(json.dumps({"error": {"kind": exc.kind, "message": exc.message}}))
         return 2
     if first is not None:
-        write_cache(state, issued(state, first, time.time()))
+        write_cache(state, stamped(state, first, time.time()))
     print(json.dumps({"server": endpoint.server, "ca_data": endpoint.ca_data}))
     return 0
 

@@ -1,11 +1,12 @@
 """Run a command, or an interactive shell, with one cluster's credentials (``deployer use-cluster-credentials``).
 
-``run_with_credentials(cluster, argv, root=, env=)`` enters the cluster's access in a private work folder, runs
-``argv`` (default: ``$SHELL`` of ``env``, else ``/bin/sh``) with ``KUBECONFIG`` set in the child's environment only,
-and returns the command's exit code. Everything temporary (decrypted key, kubeconfig, token cache) is removed when
-the command ends, when it fails, and when the deployer is interrupted: Ctrl-C reaches the command (the terminal
-sends it to both), and the deployer keeps waiting so that an interactive shell survives it; SIGTERM (turned into an
-exception by the CLI) stops the command, then cleans up.
+``run_with_credentials(cluster, argv, root=, env=, runner=)`` enters the cluster's access in a private work folder,
+runs ``argv`` (default: ``$SHELL`` of ``env``, else ``/bin/sh``) with ``Runner.interactive`` and ``KUBECONFIG`` set
+in the child's environment only, and returns the command's exit code. Everything temporary (decrypted key,
+kubeconfig, token cache) is removed when the command ends, when it fails, and when the deployer is interrupted:
+Ctrl-C reaches the command (the terminal sends it to both), and the deployer keeps waiting so that an interactive
+shell survives it; SIGTERM (turned into an exception by the CLI) stops the command (TERM, then KILL after
+``STOP_GRACE`` seconds), then cleans up.
 
 When the access names a context that is not its kubeconfig's current one (provider ``kubeconfig`` with
 ``context:``), ``KUBECONFIG`` becomes ``<small file setting current-context>:<the kubeconfig>``: kubectl and helm
@@ -17,22 +18,23 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING
 
+from deployer import yamlio
 from deployer.auth import ClusterAccess, cluster_access
+from deployer.private import private_dir, write_private
 
 if TYPE_CHECKING:
     from deployer.config.model import ClusterConfig
+    from deployer.run import Runner
 
 STOP_GRACE = 5.0  # seconds a command gets to exit after SIGTERM before it is killed
 
 
 def kubeconfig_value(access: ClusterAccess, env: Mapping[str, str], workdir: Path) -> str | None:
     """What ``KUBECONFIG`` must be for a plain ``kubectl`` to use ``access`` (None: leave the env's value)."""
-    from deployer.auth._base import write_private
-
     if access.kubeconfig is not None:
         files = [str(access.kubeconfig)]
     elif env.get("KUBECONFIG"):
@@ -51,19 +53,20 @@ def kubeconfig_value(access: ClusterAccess, env: Mapping[str, str], workdir: Pat
 def _is_current(access: ClusterAccess) -> bool:
     if access.kubeconfig is None:
         return False
-    import yaml
-
     try:
-        return (yaml.safe_load(access.kubeconfig.read_text()) or {}).get("current-context") == access.context
-    except (OSError, yaml.YAMLError, AttributeError):
+        return (yamlio.load(access.kubeconfig) or {}).get("current-context") == access.context
+    except (OSError, ValueError, yamlio.YamlError, AttributeError):
         return False
 
 
-def run_with_credentials(cluster: "ClusterConfig", argv: Sequence[str], *, root: Path,
-                         env: Mapping[str, str]) -> int:
-    from deployer.secrets import private_dir
+def run_with_credentials(cluster: ClusterConfig, argv: Sequence[str], *, root: Path, env: Mapping[str, str],
+                         runner: Runner | None = None) -> int:
+    from deployer.errors import CommandError, UsageError
+    from deployer.run import Runner
 
-    with private_dir() as workdir, cluster_access(cluster, root=root, env=env, workdir=workdir) as access:
+    runner = runner or Runner(grace=STOP_GRACE)
+    with private_dir() as workdir, \
+            cluster_access(cluster, root=root, env=env, workdir=workdir, runner=runner) as access:
         child_env = access.child_env(env)
         value = kubeconfig_value(access, env, workdir)
         if value is not None:
@@ -71,28 +74,6 @@ def run_with_credentials(cluster: "ClusterConfig", argv: Sequence[str], *, root:
         child_env["DEPLOYER_CLUSTER"] = cluster.name
         command = list(argv) or [env.get("SHELL") or "/bin/sh"]
         try:
-            proc = subprocess.Popen(command, env=child_env)
-        except OSError as exc:
-            from deployer.errors import UsageError
-
-            raise UsageError(f"cannot run {command[0]}: {exc.strerror}") from None
-        try:
-            while True:
-                try:
-                    code = proc.wait()
-                    return 128 - code if code < 0 else code  # killed by signal N: 128 + N, as shells report it
-                except KeyboardInterrupt:  # the command got Ctrl-C too; it decides whether to end
-                    continue
-        finally:
-            _stop(proc)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(STOP_GRACE)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+            return runner.interactive(command, env=child_env)
+        except CommandError as exc:  # the command could not be started: the user named it
+            raise UsageError(exc.stderr) from None

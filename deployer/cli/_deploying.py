@@ -10,13 +10,19 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
+if TYPE_CHECKING:
+    from deployer.cli import App
+    from deployer.deploy.engine import Event
+    from deployer.deploy.report import ReleaseResult
+
 
 def _timeout(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    from deployer.helm import go_duration, parse_duration
+    from deployer.helm_argv import go_duration, parse_duration
 
     try:
         return go_duration(parse_duration(value))
@@ -45,14 +51,14 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
 class Progress:
     """A line per release as it starts and ends; on a terminal, also a redrawn line of what is running."""
 
-    def __init__(self, stream: Any = None, tty: bool | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, tty: bool | None = None) -> None:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty() if tty is None else tty
         self.lock = threading.Lock()
         self.running: dict[str, float] = {}
         self.finished = 0
 
-    def __call__(self, event: Any) -> None:
+    def __call__(self, event: Event) -> None:
         with self.lock:
             if self.tty:
                 self.stream.write("\r\033[K")
@@ -60,7 +66,7 @@ class Progress:
             if event.result is None:
                 self.running[job.release] = time.monotonic()
                 if not self.tty:
-                    self._line(f"{job.release}: deploying ({job.kind}, chart {job.chart}, namespace {job.namespace})")
+                    self._line(f"{job.release}: deploying ({job.kind}, chart {job.chart_path}, namespace {job.namespace})")
             else:
                 self.running.pop(job.release, None)
                 self.finished += 1
@@ -81,7 +87,7 @@ class Progress:
         self.stream.write(text + "\n")
 
 
-def describe(result: Any) -> str:
+def describe(result: ReleaseResult) -> str:
     if result.status == "deployed":
         return f"{result.release}: deployed, revision {result.revision}, {result.seconds:.1f} s"
     if result.status == "skipped":
@@ -91,7 +97,7 @@ def describe(result: Any) -> str:
     return f"{result.release}: FAILED after {result.seconds:.1f} s\n{indented}"
 
 
-def run_deploy(app: Any, cluster: str, hubs: tuple[str, ...] | None, *, support: bool | None, jobs: int, dry_run: bool,
+def run_deploy(app: App, cluster: str, hubs: tuple[str, ...] | None, *, support: bool | None, jobs: int, dry_run: bool,
                report_file: str | None, timeout: str, wait: bool, verbose: bool) -> None:
     from deployer.deploy.engine import DeployOptions
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
+
+if TYPE_CHECKING:
+    from deployer.cli import App
 
 
 @click.command("use-cluster-credentials", context_settings={"ignore_unknown_options": True})
 @click.argument("cluster")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.pass_obj
-def use_cluster_credentials(app, cluster: str, command: tuple[str, ...]) -> None:
+def use_cluster_credentials(app: App, cluster: str, command: tuple[str, ...]) -> None:
     """Run COMMAND (default: an interactive $SHELL) with KUBECONFIG set to CLUSTER's credentials.
 
     The kubeconfig is temporary and private: kubectl and helm get fresh tokens from it while COMMAND runs,

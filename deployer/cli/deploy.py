@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import click
 
 from deployer.cli._deploying import common_options, run_deploy
+
+if TYPE_CHECKING:
+    from deployer.cli import App
 
 
 @click.command()
@@ -16,7 +21,7 @@ from deployer.cli._deploying import common_options, run_deploy
               help="Prod hubs deployed in parallel.")
 @common_options
 @click.pass_obj
-def deploy(app, cluster: str, hubs: tuple[str, ...], support: bool | None, jobs: int, **kwargs) -> None:
+def deploy(app: App, /, cluster: str, hubs: tuple[str, ...], support: bool | None, jobs: int, **kwargs: Any) -> None:
     """Deploy CLUSTER: its support chart, then canary hubs one by one, then prod hubs in parallel.
 
     With HUBS, only those. If support or a canary fails, the prod hubs are skipped. Exit 0 when every release

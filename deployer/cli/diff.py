@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
+
+if TYPE_CHECKING:
+    from deployer.cli import App
 
 
 @click.command()
@@ -11,7 +16,7 @@ import click
 @click.option("--support/--no-support", default=None,
               help="Include the support release (default: yes without HUBS, no with HUBS).")
 @click.pass_obj
-def diff(app, cluster: str, hubs: tuple[str, ...], support: bool | None) -> None:
+def diff(app: App, cluster: str, hubs: tuple[str, ...], support: bool | None) -> None:
     """Show what `deployer deploy CLUSTER [HUB...]` would change in the live releases, as a unified diff of
     manifests (Secret data redacted).
 

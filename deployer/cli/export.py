@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
+
+if TYPE_CHECKING:
+    from deployer.cli import App
 
 
 @click.command()
@@ -12,7 +17,7 @@ import click
 @click.option("--decrypt", is_flag=True, help="Write secret values files decrypted (after a warning).")
 @click.option("--force", is_flag=True, help="Replace OUTDIR if it exists and is not empty.")
 @click.pass_obj
-def export(app, cluster: str, hub: str, outdir: str, decrypt: bool, force: bool) -> None:
+def export(app: App, cluster: str, hub: str, outdir: str, decrypt: bool, force: bool) -> None:
     """Write HUB of CLUSTER to OUTDIR: its chart with dependencies, values files, deploy.sh and a README."""
     from pathlib import Path
 
@@ -24,5 +29,5 @@ def export(app, cluster: str, hub: str, outdir: str, decrypt: bool, force: bool)
     result = export_hub(app.root, cluster, hub, Path(outdir), env=app.env, decrypt=decrypt, force=force)
     click.echo(f"exported hub {hub} of cluster {cluster} to {result.outdir}")
     for path in result.files:
-        click.echo(f"  {path}")
+        click.echo(f"  {path}" + ("   (secret, decrypted: plaintext, 0600)" if path in result.decrypted else ""))
     click.echo(f"deploy it with: {result.outdir}/deploy.sh   (see {result.outdir}/README.md)")

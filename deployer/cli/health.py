@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
+
+from deployer.cli import EnvOption
+
+if TYPE_CHECKING:
+    from deployer.cli import App
+    from deployer.health import HealthReport, StepResult
 
 
 @click.command(name="health-check", short_help="Check that a hub really works: a user gets a server and runs code.")
 @click.argument("cluster")
 @click.argument("hub")
 @click.option("--url", metavar="URL", help="The hub's public URL (default: https://<domain>/ from the config).")
-@click.option("--token", metavar="TOKEN", envvar="JUPYTERHUB_API_TOKEN", show_envvar=True,
+@click.option("--token", metavar="TOKEN", envvar="JUPYTERHUB_API_TOKEN", show_envvar=True, cls=EnvOption,
               help="An API token with the scopes admin:users, admin:servers, access:servers (default: the "
                    "deployer-health-check service token, read from the hub's Secret in the cluster).")
 @click.option("--attempts", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
@@ -20,7 +28,7 @@ import click
 @click.option("--report", "report_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write the JSON report of the steps to FILE.")
 @click.pass_obj
-def health_check(app, cluster: str, hub: str, url: str | None, token: str | None, attempts: int, timeout: float,
+def health_check(app: App, cluster: str, hub: str, url: str | None, token: str | None, attempts: int, timeout: float,
                  username: str | None, report_file: str | None) -> None:
     """Check that HUB of CLUSTER works: API, test user, server start, proxy, kernel, stop, clean-up.
 
@@ -28,12 +36,13 @@ def health_check(app, cluster: str, hub: str, url: str | None, token: str | None
     JUPYTERHUB_API_TOKEN) any hub is checked directly, without config or cluster access."""
     from deployer.errors import DeployerError, HealthCheckError
     from deployer.health import HealthReport, check_hub, hub_target
+    from deployer.health.client import trust
 
     try:
         target = hub_target(cluster, hub, root=None if url and token else app.root, env=app.env, url=url,
                             token=token)
         report = check_hub(target.url, target.token, cluster=cluster, hub=hub, username=username,
-                           attempts=attempts, timeout=timeout, on_step=_render_step)
+                           attempts=attempts, timeout=timeout, on_step=_render_step, ssl_context=trust(app.env))
     except DeployerError as exc:
         if report_file:
             _write_report(report_file, HealthReport(cluster, hub, url or "", error=exc.render()))
@@ -45,13 +54,13 @@ def health_check(app, cluster: str, hub: str, url: str | None, token: str | None
     click.echo(f"{cluster}/{hub} is healthy ({report.seconds:.1f}s, JupyterHub {report.hub_version})")
 
 
-def _render_step(attempt: int, step) -> None:
+def _render_step(attempt: int, step: StepResult) -> None:
     mark = "ok  " if step.ok else "FAIL"
     cleanup = " (clean-up)" if step.cleanup else ""
     click.echo(f"[attempt {attempt}] {mark} {step.name:<11} {step.seconds:6.2f}s  {step.message}{cleanup}", err=True)
 
 
-def _write_report(path: str, report) -> None:
+def _write_report(path: str, report: HealthReport) -> None:
     from deployer.jsonfile import write_json
 
     write_json(path, report.to_dict())

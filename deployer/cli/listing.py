@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
+
+if TYPE_CHECKING:
+    from deployer.cli import App
 
 
 @click.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_obj
-def list_clusters(app, as_json: bool) -> None:
+def list_clusters(app: App, as_json: bool) -> None:
     """List the fleet: clusters, their providers, and their hubs."""
     import json
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
+
+if TYPE_CHECKING:
+    from deployer.cli import App
 
 
 @click.command()
@@ -10,7 +15,7 @@ import click
 @click.argument("hub")
 @click.option("--show-secrets", is_flag=True, help="Print Secret data as rendered (default: redacted).")
 @click.pass_obj
-def template(app, cluster: str, hub: str, show_secrets: bool) -> None:
+def template(app: App, cluster: str, hub: str, show_secrets: bool) -> None:
     """Print the manifests helm would apply for HUB of CLUSTER ('support' for the support chart).
 
     Same chart, release, namespace and values files (secrets decrypted) as `deployer deploy`; no cluster is

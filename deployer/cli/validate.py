@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
+
+if TYPE_CHECKING:
+    from deployer.cli import App
 
 
 @click.command()
@@ -17,7 +22,7 @@ import click
               help="Build missing chart dependencies first (helm dependency build, from DEPLOYER_CHART_MIRROR when "
                    "set): their schemas are checked too. --no-fetch: never run helm.")
 @click.pass_obj
-def validate(app, cluster: str | None, hubs: tuple[str, ...], jobs: int, decrypt: bool, fetch: bool) -> None:
+def validate(app: App, cluster: str | None, hubs: tuple[str, ...], jobs: int, decrypt: bool, fetch: bool) -> None:
     """Check the whole fleet (or CLUSTER, or some of its HUBS) and report every problem.
 
     Each problem is printed as PATH[:LINE]: MESSAGE. Exit 0 when all is well, 2 otherwise.

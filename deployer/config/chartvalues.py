@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from deployer.chart_archives import ArchiveError, PackagedChart, find_archive, helm_cache_dir, mirror_dir, read_packaged
 from deployer.charts import dependencies_of, read_chart, read_lock
-from deployer.config import yamlfile
+from deployer import yamlio
 from deployer.config.helmvalues import (
     Chart, CoalesceError, coalesce_values, process_dependencies, schema_targets,
 )
@@ -53,10 +53,6 @@ class ChartValues:
     name: str
     dir: str  # repo-relative
     tree: Chart
-
-    @property
-    def values_file(self) -> str:
-        return f"{self.dir}/values.yaml"
 
 
 class ChartCatalog:
@@ -141,7 +137,7 @@ class ChartCatalog:
         mirror = mirror_dir(self.env)
         looked.append(f"the chart mirror {mirror}" if mirror else "DEPLOYER_CHART_MIRROR (not set)")
         looked.append(f"helm's cache {helm_cache_dir(self.env)}")
-        line = yamlfile.line_of(folder / "Chart.lock", ["dependencies", index]) if index is not None else None
+        line = yamlio.line_of(folder / "Chart.lock", ["dependencies", index]) if index is not None else None
         where = f"{rel}/Chart.lock" if has_lock else f"{rel}/Chart.yaml"
         return ChartError(where, line, (
             f"chart {folder.name}: the pinned dependency {name} {version} is not available here (looked in "
@@ -180,14 +176,14 @@ class ChartCatalog:
 
     def _yaml(self, path: Path, rel: str) -> Any:
         try:
-            return yamlfile.load(path)
-        except yamlfile.YamlError as exc:
+            return yamlio.load(path)
+        except yamlio.YamlError as exc:
             raise ChartError(rel, exc.line, exc.message) from None
 
     def _yaml_text(self, data: bytes, where: str) -> Any:
         try:
-            return yamlfile.loads(data.decode("utf-8"))
-        except (yamlfile.YamlError, UnicodeDecodeError) as exc:
+            return yamlio.loads(data.decode("utf-8"))
+        except (yamlio.YamlError, UnicodeDecodeError) as exc:
             raise ChartError(where, getattr(exc, "line", None), getattr(exc, "message", "is not UTF-8 text")) from None
 
     # -- checking ------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 one entry of a cluster.yaml (relative to the cluster folder, no ``..`` escape, no symlink out, exists,
 a YAML mapping or empty). ``scan_secrets`` applies the naming rules to every file of a cluster folder:
 a name with ``secret`` in it must be ``enc-*`` and sops-encrypted, an ``enc-*`` file must be encrypted,
-and an encrypted file must be named ``enc-*``.
+and an encrypted file must be named ``enc-*`` (the predicates are ``deployer.secret_files``).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from deployer.config import yamlfile
+from deployer import yamlio
 from deployer.errors import Problem
-from deployer.secrets import ENCRYPTED_PREFIX, is_encrypted, needs_encryption
+from deployer.secret_files import ENCRYPTED_PREFIX, is_encrypted, is_secret_file
 
 PARSED_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -49,10 +49,10 @@ class FileReader:
         path = self.root / rel
         if not rel.endswith(PARSED_SUFFIXES):
             raw = path.read_bytes()
-            return FileInfo(rel, None, encrypted=b"sops_mac" in raw or b'"sops"' in raw)
+            return FileInfo(rel, None, encrypted=is_encrypted(raw))
         try:
-            data = yamlfile.load(path)
-        except yamlfile.YamlError as exc:
+            data = yamlio.load(path)
+        except yamlio.YamlError as exc:
             return FileInfo(rel, problem=Problem(rel, exc.line, exc.message))
         except UnicodeDecodeError:
             return FileInfo(rel, problem=Problem(rel, None, "is not UTF-8 text"))
@@ -100,18 +100,18 @@ def scan_secrets(reader: FileReader, cluster_dir: str) -> list[Problem]:
             continue
         rel = path.relative_to(reader.root).as_posix()
         name = path.name
-        if not name.endswith(PARSED_SUFFIXES) and not needs_encryption(name):
+        if not name.endswith(PARSED_SUFFIXES) and not is_secret_file(name):
             continue
         info = reader.read(rel)
         if not info.ok:
             continue  # a syntax problem is reported where the file is used
-        if needs_encryption(name) and not info.encrypted:
+        if is_secret_file(name) and not info.encrypted:
             problems.append(Problem(rel, None, "is not encrypted, but its name says it holds secrets: "
                                     f"encrypt it with 'sops encrypt --in-place {rel}' (rules in .sops.yaml) before committing"))
         elif info.encrypted and not name.startswith(ENCRYPTED_PREFIX):
             problems.append(Problem(rel, None, f"is sops-encrypted but not named {ENCRYPTED_PREFIX}*: rename it to "
                                     f"{ENCRYPTED_PREFIX}{name} and update cluster.yaml"))
-        elif needs_encryption(name) and not name.startswith(ENCRYPTED_PREFIX):
+        elif is_secret_file(name) and not name.startswith(ENCRYPTED_PREFIX):
             problems.append(Problem(rel, None, f"holds secrets but is not named {ENCRYPTED_PREFIX}*: rename it to "
                                     f"{ENCRYPTED_PREFIX}{name} and update cluster.yaml"))
     return problems

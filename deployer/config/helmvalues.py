@@ -29,12 +29,13 @@ defaults three levels down) and its log warnings.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterator, Mapping
+from typing import Any, cast
 
 from deployer.charts import ChartDependency
 
-KeyPath = tuple
+KeyPath = tuple[str, ...]  # mapping keys, from the top of the values
 
 
 Requirement = ChartDependency  # one ``dependencies:`` entry of a Chart.yaml: name, version, alias, condition, tags...
@@ -49,7 +50,7 @@ class Chart:
     values: Mapping[str, Any]  # values.yaml (after processing: the merged defaults); never changed in place
     schema: Any = None  # an opaque handle of its values.schema.json, or None
     requirements: tuple[Requirement, ...] | None = None  # None when Chart.yaml has no dependencies
-    charts: tuple["Chart", ...] = field(default=())  # what charts/ holds (after processing: the enabled ones)
+    charts: tuple[Chart, ...] = field(default=())  # what charts/ holds (after processing: the enabled ones)
     chart_name: str = ""  # the chart's own name, whatever its alias
     origin: str = ""  # where it was read from, for messages
 
@@ -90,13 +91,12 @@ def _tables(dst: Any, src: Any, merge: bool) -> Any:
                     if out is None:
                         out = dict(dst)
                     del out[key]
-            elif type(val) is dict:
-                if type(dv) is dict:
-                    new = _tables(dv, val, merge)
-                    if new is not dv:
-                        if out is None:
-                            out = dict(dst)
-                        out[key] = new
+            elif type(val) is dict and type(dv) is dict:
+                new = _tables(dv, val, merge)
+                if new is not dv:
+                    if out is None:
+                        out = dict(dst)
+                    out[key] = new
         else:
             if out is None:
                 out = dict(dst)
@@ -104,7 +104,7 @@ def _tables(dst: Any, src: Any, merge: bool) -> Any:
     return dst if out is None else out
 
 
-def _coalesce_own(chart: Chart, dest: dict, merge: bool) -> dict:
+def _coalesce_own(chart: Chart, dest: dict[str, Any], merge: bool) -> dict[str, Any]:
     """``coalesceValues``: the chart's own values under ``dest``."""
     out = None
     subnames = {c.name for c in chart.charts}
@@ -128,7 +128,7 @@ def _coalesce_own(chart: Chart, dest: dict, merge: bool) -> dict:
     return dest if out is None else out
 
 
-def _globals(child: dict, parent: Mapping) -> dict:
+def _globals(child: dict[str, Any], parent: Mapping[str, Any]) -> dict[str, Any]:
     """``coalesceGlobals``: the parent's ``global`` over the child's (maps merged, the parent's values win)."""
     dg = child.get("global", {})
     sg = parent.get("global", {})
@@ -148,7 +148,7 @@ def _globals(child: dict, parent: Mapping) -> dict:
     return out
 
 
-def _coalesce(chart: Chart, dest: dict, merge: bool, at: KeyPath) -> dict:
+def _coalesce(chart: Chart, dest: dict[str, Any], merge: bool, at: KeyPath) -> dict[str, Any]:
     dest = _coalesce_own(chart, dest, merge)
     if not chart.charts:
         return dest
@@ -158,36 +158,36 @@ def _coalesce(chart: Chart, dest: dict, merge: bool, at: KeyPath) -> dict:
         if current is _MISSING:
             current = {}
         elif type(current) is not dict:
-            raise CoalesceError(at + (sub.name,), sub.real_name)
-        dest[sub.name] = _coalesce(sub, _globals(current, dest), merge, at + (sub.name,))
+            raise CoalesceError((*at, sub.name), sub.real_name)
+        dest[sub.name] = _coalesce(sub, _globals(current, dest), merge, (*at, sub.name))
     return dest
 
 
 _MISSING = object()
 
 
-def coalesce_values(chart: Chart, values: Mapping[str, Any] | None) -> dict:
+def coalesce_values(chart: Chart, values: Mapping[str, Any] | None) -> dict[str, Any]:
     """helm's ``CoalesceValues(chart, values)`` (nulls delete chart defaults)."""
     return _coalesce(chart, dict(values or {}), False, ())
 
 
-def merge_values(chart: Chart, values: Mapping[str, Any] | None) -> dict:
+def merge_values(chart: Chart, values: Mapping[str, Any] | None) -> dict[str, Any]:
     """helm's ``MergeValues(chart, values)`` (nulls kept)."""
     return _coalesce(chart, dict(values or {}), True, ())
 
 
 # --- paths (helm's Values.Table / PathValue) ---------------------------------------------------------------
 
-def _table(values: Any, dotted: str) -> dict | None:
+def _table(values: Any, dotted: str) -> dict[str, Any] | None:
     node = values
     for part in dotted.split("."):
         node = node.get(part) if type(node) is dict else None
         if type(node) is not dict:
             return None
-    return node
+    return cast(dict[str, Any], node)
 
 
-def _path_value(values: Mapping, dotted: str) -> tuple[bool, Any]:
+def _path_value(values: Mapping[str, Any], dotted: str) -> tuple[bool, Any]:
     """(found, value) as helm's ``PathValue``: the last key must hold a non-map value."""
     parts = dotted.split(".")
     table = values if len(parts) == 1 else _table(values, ".".join(parts[:-1]))
@@ -196,10 +196,10 @@ def _path_value(values: Mapping, dotted: str) -> tuple[bool, Any]:
     return True, table[parts[-1]]
 
 
-def _path_to_map(parent: str, data: dict) -> dict:
+def _path_to_map(parent: str, data: dict[str, Any]) -> dict[str, Any]:
     if parent == ".":
         return data
-    out: dict = data
+    out = data
     for key in reversed(parent.split(".")):
         out = {key: out}
     return out
@@ -210,7 +210,10 @@ def _path_to_map(parent: str, data: dict) -> dict:
 _VERSION = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
 
 
-def _parse_version(text: str) -> tuple[int, int, int, str] | None:
+_Version = tuple[int, int, int, str]  # major, minor, patch, prerelease ("" for none)
+
+
+def _parse_version(text: str) -> _Version | None:
     match = _VERSION.match(text.strip())
     if not match:
         return None
@@ -218,7 +221,7 @@ def _parse_version(text: str) -> tuple[int, int, int, str] | None:
     return int(major), int(minor or 0), int(patch or 0), pre or ""
 
 
-def _cmp(a: tuple, b: tuple) -> int:
+def _cmp(a: _Version, b: _Version) -> int:
     if a[:3] != b[:3]:
         return -1 if a[:3] < b[:3] else 1
     if a[3] == b[3]:
@@ -230,10 +233,17 @@ def _cmp(a: tuple, b: tuple) -> int:
     return -1 if a[3] < b[3] else 1
 
 
-def _check_one(op: str, text: str, version: tuple) -> bool:
+def _leading_number(text: str) -> int:
+    match = re.match(r"\d+", text)
+    if match is None:
+        raise ValueError(f"not a version number: {text!r}")
+    return int(match.group())
+
+
+def _check_one(op: str, text: str, version: _Version) -> bool:
     parts = re.split(r"\.", text.lstrip("v")) if text else ["*"]
     wild = [p in ("x", "X", "*") for p in parts] + [True] * (3 - len(parts))
-    nums = [0 if w or i >= len(parts) else int(re.match(r"\d+", parts[i]).group()) for i, w in enumerate(wild[:3])]
+    nums = [0 if w or i >= len(parts) else _leading_number(parts[i]) for i, w in enumerate(wild[:3])]
     base = _parse_version(".".join(str(n) for n in nums) + ("-" + text.split("-", 1)[1] if "-" in text else ""))
     if base is None:
         return False
@@ -287,12 +297,13 @@ def compatible(constraint: str, version: str) -> bool:
         ok = True
         for term in terms:
             match = re.match(r"^(=<|=>|>=|<=|!=|~>|[<>=~^])?(.*)$", term)
+            assert match is not None  # the pattern matches any term
             op, rest = match.group(1) or "", match.group(2)
             try:
                 if not _check_one(op, rest, parsed):
                     ok = False
                     break
-            except (AttributeError, ValueError):
+            except ValueError:
                 ok = False
                 break
         if ok and terms:
@@ -351,7 +362,7 @@ def _imports(chart: Chart) -> Chart:
     if not chart.requirements:
         return chart
     cvals = merge_values(chart, None)
-    imported: dict = {}
+    imported: dict[str, Any] = {}
     for req in chart.requirements:
         for item in req.import_values:
             if isinstance(item, dict):
@@ -371,7 +382,9 @@ def process_dependencies(chart: Chart, values: Mapping[str, Any] | None) -> Char
     return _imports(_enabled(chart, values, "", chart.needs_conditions()))
 
 
-def schema_targets(chart: Chart, coalesced: Mapping[str, Any], at: KeyPath = ()) -> Iterator[tuple[KeyPath, Chart, Any]]:
+def schema_targets(
+    chart: Chart, coalesced: Mapping[str, Any], at: KeyPath = ()
+) -> Iterator[tuple[KeyPath, Chart, Any]]:
     """``ValidateAgainstSchema``'s walk: ``(key path of the part, chart, part)`` for every chart with a schema.
 
     A subchart's part that is not a map yields ``(path, chart, part)`` too; the caller reports it.
@@ -383,6 +396,6 @@ def schema_targets(chart: Chart, coalesced: Mapping[str, Any], at: KeyPath = ())
         if part is None:
             continue
         if type(part) is not dict:
-            yield at + (sub.name,), sub, part
+            yield (*at, sub.name), sub, part
             continue
-        yield from schema_targets(sub, part, at + (sub.name,))
+        yield from schema_targets(sub, part, (*at, sub.name))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from deployer.config import yamlfile
+from deployer import yamlio
 from deployer.config.model import (
     SPEC_CLASSES,
     ClusterConfig,
@@ -69,8 +69,8 @@ def read_cluster(root: Path, name: str) -> ClusterRead:
         result.problems.append(Problem(cdir, None, "no cluster.yaml in this cluster folder: add one or remove the folder"))
         return result
     try:
-        raw = yamlfile.load(path)
-    except yamlfile.YamlError as exc:
+        raw = yamlio.load(path)
+    except yamlio.YamlError as exc:
         result.problems.append(Problem(rel, exc.line, exc.message))
         return result
     except (OSError, UnicodeDecodeError) as exc:
@@ -86,7 +86,7 @@ def check_cluster_data(root: Path, name: str, raw: Any, path: Path | None = None
     result = ClusterRead(name=name, config=None, raw=raw)
 
     def line(keys) -> int | None:
-        return yamlfile.line_of(path, keys) if path is not None else None
+        return yamlio.line_of(path, keys) if path is not None else None
 
     if not isinstance(raw, dict):
         result.problems.append(Problem(rel, 1, "must be a YAML mapping with at least 'name' and 'provider'"))
@@ -118,8 +118,8 @@ def check_cluster_data(root: Path, name: str, raw: Any, path: Path | None = None
 def cluster_from_text(root: Path, name: str, text: str) -> ClusterConfig | None:
     """The model of a cluster.yaml given as text (e.g. from an older git revision); None if it has problems."""
     try:
-        raw = yamlfile.loads(text)
-    except yamlfile.YamlError:
+        raw = yamlio.loads(text)
+    except yamlio.YamlError:
         return None
     read = check_cluster_data(root, name, raw)
     return read.config if not read.problems else None

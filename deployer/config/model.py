@@ -6,11 +6,14 @@ that the plan module can match them against changed paths from git and messages 
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Union
 
-PROVIDERS = ("gcp", "aws", "azure", "kubeconfig")
+from deployer.errors import UsageError
+
 SUPPORT_RELEASE = "support"
 SUPPORT_CHART = "support"
 
@@ -43,12 +46,8 @@ class AzureSpec:
 
 @dataclass(frozen=True)
 class KubeconfigSpec:
-    file: str | None = None
+    file: str | None = None  # the sops-encrypted kubeconfig (what the cloud providers call ``key``)
     context: str | None = None
-
-    @property
-    def key(self) -> str | None:
-        return self.file
 
 
 ProviderSpec = Union[GcpSpec, AwsSpec, AzureSpec, KubeconfigSpec]
@@ -94,13 +93,28 @@ class ClusterConfig:
         return f"{self.dir}/cluster.yaml"
 
     @property
+    def key_field(self) -> str:
+        """The provider block's field naming its sops-encrypted credentials file: ``file`` for kubeconfig, else
+        ``key``."""
+        return "file" if isinstance(self.spec, KubeconfigSpec) else "key"
+
+    @property
     def key_file(self) -> str | None:
         """The provider's sops-encrypted credentials file (repo-relative), if any."""
-        key = getattr(self.spec, "key", None)
+        key = getattr(self.spec, self.key_field, None)
         return f"{self.dir}/{key}" if key else None
 
     def hub(self, name: str) -> HubConfig | None:
         return next((h for h in self.hubs if h.name == name), None)
+
+    def require_hubs(self, names: Iterable[str]) -> list[HubConfig]:
+        """The hubs called ``names``, in that order; any unknown name raises the one "no hub named" ``UsageError``
+        (the cluster file, the unknown names, a "did you mean" for near misses, and the cluster's hubs)."""
+        names = list(names)
+        unknown = [n for n in names if self.hub(n) is None]
+        if unknown:
+            raise UsageError(no_hub_message(self, unknown))
+        return [h for n in names for h in self.hubs if h.name == n]
 
     @property
     def canaries(self) -> tuple[HubConfig, ...]:
@@ -109,6 +123,17 @@ class ClusterConfig:
     @property
     def prod_hubs(self) -> tuple[HubConfig, ...]:
         return tuple(h for h in self.hubs if not h.canary)
+
+
+def no_hub_message(cluster: ClusterConfig, unknown: Iterable[str]) -> str:
+    """``<file>: no hub named 'x' in cluster 'c' (did you mean 'y'?); its hubs: a, b``."""
+    known = [h.name for h in cluster.hubs]
+    parts = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, known, n=1)
+        parts.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+    return (f"{cluster.file}: no hub named {', '.join(parts)} in cluster '{cluster.name}'; "
+            f"its hubs: {', '.join(known) or '(none)'}")
 
 
 @dataclass(frozen=True)

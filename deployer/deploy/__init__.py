@@ -2,7 +2,7 @@
 
 Modules (each states its contract):
 
-- ``jobs``: ``plan_jobs(cluster, hubs, support=) -> Plan`` (pure): support, canaries, prod hubs;
+- ``jobs``: ``order_releases(cluster, hubs, support=) -> ReleaseOrder`` (pure): support, canaries, prod hubs;
 - ``engine``: ``deploy(root, cluster, hubs, env=, support=, options=, runner=, on_event=) -> Report``;
 - ``report``: ``Report``/``ReleaseResult``, the ``--report`` JSON and the summary table;
 - ``dependencies``: chart dependencies built at most once per chart per run;

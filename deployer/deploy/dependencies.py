@@ -12,8 +12,8 @@ dependencies first: basehub, then daskhub) and, for each chart not yet handled i
   again with a private repository config naming the lock's URLs, so no one has to add repositories by hand.
 
 The outcome (done, or the error) is remembered, so a chart shared by many releases is checked and built once, and
-a failure is reported for every release that needs it without running helm again. ``built``/``checked`` list what
-happened, for reports and benchmarks. Thread-safe (one lock: builds never overlap).
+a failure is reported for every release that needs it without running helm again. ``built`` lists the charts
+whose dependencies were built, for the deploy report. Thread-safe (one lock: builds never overlap).
 
 Tests use this same class (through the ``chart_cache`` fixture) with the mirror of the real pinned charts.
 """
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from deployer import chart_mirror
-from deployer import helm as helm_args
+from deployer import helm_argv
 from deployer.charts import build_order, dependencies_built, lock_in_sync
 from deployer.errors import CommandError, DeployerError, UsageError
 from deployer.repo import relative
@@ -41,19 +41,18 @@ def repo_add_hints(chart_dirs: list[Path]) -> list[list[str]]:
     first: dict[str, str] = {}  # repository URL -> the name of the first chart pinned from it
     for pin in chart_mirror.pins(chart_dirs):
         first.setdefault(pin.repository, pin.name)
-    return [helm_args.repo_add_args(name, url) for url, name in first.items()]
+    return [helm_argv.repo_add_args(name, url) for url, name in first.items()]
 
 
 class Dependencies:
-    def __init__(self, root: Path, helm: str, runner: Runner, env: Mapping[str, str]) -> None:
+    def __init__(self, root: Path, helm_path: str, runner: Runner, env: Mapping[str, str]) -> None:
         self.root = root
-        self.helm = helm
+        self.helm_path = helm_path
         self.runner = runner
         self.env = env
         self._lock = threading.Lock()
         self._outcome: dict[Path, DeployerError | None] = {}
-        self.built: list[str] = []
-        self.checked: list[str] = []
+        self.built: list[str] = []  # the charts whose dependencies this run built, repo-relative
 
     def ensure(self, chart: str) -> None:
         """Make ``<root>/<chart>`` and its ``file://`` dependencies ready for helm; raise ``DeployerError`` if not."""
@@ -66,12 +65,11 @@ class Dependencies:
                     raise error
 
     def _build(self, rel: str, env: Mapping[str, str], *, skip_refresh: bool = False) -> None:
-        self.runner.run([self.helm, *helm_args.dependency_build_args(rel, skip_refresh=skip_refresh)], env=env,
+        self.runner.run([self.helm_path, *helm_argv.dependency_build_args(rel, skip_refresh=skip_refresh)], env=env,
                         cwd=self.root)
 
     def _prepare(self, path: Path) -> DeployerError | None:
         rel = relative(self.root, path)
-        self.checked.append(rel)
         if not lock_in_sync(path):
             return DependencyError(
                 f"{rel}/Chart.lock is missing or out of sync with {rel}/Chart.yaml: run `helm dependency update "
@@ -91,7 +89,7 @@ class Dependencies:
                 try:
                     self._build(rel, self.env)
                 except CommandError as exc:
-                    if not helm_args.NO_REPOSITORY.search(exc.stderr):
+                    if not helm_argv.NO_REPOSITORY.search(exc.stderr):
                         raise
                     # this helm has no `helm repo add` for a repository the lock names: rather than asking for it,
                     # build again with a private repository config naming the lock's URLs (the user's is untouched)

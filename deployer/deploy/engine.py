@@ -2,7 +2,8 @@
 
 ``deploy(root, cluster, hubs, env=..., ...) -> Report`` is what ``deployer deploy`` calls:
 
-1. load the cluster and plan its jobs (``jobs.plan_jobs``); unknown cluster or hub -> ``UsageError`` (exit 2);
+1. load the cluster and order its releases (``jobs.order_releases``); unknown cluster or hub -> ``UsageError``
+   (exit 2);
 2. build each chart's dependencies once (``Dependencies``: only where ``charts/`` does not already match the
    lock), since validation reads the dependency charts' schemas from those archives;
 3. validate everything the jobs use (``deployer.validate``); any problem -> ``ConfigError`` (exit 2). Nothing has
@@ -37,29 +38,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Collection, Iterator, Mapping, Sequence
 
-from deployer import helm as H
+from deployer import helm_argv
 from deployer.deploy.dependencies import Dependencies, prepare
-from deployer.deploy.jobs import Job, Plan, is_secret_file, plan_jobs
+from deployer.deploy.jobs import Job, ReleaseOrder, order_releases
 from deployer.deploy.report import DEPLOYED, FAILED, SKIPPED, ReleaseResult, Report
 from deployer.errors import CommandError, ConfigError, DeployerError, UsageError
 from deployer.run import Cancelled, Completed, Runner
-
-STARTED = "started"
-DONE = "done"
-
+from deployer.secret_files import is_secret_file
 
 @dataclass(frozen=True)
 class DeployOptions:
     jobs: int = 4
     wait: bool = True
-    timeout: str = H.DEFAULT_TIMEOUT  # a Go duration
+    timeout: str = helm_argv.DEFAULT_TIMEOUT  # a Go duration
 
 
 @dataclass(frozen=True)
 class Event:
     job: Job
-    phase: str  # "started" | "done"
-    result: ReleaseResult | None = None
+    result: ReleaseResult | None = None  # None: the release has started; else it has ended so
 
 
 class StuckRelease(DeployerError):
@@ -73,7 +70,7 @@ class StuckRelease(DeployerError):
 MAX_ERROR_LINES = 40  # of helm's stderr kept in the report (the end, where helm puts its error)
 
 
-class Helm:
+class HelmCli:
     """The helm binary of this run, its major version (asked once), and how it is run (cwd: the repository root)."""
 
     def __init__(self, root: Path, runner: Runner, env: Mapping[str, str]) -> None:
@@ -82,9 +79,9 @@ class Helm:
         self.root = root
         self.runner = runner
         self.path = find_tool("helm", root, env)
-        done = runner.run([self.path, *H.version_args()], env=env, cwd=root)
+        done = runner.run([self.path, *helm_argv.version_args()], env=env, cwd=root)
         try:
-            self.major = H.parse_major(done.stdout)
+            self.major = helm_argv.parse_major(done.stdout)
         except ValueError as exc:
             raise UsageError(f"{self.path}: {exc}") from None
 
@@ -92,23 +89,28 @@ class Helm:
         return self.runner.run([self.path, *args], env=env, cwd=self.root, check=check)
 
 
-def load_plan(root: Path, cluster_name: str, hubs: Sequence[str] | None, *, support: bool | None) -> Plan:
-    """Load the cluster (strictly) and plan its jobs; ``hubs=None`` means every hub (see ``plan_jobs``)."""
+def load_release_order(
+    root: Path, cluster_name: str, hubs: Sequence[str] | None, *, support: bool | None
+) -> ReleaseOrder:
+    """Load the cluster (strictly) and order its releases; ``hubs=None`` means every hub (see ``order_releases``)."""
     from deployer.config.load import load_cluster
 
-    return plan_jobs(load_cluster(root, cluster_name), hubs, support=support)
+    return order_releases(load_cluster(root, cluster_name), hubs, support=support)
 
 
-def validate_plan(root: Path, plan: Plan, *, env: Mapping[str, str], unprepared: Collection[str] = ()) -> None:
-    """The validate command's checks for everything the plan deploys; raise ``ConfigError`` on any problem.
+def validate_releases(
+    root: Path, order: ReleaseOrder, *, env: Mapping[str, str], unprepared: Collection[str] = (),
+    runner: Runner | None = None,
+) -> None:
+    """The validate command's checks for everything the order deploys; raise ``ConfigError`` on any problem.
 
     ``unprepared``: charts whose dependencies could not be built; their releases' values are not checked.
     """
     from deployer.validate import validate
 
-    whole = plan.support is not None or not plan.hub_names  # validate() checks support only with the whole cluster
-    problems = validate(root, [plan.cluster.name], () if whole else plan.hub_names, env=env,
-                        unprepared=frozenset(unprepared))
+    whole = order.support is not None or not order.hub_names  # validate() checks support only with the whole cluster
+    problems = validate(root, [order.cluster.name], () if whole else order.hub_names, env=env,
+                        unprepared=frozenset(unprepared), runner=runner)
     if problems:
         raise ConfigError(problems)
 
@@ -117,17 +119,18 @@ def validate_plan(root: Path, plan: Plan, *, env: Mapping[str, str], unprepared:
 def values_for(job: Job, *, root: Path, env: Mapping[str, str], workdir: Path, runner: Runner) -> Iterator[list[str]]:
     """The job's values files for helm, in order: plain files as repository-relative paths, secret files decrypted
     into ``workdir`` (0600, removed when the block ends). Decrypted values are added to the runner's redactor."""
-    from deployer.config import yamlfile
+    from deployer import yamlio
     from deployer.secrets import decrypted
 
     with contextlib.ExitStack() as stack:
         paths: list[str] = []
         for rel in job.values_files:
             if is_secret_file(rel):
-                path = stack.enter_context(decrypted(root / rel, display=rel, env=env, root=root, workdir=workdir))
+                path = stack.enter_context(decrypted(root / rel, display=rel, env=env, root=root, workdir=workdir,
+                                                     runner=runner))
                 try:
-                    runner.redactor.add_tree(yamlfile.loads(path.read_text(encoding="utf-8", errors="replace")))
-                except yamlfile.YamlError:
+                    runner.redactor.add_tree(yamlio.loads(path.read_text(encoding="utf-8", errors="replace")))
+                except yamlio.YamlError:
                     pass  # helm will refuse it; its message quotes no values of ours
                 paths.append(str(path))
             else:
@@ -140,24 +143,24 @@ class Deployment:
     """One cluster's deploy in progress: what every release needs."""
 
     root: Path
-    plan: Plan
+    order: ReleaseOrder
     env: Mapping[str, str]  # for helm: the base environment plus the cluster access
     secrets_env: Mapping[str, str]  # for sops: the base environment
-    helm: Helm
+    helm_cli: HelmCli
     deps: Dependencies
-    target: H.KubeTarget
+    target: helm_argv.KubeTarget
     workdir: Path
     options: DeployOptions
     on_event: Callable[[Event], None] | None = None
 
     # -- one release -----------------------------------------------------------------------------------------------
     def history(self, job: Job, entries: int = 1) -> list[dict]:
-        argv = H.history_args(job.release, namespace=job.namespace, target=self.target, max_entries=entries)
-        done = self.helm.run(argv, env=self.env, check=False)
+        argv = helm_argv.history_args(job.release, namespace=job.namespace, target=self.target, max_entries=entries)
+        done = self.helm_cli.run(argv, env=self.env, check=False)
         if done.returncode != 0:
-            if any(s in done.stderr for s in H.NOT_FOUND):
+            if any(s in done.stderr for s in helm_argv.NOT_FOUND):
                 return []
-            raise self.helm.runner.error(done)
+            raise self.helm_cli.runner.error(done)
         try:
             return sorted(json.loads(done.stdout or "[]"), key=lambda e: int(e.get("revision", 0)))
         except (ValueError, TypeError, AttributeError):
@@ -171,16 +174,16 @@ class Deployment:
     def deploy_release(self, job: Job) -> ReleaseResult:
         start = time.monotonic()
         if self.on_event:
-            self.on_event(Event(job, STARTED))
+            self.on_event(Event(job))
         try:
-            self.deps.ensure(job.chart)
+            self.deps.ensure(job.chart_path)
             self.check_not_pending(job)
             with values_for(job, root=self.root, env=self.secrets_env, workdir=self.workdir,
-                            runner=self.helm.runner) as values:
-                done = self.helm.run(H.upgrade_args(
-                    job.release, job.chart, namespace=job.namespace, values_files=values, major=self.helm.major,
+                            runner=self.helm_cli.runner) as values:
+                done = self.helm_cli.run(helm_argv.upgrade_args(
+                    job.release, job.chart_path, namespace=job.namespace, values_files=values, major=self.helm_cli.major,
                     wait=self.options.wait, timeout=self.options.timeout, target=self.target), env=self.env)
-            revision = H.parse_revision(done.stdout) or self._revision(job)
+            revision = helm_argv.parse_revision(done.stdout) or self._revision(job)
             result = ReleaseResult(job.release, job.kind, DEPLOYED, revision, time.monotonic() - start)
         except Cancelled:
             raise
@@ -188,7 +191,7 @@ class Deployment:
             result = ReleaseResult(job.release, job.kind, FAILED, exc.revision, time.monotonic() - start, str(exc))
         except CommandError as exc:
             error = "\n".join(exc.stderr.strip().splitlines()[-MAX_ERROR_LINES:]) or str(exc)
-            if H.IN_PROGRESS in exc.stderr:
+            if helm_argv.IN_PROGRESS in exc.stderr:
                 history = self._safe_history(job)
                 if history and str(history[-1].get("status", "")).startswith("pending-"):
                     error = explain_pending(job, history, self.target)
@@ -197,7 +200,7 @@ class Deployment:
         except DeployerError as exc:
             result = ReleaseResult(job.release, job.kind, FAILED, None, time.monotonic() - start, exc.render())
         if self.on_event:
-            self.on_event(Event(job, DONE, result))
+            self.on_event(Event(job, result))
         return result
 
     def _safe_history(self, job: Job) -> list[dict]:
@@ -207,7 +210,7 @@ class Deployment:
             return []
 
     def _revision(self, job: Job) -> int | None:
-        if self.helm.runner.cancelled:
+        if self.helm_cli.runner.cancelled:
             return None
         history = self._safe_history(job)
         return int(history[-1]["revision"]) if history else None
@@ -215,17 +218,17 @@ class Deployment:
     def skip(self, job: Job, reason: str) -> ReleaseResult:
         result = ReleaseResult(job.release, job.kind, SKIPPED, None, 0.0, reason)
         if self.on_event:
-            self.on_event(Event(job, DONE, result))
+            self.on_event(Event(job, result))
         return result
 
-    # -- the whole plan --------------------------------------------------------------------------------------------
+    # -- the whole order -------------------------------------------------------------------------------------------
     def run(self) -> list[ReleaseResult]:
         results: dict[str, ReleaseResult] = {}
-        plan = self.plan
+        order = self.order
         pool = ThreadPoolExecutor(max_workers=max(1, self.options.jobs), thread_name_prefix="deploy")
         try:
             blocked: str | None = None
-            for job in (*((plan.support,) if plan.support else ()), *plan.canaries):
+            for job in (*((order.support,) if order.support else ()), *order.canaries):
                 if blocked:
                     results[job.release] = self.skip(job, blocked)
                     continue
@@ -235,18 +238,18 @@ class Deployment:
                     blocked = (f"not deployed because {'support' if job.kind == 'support' else 'canary'} "
                                f"'{job.release}' failed")
             if blocked:
-                for job in plan.prod:
+                for job in order.prod:
                     results[job.release] = self.skip(job, blocked)
             else:
-                futures = {pool.submit(self.deploy_release, job): job for job in plan.prod}
+                futures = {pool.submit(self.deploy_release, job): job for job in order.prod}
                 for future, job in _wait_all(futures):
                     results[job.release] = future.result()
         except BaseException:
-            self.helm.runner.cancel()
+            self.helm_cli.runner.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
-        return [results[j.release] for j in plan.jobs]
+        return [results[j.release] for j in order.jobs]
 
 
 def _wait_one(future: Future) -> ReleaseResult:
@@ -264,19 +267,20 @@ def _wait_all(futures: dict[Future, Job]) -> Iterator[tuple[Future, Job]]:
             yield future, futures[future]
 
 
-def explain_pending(job: Job, history: list[dict], target: H.KubeTarget) -> str:
+def explain_pending(job: Job, history: list[dict], target: helm_argv.KubeTarget) -> str:
     """Why a pending release is not deployed, and the commands that recover it."""
     last = history[-1]
     status, revision = last.get("status"), int(last.get("revision", 0))
     good = [int(e["revision"]) for e in history[:-1] if e.get("status") in ("deployed", "superseded")]
-    context = H.KubeTarget(context=target.context).args()  # the flag spelled where every helm argv is built
+    context = helm_argv.KubeTarget(context=target.context)  # a person's own kubeconfig, the deploy's context
     if good:
-        fix = ["helm", *H.rollback_args(job.release, good[-1], namespace=job.namespace), *context]
+        fix = ["helm", *helm_argv.rollback_args(job.release, good[-1], namespace=job.namespace, target=context)]
         then = f"(back to revision {good[-1]}, the last one that deployed)"
     else:
-        fix = ["helm", *H.uninstall_args(job.release, namespace=job.namespace), *context]
+        fix = ["helm", *helm_argv.uninstall_args(job.release, namespace=job.namespace, target=context)]
         then = "(it never deployed; this removes the half-installed release)"
-    history_cmd = ["helm", "history", job.release, "--namespace", job.namespace, *context]
+    history_cmd = ["helm", *helm_argv.history_args(job.release, namespace=job.namespace, target=context, max_entries=None,
+                                           output_json=False)]
     return (
         f"release '{job.release}' (namespace {job.namespace}) is stuck in status {status} at revision {revision}: "
         f"a helm run was interrupted before it finished (a killed deploy or CI job), and helm refuses to change "
@@ -297,18 +301,18 @@ def deploy(
     runner: Runner | None = None,
     on_event: Callable[[Event], None] | None = None,
 ) -> Report:
-    """Deploy ``hubs`` of ``cluster_name`` (None: support and every hub; see ``plan_jobs``) and report."""
+    """Deploy ``hubs`` of ``cluster_name`` (None: support and every hub; see ``order_releases``) and report."""
     started = time.monotonic()
-    plan = load_plan(root, cluster_name, hubs, support=support)
+    order = load_release_order(root, cluster_name, hubs, support=support)
     runner = runner or Runner()
-    deps, unprepared = prepare(root, plan.charts(), env, runner)  # failures are reported per release below
-    validate_plan(root, plan, env=env, unprepared=unprepared)
-    report = Report(cluster=plan.cluster.name)
-    if not plan.jobs:
+    deps, unprepared = prepare(root, order.charts(), env, runner)  # failures are reported per release below
+    validate_releases(root, order, env=env, unprepared=unprepared, runner=runner)
+    report = Report(cluster=order.cluster.name)
+    if not order.jobs:
         return report
-    helm = Helm(root, runner, env)
-    with access_session(root, plan, env) as (workdir, target, helm_env):
-        deployment = Deployment(root=root, plan=plan, env=helm_env, secrets_env=env, helm=helm, deps=deps,
+    helm_cli = HelmCli(root, runner, env)
+    with access_session(root, order, env, runner) as (workdir, target, helm_env):
+        deployment = Deployment(root=root, order=order, env=helm_env, secrets_env=env, helm_cli=helm_cli, deps=deps,
                                 target=target, workdir=workdir, options=options, on_event=on_event)
         report.results = deployment.run()
     report.seconds = time.monotonic() - started
@@ -317,12 +321,16 @@ def deploy(
 
 
 @contextlib.contextmanager
-def access_session(root: Path, plan: Plan, env: Mapping[str, str]) -> Iterator[tuple[Path, H.KubeTarget, dict]]:
-    """A private work folder and the cluster's access, entered once: (workdir, helm's target flags, helm's env)."""
+def access_session(
+    root: Path, order: ReleaseOrder, env: Mapping[str, str], runner: Runner
+) -> Iterator[tuple[Path, helm_argv.KubeTarget, dict]]:
+    """A private work folder and the cluster's access (its subprocesses run by ``runner``), entered once:
+    (workdir, helm's target flags, helm's env)."""
     from deployer.auth import cluster_access
-    from deployer.secrets import private_dir
+    from deployer.private import private_dir
 
-    with private_dir() as workdir, cluster_access(plan.cluster, root=root, env=env, workdir=workdir) as access:
-        target = H.KubeTarget(kubeconfig=str(access.kubeconfig) if access.kubeconfig else None,
+    with private_dir() as workdir, \
+            cluster_access(order.cluster, root=root, env=env, workdir=workdir, runner=runner) as access:
+        target = helm_argv.KubeTarget(kubeconfig=str(access.kubeconfig) if access.kubeconfig else None,
                               context=access.context)
         yield workdir, target, access.child_env(env)

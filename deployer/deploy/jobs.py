@@ -1,13 +1,15 @@
-"""What a deploy of one cluster does, in order: pure planning from the loaded config (no I/O).
+"""What a deploy of one cluster does, in order: the releases ordered from the loaded config, pure (no I/O).
 
-``plan_jobs(cluster, hubs=(), support=None) -> Plan``:
+``order_releases(cluster, hubs=(), support=None) -> ReleaseOrder``:
 
 - ``hubs=None``: the cluster's support release (when configured, unless ``support=False``) and all its hubs;
 - a list of ``hubs``: only those (support only with ``support=True``; ``()`` with ``support=True`` is support
-  alone); an unknown name raises ``UsageError`` naming the cluster's hubs;
-- ``Plan.support``, ``Plan.canaries``, ``Plan.prod`` (``Plan.jobs`` in that order): support first, then the canary
-  hubs one by one in the order of ``cluster.yaml``, then the prod hubs (which the deploy runs in parallel). If
-  support or a canary fails, every later job is skipped.
+  alone); an unknown name raises ``ClusterConfig.require_hubs``'s ``UsageError``;
+- ``ReleaseOrder.support``, ``.canaries``, ``.prod`` (``.jobs``: all, in that order): support first, then the
+  canary hubs one by one in the order of ``cluster.yaml``, then the prod hubs (which the deploy runs in
+  parallel). If support or a canary fails, every later job is skipped.
+
+Not to be confused with ``deployer.planning`` (CI: which legs a change deploys across the fleet).
 
 A ``Job`` is one helm release: name, kind (``support``/``hub``), chart folder, namespace and values files, all
 repository-relative POSIX paths.
@@ -16,12 +18,11 @@ repository-relative POSIX paths.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Sequence
 
 from deployer.config.model import ClusterConfig
 from deployer.errors import UsageError
-from deployer.secrets import ENCRYPTED_PREFIX
+from deployer.secret_files import is_secret_file
 
 SUPPORT = "support"
 HUB = "hub"
@@ -31,7 +32,7 @@ HUB = "hub"
 class Job:
     release: str
     kind: str  # "support" | "hub"
-    chart: str  # helm-charts/<chart>
+    chart_path: str  # helm-charts/<chart>, a folder (HubConfig.helm_chart is the chart's name)
     namespace: str
     values_files: tuple[str, ...]
     canary: bool = False
@@ -41,13 +42,8 @@ class Job:
         return tuple(f for f in self.values_files if is_secret_file(f))
 
 
-def is_secret_file(path: str) -> bool:
-    """Values files named ``enc-*`` are sops-encrypted (``deployer validate`` enforces the naming rule)."""
-    return PurePosixPath(path).name.startswith(ENCRYPTED_PREFIX)
-
-
 @dataclass(frozen=True)
-class Plan:
+class ReleaseOrder:
     cluster: ClusterConfig
     support: Job | None
     canaries: tuple[Job, ...]
@@ -65,8 +61,8 @@ class Plan:
         """Chart folders in the order their jobs run, each once."""
         seen: list[str] = []
         for job in self.jobs:
-            if job.chart not in seen:
-                seen.append(job.chart)
+            if job.chart_path not in seen:
+                seen.append(job.chart_path)
         return seen
 
 
@@ -74,30 +70,27 @@ def support_job(cluster: ClusterConfig) -> Job | None:
     if cluster.support is None:
         return None
     s = cluster.support
-    return Job(release=s.release, kind=SUPPORT, chart=f"helm-charts/{s.chart}", namespace=s.release,
+    return Job(release=s.release, kind=SUPPORT, chart_path=f"helm-charts/{s.chart}", namespace=s.release,
                values_files=tuple(s.values_files))
 
 
-def plan_jobs(cluster: ClusterConfig, hubs: Sequence[str] | None = None, *, support: bool | None = None) -> Plan:
+def order_releases(
+    cluster: ClusterConfig, hubs: Sequence[str] | None = None, *, support: bool | None = None
+) -> ReleaseOrder:
     """``hubs=None``: every hub (and support, unless ``support=False``); a sequence: only those hubs (support
     only with ``support=True``), so ``hubs=(), support=True`` plans the support release alone."""
     names = None if hubs is None else tuple(hubs)
-    unknown = [h for h in names or () if cluster.hub(h) is None]
-    if unknown:
-        raise UsageError(
-            f"{cluster.file}: no hub named {', '.join(repr(h) for h in unknown)} in cluster '{cluster.name}'; "
-            f"its hubs: {', '.join(h.name for h in cluster.hubs) or '(none)'}"
-        )
+    cluster.require_hubs(names or ())
     if support and cluster.support is None:
         raise UsageError(f"{cluster.file}: cluster '{cluster.name}' has no support chart configured")
     want_support = (names is None) if support is None else support
     selected = [h for h in cluster.hubs if names is None or h.name in names]
     jobs = [
-        Job(release=h.name, kind=HUB, chart=h.chart_path, namespace=h.namespace, values_files=tuple(h.values_files),
+        Job(release=h.name, kind=HUB, chart_path=h.chart_path, namespace=h.namespace, values_files=tuple(h.values_files),
             canary=h.canary)
         for h in selected
     ]
-    return Plan(
+    return ReleaseOrder(
         cluster=cluster,
         support=support_job(cluster) if want_support else None,
         canaries=tuple(j for j in jobs if j.canary),

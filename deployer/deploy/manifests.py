@@ -12,40 +12,31 @@
 from __future__ import annotations
 
 import difflib
-import io
 import re
 from typing import Any
+
+from deployer import yamlio
 
 REDACTED = "(redacted)"
 CHANGED = "(redacted, changed)"
 SECRET_FIELDS = ("data", "stringData")
+Key = tuple[str, str, str, str]  # apiVersion, kind, namespace, name
 _DOC_SPLIT = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)
 
 
-def _yaml():
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = False
-    yaml.representer.sort_base_mapping_type_on_output = False  # keep helm's key order
-    return yaml
-
-
 def parse(text: str) -> list[dict[str, Any]]:
-    return [doc for doc in _yaml().load_all(text) if isinstance(doc, dict)]
+    return [doc for doc in yamlio.load_all(text) if isinstance(doc, dict)]
 
 
 def _dump(doc: Any) -> str:
-    buffer = io.StringIO()
-    _yaml().dump(doc, buffer)
-    return buffer.getvalue()
+    return yamlio.dumps(doc)  # keeps helm's key order
 
 
 def is_secret(doc: Any) -> bool:
     return isinstance(doc, dict) and doc.get("kind") == "Secret" and str(doc.get("apiVersion", "")) == "v1"
 
 
-def key_of(doc: dict[str, Any]) -> tuple[str, str, str, str]:
+def key_of(doc: dict[str, Any]) -> Key:
     meta = doc.get("metadata") or {}
     return (str(doc.get("apiVersion", "")), str(doc.get("kind", "")), str(meta.get("namespace", "") or ""),
             str(meta.get("name", "")))
@@ -70,9 +61,9 @@ def redact_secrets(text: str) -> str:
     parts = _DOC_SPLIT.split(text)
     out = []
     for part in parts:
-        docs = [d for d in _yaml().load_all(part)] if part.strip() else []
+        docs = yamlio.load_all(part) if part.strip() else []
         doc = docs[0] if len(docs) == 1 else None
-        if is_secret(doc):
+        if doc is not None and is_secret(doc):
             comments = "".join(line + "\n" for line in part.strip("\n").splitlines() if line.startswith("#"))
             out.append("\n" + comments + _dump(_redacted(doc)))
         else:
@@ -80,7 +71,7 @@ def redact_secrets(text: str) -> str:
     return "---".join(out)
 
 
-def _normalised(docs: list[dict[str, Any]], others: dict[tuple, dict[str, Any]] | None) -> list[str]:
+def _normalised(docs: list[dict[str, Any]], others: dict[Key, dict[str, Any]] | None) -> list[str]:
     lines: list[str] = []
     for doc in sorted(docs, key=key_of):
         if is_secret(doc):

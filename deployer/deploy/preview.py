@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from deployer import helm as H
+from deployer import helm_argv
 from deployer.deploy.dependencies import prepare
-from deployer.deploy.engine import Helm, access_session, load_plan, validate_plan, values_for
-from deployer.deploy.jobs import Job, Plan, plan_jobs, support_job
+from deployer.deploy.engine import HelmCli, access_session, load_release_order, validate_releases, values_for
+from deployer.deploy.jobs import Job, ReleaseOrder, order_releases, support_job
 from deployer.deploy.manifests import manifest_diff, redact_secrets
 from deployer.errors import DeployerError, UsageError
 from deployer.run import Runner
@@ -50,22 +50,22 @@ class ReleaseDiff:
 
 def template(root: Path, cluster_name: str, release: str, *, env: Mapping[str, str], show_secrets: bool = False,
              runner: Runner | None = None) -> str:
-    from deployer.secrets import private_dir
+    from deployer.private import private_dir
 
-    plan = _one_release(root, cluster_name, release)
+    order = _one_release(root, cluster_name, release)
     runner = runner or Runner()
-    deps, _ = prepare(root, plan.charts(), env, runner)
-    job = plan.jobs[0]
-    deps.ensure(job.chart)  # raises the dependency error, if any, before anything else
-    validate_plan(root, plan, env=env)
-    helm = Helm(root, runner, env)
+    deps, _ = prepare(root, order.charts(), env, runner)
+    job = order.jobs[0]
+    deps.ensure(job.chart_path)  # raises the dependency error, if any, before anything else
+    validate_releases(root, order, env=env, runner=runner)
+    helm_cli = HelmCli(root, runner, env)
     with private_dir() as workdir, values_for(job, root=root, env=env, workdir=workdir, runner=runner) as values:
-        done = helm.run(H.template_args(job.release, job.chart, namespace=job.namespace, values_files=values), env=env)
+        done = helm_cli.run(helm_argv.template_args(job.release, job.chart_path, namespace=job.namespace, values_files=values), env=env)
     # Secret objects are blanked; decrypted values the chart renders elsewhere (env, config) are masked too
     return done.stdout if show_secrets else runner.redactor(redact_secrets(done.stdout))
 
 
-def _one_release(root: Path, cluster_name: str, release: str) -> Plan:
+def _one_release(root: Path, cluster_name: str, release: str) -> ReleaseOrder:
     from deployer.config.load import load_cluster
 
     cluster = load_cluster(root, cluster_name)
@@ -73,28 +73,28 @@ def _one_release(root: Path, cluster_name: str, release: str) -> Plan:
         job = support_job(cluster)
         if job is None:
             raise UsageError(f"{cluster.file}: cluster '{cluster_name}' has no support chart configured")
-        return Plan(cluster, job, (), ())
-    return plan_jobs(cluster, [release], support=False)
+        return ReleaseOrder(cluster, job, (), ())
+    return order_releases(cluster, [release], support=False)
 
 
 def diff(root: Path, cluster_name: str, hubs: Sequence[str] | None = None, *, env: Mapping[str, str],
          support: bool | None = None, runner: Runner | None = None) -> list[ReleaseDiff]:
-    plan = load_plan(root, cluster_name, hubs, support=support)
+    order = load_release_order(root, cluster_name, hubs, support=support)
     runner = runner or Runner()
-    deps, _ = prepare(root, plan.charts(), env, runner)
+    deps, _ = prepare(root, order.charts(), env, runner)
     try:
-        for chart in plan.charts():
+        for chart in order.charts():
             deps.ensure(chart)  # "could not tell" (exit 2) before validating or reaching the cluster
     except DeployerError as exc:
         raise PreviewError(exc.render()) from None
-    validate_plan(root, plan, env=env)
+    validate_releases(root, order, env=env, runner=runner)
     try:
-        helm = Helm(root, runner, env)
+        helm_cli = HelmCli(root, runner, env)
         out = []
-        with access_session(root, plan, env) as (workdir, target, helm_env):
-            for job in plan.jobs:
-                deps.ensure(job.chart)
-                out.append(_release_diff(root, job, helm, helm_env, env, target, workdir, runner))
+        with access_session(root, order, env, runner) as (workdir, target, helm_env):
+            for job in order.jobs:
+                deps.ensure(job.chart_path)
+                out.append(_release_diff(root, job, helm_cli, helm_env, env, target, workdir, runner))
         return out
     except DeployerError as exc:
         if exc.exit_code == 2:
@@ -102,16 +102,16 @@ def diff(root: Path, cluster_name: str, hubs: Sequence[str] | None = None, *, en
         raise PreviewError(exc.render()) from None
 
 
-def _release_diff(root: Path, job: Job, helm: Helm, helm_env: Mapping[str, str], env: Mapping[str, str],
-                  target: H.KubeTarget, workdir: Path, runner: Runner) -> ReleaseDiff:
-    live = helm.run(H.get_manifest_args(job.release, namespace=job.namespace, target=target), env=helm_env,
+def _release_diff(root: Path, job: Job, helm_cli: HelmCli, helm_env: Mapping[str, str], env: Mapping[str, str],
+                  target: helm_argv.KubeTarget, workdir: Path, runner: Runner) -> ReleaseDiff:
+    live = helm_cli.run(helm_argv.get_manifest_args(job.release, namespace=job.namespace, target=target), env=helm_env,
                     check=False)
-    if live.returncode != 0 and not any(s in live.stderr for s in H.NOT_FOUND):
+    if live.returncode != 0 and not any(s in live.stderr for s in helm_argv.NOT_FOUND):
         raise runner.error(live)
     installed = live.returncode == 0
     with values_for(job, root=root, env=env, workdir=workdir, runner=runner) as values:
-        done = helm.run(H.upgrade_args(job.release, job.chart, namespace=job.namespace, values_files=values,
-                                       major=helm.major, target=target, dry_run_server=True, output_json=True),
+        done = helm_cli.run(helm_argv.upgrade_args(job.release, job.chart_path, namespace=job.namespace, values_files=values,
+                                       major=helm_cli.major, target=target, dry_run_server=True, output_json=True),
                         env=helm_env)
     try:
         desired = json.loads(done.stdout)["manifest"]

@@ -59,7 +59,7 @@ class Report:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2) + "\n"
 
-    def write(self, path: Path) -> None:
+    def write(self, path: str | Path) -> None:
         from deployer.jsonfile import write_json
 
         write_json(path, self.to_dict())
@@ -72,7 +72,7 @@ class Report:
         head = ["RELEASE", "KIND", "STATUS", "REVISION", "SECONDS"]
         rows = [head, *self._rows()]
         widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
         counts = {s: sum(r.status == s for r in self.results) for s in (DEPLOYED, FAILED, SKIPPED)}
         lines.append(f"cluster {self.cluster}: {counts[DEPLOYED]} deployed, {counts[FAILED]} failed, "
                      f"{counts[SKIPPED]} skipped in {self.seconds:.1f} s")
@@ -89,10 +89,10 @@ class Report:
         lines = [f"### deploy {self.cluster}", "", "| release | kind | status | revision | seconds |",
                  "| --- | --- | --- | --- | --- |"]
         lines += ["| " + " | ".join(row) + " |" for row in self._rows()]
-        failed = [r for r in self.results if r.error]
+        failed = [(r, r.error) for r in self.results if r.error]
         if failed:
             lines.append("")
-            for r in failed:
-                first = r.error.strip().splitlines()[0] if r.error.strip() else ""
+            for r, error in failed:
+                first = error.strip().splitlines()[0] if error.strip() else ""
                 lines.append(f"- `{r.release}` {r.status}: {first}")
         return "\n".join(lines) + "\n"

@@ -6,24 +6,32 @@ chart, ``deployer.deploy.dependencies``), copy the chart and the charts it uses 
 ``charts/`` packaged dependencies, copy the values files in helm's order (encrypted ones as they are, or
 decrypted with ``decrypt=True``), write ``deploy.sh``, a ``.sops.yaml`` stub and a README. The folder is
 assembled next to OUTDIR and renamed into place, so a failure leaves nothing half-written. An existing
-non-empty OUTDIR is refused unless ``force``.
+non-empty OUTDIR is refused unless ``force``. Which values files are secret is ``deployer.secret_files`` (validation,
+which runs first, ensures those are exactly the encrypted ones); private files come from ``deployer.private``
+(decrypted files 0600 from the first byte; the folder and ``deploy.sh`` 0755).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING
 
+from deployer import yamlio
 from deployer.charts import build_order
-from deployer.config import yamlfile
 from deployer.errors import ConfigError, UsageError
 from deployer.export.notes import infra_specific, readme
 from deployer.export.script import deploy_script
-from deployer.secrets import ENCRYPTED_PREFIX, decrypted, is_encrypted
+from deployer.private import make_shared, private_dir, write_private
+from deployer.secret_files import is_secret_file, plain_name
+from deployer.secrets import decrypted
+
+if TYPE_CHECKING:
+    from deployer.config.model import ClusterConfig, HubConfig
+    from deployer.run import Runner
 
 SOPS_STUB = """\
 # sops creation rules for this hub's secret values files. Replace the placeholder with YOUR keys, then run
@@ -46,7 +54,7 @@ class ExportResult:
 
 def export_hub(
     root: Path, cluster_name: str, hub_name: str, outdir: Path, *, env: Mapping[str, str],
-    decrypt: bool = False, force: bool = False, runner=None,
+    decrypt: bool = False, force: bool = False, runner: Runner | None = None,
 ) -> ExportResult:
     from deployer.config.load import load_cluster
     from deployer.deploy.dependencies import Dependencies
@@ -55,10 +63,7 @@ def export_hub(
     from deployer.validate import validate
 
     cluster = load_cluster(root, cluster_name)
-    hub = cluster.hub(hub_name)
-    if hub is None:
-        raise UsageError(f"{cluster.file}: no hub named {hub_name!r} in cluster '{cluster.name}'; "
-                         f"its hubs: {', '.join(h.name for h in cluster.hubs) or '(none)'}")
+    [hub] = cluster.require_hubs([hub_name])
     outdir = Path(outdir).resolve()
     repo = root.resolve()
     owned = [repo / name for name in ("config", "helm-charts", "schemas")]
@@ -69,7 +74,7 @@ def export_hub(
     runner = runner or Runner()
     # dependencies first: validation reads the dependency charts' schemas from the archives helm builds
     Dependencies(root, find_tool("helm", root, env), runner, env).ensure(hub.chart_path)
-    problems = validate(root, [cluster.name], [hub.name], env=env)
+    problems = validate(root, [cluster.name], [hub.name], env=env, runner=runner)
     undecryptable = {p.path for p in problems if p.message.startswith("cannot decrypt")}
     blocking = [p for p in problems if not (p.path in undecryptable and not decrypt)]
     if blocking:
@@ -77,20 +82,20 @@ def export_hub(
     charts = [path for path in build_order(root / hub.chart_path)]
 
     outdir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
-    try:
-        files, plain = _write(root, cluster, hub, charts, staging, env=env, decrypt=decrypt)
+    # assembled in a private folder beside OUTDIR, removed on failure; renamed into place when complete
+    with private_dir(prefix=f".{outdir.name}.", parent=outdir.parent) as staging:
+        files, plain = _write(root, cluster, hub, charts, staging, env=env, decrypt=decrypt, runner=runner)
         if outdir.exists():
             shutil.rmtree(outdir)
         os.replace(staging, outdir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return ExportResult(outdir, files, plain)
 
 
-def _write(root, cluster, hub, charts, out: Path, *, env, decrypt) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    os.chmod(out, 0o755)
+def _write(
+    root: Path, cluster: ClusterConfig, hub: HubConfig, charts: list[Path], out: Path, *, env: Mapping[str, str],
+    decrypt: bool, runner: Runner,
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    make_shared(out)
     written: list[str] = []
     for chart_dir in charts:
         shutil.copytree(chart_dir, out / "chart" / chart_dir.name, symlinks=False,
@@ -102,26 +107,24 @@ def _write(root, cluster, hub, charts, out: Path, *, env, decrypt) -> tuple[tupl
     plain: list[str] = []
     for rel in hub.values_files:
         source = root / rel
-        data = yamlfile.load(source)
         name = Path(rel).name
-        if is_encrypted(data) and decrypt:
-            target = out / "values" / (name[len(ENCRYPTED_PREFIX):] if name.startswith(ENCRYPTED_PREFIX) else name)
-            with decrypted(source, display=rel, env=env, root=root) as clear:
-                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # private from the first byte
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(clear.read_bytes())
+        secret = is_secret_file(rel)
+        if secret and decrypt:
+            target = out / "values" / plain_name(name)
+            with decrypted(source, display=rel, env=env, root=root, runner=runner) as clear:
+                write_private(target, clear.read_bytes(), exclusive=True)
             plain.append(f"values/{target.name}")
             ordered.append((f"values/{target.name}", False))
         else:
             shutil.copyfile(source, out / "values" / name)
-            ordered.append((f"values/{name}", is_encrypted(data)))
-            if not is_encrypted(data):
-                plaintext_layers.append((f"values/{name}", data))
+            ordered.append((f"values/{name}", secret))
+            if not secret:
+                plaintext_layers.append((f"values/{name}", yamlio.load(source)))
     written += [path for path, _ in ordered]
     (out / ".sops.yaml").write_text(SOPS_STUB)
     script = out / "deploy.sh"
     script.write_text(deploy_script(hub=hub.name, chart=hub.helm_chart, files=ordered))
-    script.chmod(0o755)
+    make_shared(script)
     (out / "README.md").write_text(readme(
         hub=hub.name, cluster=cluster.name, chart=hub.helm_chart, charts=[c.name for c in charts], files=ordered,
         decrypted=decrypt, domain=hub.domain, findings=infra_specific(plaintext_layers)))

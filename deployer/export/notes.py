@@ -7,8 +7,9 @@ cloud annotations, the cluster's name. Each finding names the key path and the f
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from deployer.config.schema import format_path
 
@@ -32,7 +33,7 @@ CLOUD_ANNOTATION_PREFIXES = ("service.beta.kubernetes.io/", "cloud.google.com/",
 
 @dataclass(frozen=True)
 class Finding:
-    path: tuple
+    path: tuple[Any, ...]  # mapping keys, as the YAML has them
     file: str
     why: str
 
@@ -40,16 +41,16 @@ class Finding:
         return f"`{format_path(self.path)}` in `{self.file}`: {self.why}"
 
 
-def _walk(node: Any, path: tuple) -> Iterator[tuple[tuple, Any]]:
+def _walk(node: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], Any]]:
     if isinstance(node, dict):
         for key, value in node.items():
-            yield path + (key,), value
-            yield from _walk(value, path + (key,))
+            yield (*path, key), value
+            yield from _walk(value, (*path, key))
 
 
 def infra_specific(layers: Sequence[tuple[str, Any]]) -> list[Finding]:
     """Findings for every plaintext layer (file name, parsed content), in order, without duplicates."""
-    found: dict[tuple, Finding] = {}
+    found: dict[tuple[Any, ...], Finding] = {}
     for name, data in layers:
         for path, value in _walk(data, ()):
             key = path[-1]
@@ -85,7 +86,9 @@ def readme(*, hub: str, cluster: str, chart: str, charts: Sequence[str], files: 
     ]
     for other in charts:
         if other != chart:
-            lines.append(f"| `chart/{other}/` | a chart `{chart}` uses (`file://../{other}`), with its own dependencies |")
+            lines.append(
+                f"| `chart/{other}/` | a chart `{chart}` uses (`file://../{other}`), with its own dependencies |"
+            )
     for path, encrypted in files:
         what = ("sops-encrypted values (secrets): `deploy.sh` decrypts them on the fly with `sops --decrypt`"
                 if encrypted else "DECRYPTED secret values: keep this file private, never commit it"

@@ -1,15 +1,15 @@
 """The export's ``deploy.sh``: plain helm (and sops for encrypted values), runnable from the bundle. Pure.
 
-The helm line comes from ``deployer.helm.install_args``, the builder the deploy uses; wait and target flags are
+The helm line comes from ``deployer.helm_argv.install_args``, the builder the deploy uses; wait and target flags are
 left to whoever runs it (``./deploy.sh --kube-context X --wait``)."""
 
 from __future__ import annotations
 
 import shlex
-from typing import Sequence
+from collections.abc import Sequence
 
-from deployer import helm as H
-from deployer.deploy.script import Raw, shell_join, sops_decrypt
+from deployer import helm_argv
+from deployer.shellwords import Raw, shell_join, sops_decrypt
 
 
 def deploy_script(*, hub: str, chart: str, files: Sequence[tuple[str, bool]]) -> str:
@@ -30,7 +30,7 @@ def deploy_script(*, hub: str, chart: str, files: Sequence[tuple[str, bool]]) ->
         lines += [f"sops --decrypt {shlex.quote(path)} > /dev/null" for path in encrypted]
         lines.append("")
     values = [sops_decrypt(path) if enc else path for path, enc in files]
-    argv = ["helm", *H.install_args(Raw('"$RELEASE"'), f"./chart/{chart}", namespace=Raw('"$NAMESPACE"'),
+    argv = ["helm", *helm_argv.install_args(Raw('"$RELEASE"'), f"./chart/{chart}", namespace=Raw('"$NAMESPACE"'),
                                     values_files=values), Raw('"$@"')]
     lines.append(shell_join(argv).replace(" --values ", " \\\n  --values ").replace(' "$@"', ' \\\n  "$@"'))
     return "\n".join(lines) + "\n"

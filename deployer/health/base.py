@@ -9,7 +9,7 @@ failure, and builds the report.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from deployer.errors import UsageError
@@ -40,13 +40,6 @@ class CheckContext:
     user_exists: bool = False  # the test user exists on the hub (created or reused)
     server_requested: bool = False  # a server may be running or pending
     server_url: str | None = None  # absolute path of the user's server, e.g. /user/NAME/
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def user_path(self) -> str:
-        from urllib.parse import quote
-
-        return f"users/{quote(self.username, safe='')}"
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()

@@ -9,8 +9,9 @@ without further attempts.
 
 from __future__ import annotations
 
+import ssl
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from deployer.health.base import DEFAULT_USER, CheckContext, Step, StepFailed
 from deployer.health.client import HubClient
@@ -65,17 +66,19 @@ def run_attempt(client: HubClient, *, number: int, username: str, timeout: float
 
 def check_hub(url: str, token: str, *, cluster: str = "", hub: str = "", username: str | None = None,
               attempts: int = 1, timeout: float = 600.0, cleanup_timeout: float = 60.0, retry_delay: float = 2.0,
-              on_step: OnStep | None = None, steps: Sequence[Step] = STEPS) -> HealthReport:
+              on_step: OnStep | None = None, steps: Sequence[Step] = STEPS,
+              ssl_context: ssl.SSLContext | None = None) -> HealthReport:
     """Check the hub at ``url`` with an API token; up to ``attempts`` attempts of ``timeout`` seconds each.
 
     Returns the ``HealthReport`` (healthy or not). Raises ``TokenRefused`` (a ``UsageError``) when the hub
-    refuses the token, and ``UsageError`` for a URL that is not http(s)."""
+    refuses the token, and ``UsageError`` for a URL that is not http(s). ``ssl_context`` decides which
+    certificates an https hub may present (default: the system's trust store)."""
     from deployer.errors import UsageError
 
     if attempts < 1:
         raise UsageError("--attempts must be at least 1")
     try:
-        client = HubClient(url, token)
+        client = HubClient(url, token, ssl_context=ssl_context)
     except ValueError as exc:
         raise UsageError(f"bad hub URL: {exc}") from None
     results: list[AttemptResult] = []

@@ -23,8 +23,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import IO, Any
 
 USER_AGENT = "deployer-health-check"
 
@@ -55,8 +56,9 @@ class Response:
         data = self.json()
         if isinstance(data, dict):
             for key in ("message", "reason"):
-                if isinstance(data.get(key), str) and data[key]:
-                    return data[key]
+                value = data.get(key)
+                if isinstance(value, str) and value:
+                    return value
             return f"HTTP {self.status}"
         text = self.body.decode("utf-8", errors="replace").strip()
         if text and data is None and not text.startswith("<"):  # plain text, not an HTML page
@@ -65,7 +67,15 @@ class Response:
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
         return None
 
 
@@ -83,6 +93,13 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+def trust(env: Mapping[str, str]) -> ssl.SSLContext:
+    """The TLS context for a run with environment ``env``: the system's trust store, or the CA file/folder named
+    by OpenSSL's own variables ``SSL_CERT_FILE``/``SSL_CERT_DIR`` when ``env`` sets them."""
+    cafile, capath = env.get("SSL_CERT_FILE") or None, env.get("SSL_CERT_DIR") or None
+    return ssl.create_default_context(cafile=cafile, capath=capath)
+
+
 class HubClient:
     """Talks to one hub with one token."""
 
@@ -94,11 +111,11 @@ class HubClient:
         self.url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self._token = token
-        self._ssl_context = (ssl_context or ssl.create_default_context()) if parts.scheme == "https" else None
+        self.ssl_context = (ssl_context or ssl.create_default_context()) if parts.scheme == "https" else None
         # direct connections: no proxy settings are read from the environment (the kernel WebSocket is direct too)
         handlers: list[urllib.request.BaseHandler] = [_NoRedirect(), urllib.request.ProxyHandler({})]
         if parts.scheme == "https":
-            handlers.append(urllib.request.HTTPSHandler(context=self._ssl_context))
+            handlers.append(urllib.request.HTTPSHandler(context=self.ssl_context))
         self._opener = urllib.request.build_opener(*handlers)
 
     @property
@@ -112,7 +129,8 @@ class HubClient:
         """A URL on the hub's origin for an absolute path such as ``/user/NAME/api``."""
         return path if "://" in path else self.origin + "/" + path.lstrip("/")
 
-    def _open(self, method: str, url: str, body: Any, timeout: float, accept: str):
+    def _open(self, method: str, url: str, body: Any, timeout: float, accept: str) -> Any:
+        """urllib's answer (typed ``Any`` by typeshed): an ``HTTPResponse``, or the ``HTTPError`` of an error status."""
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(url, data=data, method=method)
         req.add_header("Authorization", f"token {self._token}")
@@ -151,6 +169,9 @@ class HubClient:
         """
         url = self.absolute(path) if path.startswith("/") else self.api_url(path)
         parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
+        if host is None:
+            raise HubUnreachable(f"GET {url}: no host name")
 
         def left() -> float:
             remaining = deadline - time.monotonic()
@@ -160,9 +181,9 @@ class HubClient:
 
         if parts.scheme == "https":
             conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-                parts.hostname, parts.port, timeout=left(), context=self._ssl_context)
+                host, parts.port, timeout=left(), context=self.ssl_context)
         else:
-            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=left())
+            conn = http.client.HTTPConnection(host, parts.port, timeout=left())
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
             conn.request("GET", target, headers={"Authorization": f"token {self._token}", "User-Agent": USER_AGENT,

@@ -8,6 +8,7 @@ kernel is shut down again. ``run_code`` is reused by the pytest plugin's helpers
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -18,7 +19,7 @@ from urllib.parse import quote
 from deployer.health import websocket
 from deployer.health.base import CheckContext, StepFailed
 from deployer.health.client import HubClient, HubUnreachable
-from deployer.health.proxy import server_api
+from deployer.health.proxy import require_server_url
 
 CODE, EXPECTED = "1 + 1", "2"
 
@@ -75,7 +76,8 @@ def run_code(client: HubClient, server_url: str, code: str, *, deadline: float) 
     try:
         try:
             ws = websocket.connect(_ws_url(client, f"{kernel_path}/channels?session_id={session}"),
-                                   headers={"Authorization": f"token {client.token}"}, timeout=left())
+                                   headers={"Authorization": f"token {client.token}"}, timeout=left(),
+                                   ssl_context=client.ssl_context)
         except websocket.WebSocketError as exc:
             detail = f": {exc.body[:200]}" if exc.body else ""
             raise StepFailed(f"cannot connect to the kernel: {exc}{detail}") from None
@@ -111,19 +113,15 @@ def run_code(client: HubClient, server_url: str, code: str, *, deadline: float) 
         return ExecutionResult(str(kernel.get("name", "")), result, "".join(out["stdout"]), "".join(out["stderr"]),
                                error)
     finally:
-        try:
+        with contextlib.suppress(HubUnreachable):
             client.request("DELETE", kernel_path, timeout=min(10.0, max(deadline - time.monotonic(), 1.0)))
-        except HubUnreachable:
-            pass
 
 
 class RunCode:
     name = "kernel"
 
     def run(self, ctx: CheckContext) -> str:
-        if ctx.server_url is None:
-            server_api(ctx)  # raises: no server
-        result = run_code(ctx.client, ctx.server_url, CODE, deadline=ctx.deadline)
+        result = run_code(ctx.client, require_server_url(ctx), CODE, deadline=ctx.deadline)
         if result.error:
             raise StepFailed(f"{CODE!r} raised {result.error} in kernel {result.kernel}")
         if result.result != EXPECTED:

@@ -7,10 +7,15 @@ from deployer.health.base import CheckContext, StepFailed
 from deployer.health.client import HubUnreachable
 
 
-def server_api(ctx: CheckContext) -> str:
+def require_server_url(ctx: CheckContext) -> str:
+    """The user's server URL; fails the step when there is none (the spawn step did not run)."""
     if ctx.server_url is None:
         raise StepFailed("no server URL (the spawn step did not run)")
-    return ctx.server_url.rstrip("/") + "/api"
+    return ctx.server_url
+
+
+def server_api(ctx: CheckContext) -> str:
+    return require_server_url(ctx).rstrip("/") + "/api"
 
 
 class ServerAnswers:

@@ -46,9 +46,10 @@ def user_model(client: HubClient, name: str, *, deadline: float) -> dict[str, An
         resp = client.api("GET", _user(name), timeout=_timeout(deadline))
     except HubUnreachable as exc:
         raise StepFailed(str(exc)) from None
-    if not resp.ok or not isinstance(resp.json(), dict):
+    model = resp.json()
+    if not resp.ok or not isinstance(model, dict):
         raise StepFailed(f"cannot read user {name} (HTTP {resp.status}): {resp.message}")
-    return resp.json()
+    return model
 
 
 def _spawn_failed(message: str) -> StepFailed:

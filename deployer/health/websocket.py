@@ -14,13 +14,14 @@ server may not use any) and subprotocols.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import socket
 import ssl
 import struct
 import urllib.parse
-from typing import Mapping
+from collections.abc import Mapping
 
 _GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
@@ -109,7 +110,7 @@ class WebSocket:
                     raise WebSocketError(f"unexpected frame opcode {opcode}")
                 if fin:
                     return kind, b"".join(parts)
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             raise TimeoutError("no message from the server in time") from None
         except OSError as exc:
             self.closed = True
@@ -124,17 +125,15 @@ class WebSocket:
 
     def close(self) -> None:
         if not self.closed:
-            try:
+            with contextlib.suppress(OSError):
                 self._send_frame(OP_CLOSE, struct.pack("!H", 1000))
-            except OSError:
-                pass
             self.closed = True
         try:
             self._rfile.close()
         finally:
             self._sock.close()
 
-    def __enter__(self) -> "WebSocket":
+    def __enter__(self) -> WebSocket:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

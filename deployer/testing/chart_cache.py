@@ -14,13 +14,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from deployer import chart_mirror
 from deployer.chart_mirror import MIRROR_VARIABLE
-from deployer.charts import build_order
+from deployer.charts import build_order, read_archive
 from deployer.deploy.dependencies import Dependencies
 from deployer.run import Runner
 
@@ -64,6 +64,18 @@ class ChartCache:
             yield {}
             return
         with chart_mirror.serving(self.mirror, sorted(p.parent for p in Path(charts_dir).glob("*/Chart.yaml"))) as env:
+            yield env
+
+    @contextlib.contextmanager
+    def serving_everything(self, repository_urls: Iterable[str]) -> Iterator[dict[str, str]]:
+        """Like ``serving``, but every archive of the mirror under each of ``repository_urls``: for ``helm
+        dependency update``, which resolves version ranges against the index and writes a new lock (something
+        the deployer itself never runs). Needs a mirror."""
+        if self.mirror is None:
+            raise ValueError("serving_everything needs a chart mirror")
+        found = [meta for meta in map(read_archive, sorted(self.mirror.glob("*.tgz"))) if meta is not None]
+        archives = [(n, v) for n, v in found if (self.mirror / f"{n}-{v}.tgz").is_file()]
+        with chart_mirror._serve(self.mirror, archives, set(repository_urls)) as env:
             yield env
 
     def ensure(self, chart_dir: Path, *, env: Mapping[str, str] | None = None, force: bool = False) -> list[Path]:

@@ -15,8 +15,9 @@ Each hub's URL and log file are printed when it starts, so pytest shows them wit
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 

@@ -2,8 +2,8 @@
 
 Both yield a :class:`KubeCluster`: ``.kubeconfig`` (Path), ``.context``, ``.url``, ``.env`` (extra variables for
 child processes), ``.helm(...)``/``.kubectl(...)`` to run the real binaries against it, the fault switches
-(``readiness``, ``latency``, ``inject_error``, ``clear_errors``), ``tokens_seen``, and object readers
-(``get_object``, ``list_objects``).
+(``readiness``, ``latency``, ``inject_error``, ``clear_errors``), ``tokens_seen`` and ``requests``, and object
+readers (``get_object``, ``require_object``, ``list_objects``).
 
 - ``kube_cluster`` (function scope) starts a fresh stand-in per test: use it to flip fault switches.
 - ``kube_cluster_session`` (session scope) is shared: use a distinct namespace per test (``unique_namespace``) and
@@ -26,13 +26,15 @@ import json
 import os
 import subprocess
 import uuid
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import pytest
 
-from deployer.testing.kubeapi import ErrorRule, KubeAPIServer
+from deployer.helm_argv import KubeTarget, parse_major, version_args
+from deployer.testing.kubeapi import ErrorRule, KubeAPIServer, RequestRecord
 from deployer.tools import find_tool
 
 __all__ = ["KubeCluster", "ToolError", "kube_cluster", "kube_cluster_session"]
@@ -85,8 +87,8 @@ class KubeCluster:
         return result
 
     def helm(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        return self.run("helm", "--kubeconfig", str(self.kubeconfig), "--kube-context", self.context, *args,
-                        **kwargs)
+        target = KubeTarget(kubeconfig=str(self.kubeconfig), context=self.context)
+        return self.run("helm", *target.args(), *args, **kwargs)
 
     def kubectl(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
         return self.run("kubectl", "--kubeconfig", str(self.kubeconfig), "--context", self.context, *args,
@@ -128,6 +130,11 @@ class KubeCluster:
     def tokens_seen(self) -> list[str]:
         return self._stand_in("recording bearer tokens").tokens_seen
 
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """Every request the stand-in served so far, in order."""
+        return self._stand_in("recording requests").requests
+
     # -- object readers -------------------------------------------------------------------------
     def get_object(self, resource: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
         if self.server is not None:
@@ -136,6 +143,13 @@ class KubeCluster:
         out = self.kubectl(*args, *(["-n", namespace] if namespace else [])).stdout
         return json.loads(out) if out.strip() else None
 
+    def require_object(self, resource: str, name: str, namespace: str | None = None) -> dict[str, Any]:
+        """Like ``get_object``, for an object that must exist: a missing one fails the test, naming it."""
+        obj = self.get_object(resource, name, namespace)
+        if obj is None:
+            raise AssertionError(f"{resource}/{name} not found" + (f" in namespace {namespace}" if namespace else ""))
+        return obj
+
     def list_objects(self, resource: str, namespace: str | None = None, *,
                      label_selector: str | None = None) -> list[dict[str, Any]]:
         if self.server is not None:
@@ -143,14 +157,15 @@ class KubeCluster:
         args = ["get", resource, "-o", "json", *(["-n", namespace] if namespace else ["-A"])]
         if label_selector:
             args += ["-l", label_selector]
-        return json.loads(self.kubectl(*args).stdout)["items"]
+        items: list[dict[str, Any]] = json.loads(self.kubectl(*args).stdout)["items"]
+        return items
 
 
 def _real_cluster(path: str, workdir: Path, tools_from: Path | None) -> KubeCluster:
-    from ruamel.yaml import YAML
+    from deployer import yamlio
 
     kubeconfig = Path(path).expanduser()
-    config = YAML(typ="safe", pure=True).load(kubeconfig.read_text()) or {}
+    config = yamlio.load(kubeconfig) or {}
     context = os.environ.get(E2E_CONTEXT) or config.get("current-context") or ""
     cluster_name = next((c["context"].get("cluster") for c in config.get("contexts") or []
                          if c.get("name") == context), None)
@@ -185,6 +200,5 @@ def kube_cluster_session(tmp_path_factory: pytest.TempPathFactory,
 
 def helm_major(cluster: KubeCluster) -> int:
     """The major version of the helm binary the cluster handle runs (3 or 4)."""
-    out = cluster.run("helm", "version", "--template", "{{.Version}}").stdout.strip()
-    return int(out.lstrip("v").split(".")[0])
+    return parse_major(cluster.run("helm", *version_args()).stdout)
 

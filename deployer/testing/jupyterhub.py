@@ -37,6 +37,7 @@ graceful stop is killed. The process environment of the test run is never change
 from __future__ import annotations
 
 import contextlib
+import http.client
 import http.cookiejar
 import json
 import os
@@ -51,9 +52,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import IO, Any
 
 from deployer.health.base import StepFailed
 from deployer.health.client import HubClient, HubUnreachable, Response
@@ -62,8 +64,16 @@ from deployer.health.servers import server_entry, start_server, stop_server, use
 from deployer.health.users import create_user, delete_user
 from deployer.tools import find_tool
 
-__all__ = ["DEFAULT_SCOPES", "HubAPI", "HubSession", "JupyterHub", "JupyterHubError", "LoginFailed", "start_hub",
-           "running_hub"]
+__all__ = [
+    "DEFAULT_SCOPES",
+    "HubAPI",
+    "HubSession",
+    "JupyterHub",
+    "JupyterHubError",
+    "LoginFailed",
+    "running_hub",
+    "start_hub",
+]
 
 DEFAULT_SCOPES = ("admin:users", "admin:servers", "read:hub", "access:servers")
 MARKER = "DEPLOYER_TEST_HUB"
@@ -102,7 +112,7 @@ class HubAPI(HubClient):
 class HubSession:
     """A browser-like session (cookies, no redirects followed) on the hub, as ``JupyterHub.login`` returns it."""
 
-    def __init__(self, hub: "JupyterHub", opener: urllib.request.OpenerDirector, jar: http.cookiejar.CookieJar,
+    def __init__(self, hub: JupyterHub, opener: urllib.request.OpenerDirector, jar: http.cookiejar.CookieJar,
                  username: str):
         self.hub, self._opener, self.cookies, self.username = hub, opener, jar, username
 
@@ -112,7 +122,15 @@ class HubSession:
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
         return None
 
 
@@ -130,7 +148,8 @@ def _open(opener: urllib.request.OpenerDirector, url: str, *, data: bytes | None
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 # -- process tracking (Linux /proc; elsewhere only the hub's own clean-up and the proxy pid file) ---------------
@@ -229,7 +248,7 @@ class JupyterHub:
     workdir: Path
     log_path: Path
     config: dict[str, dict[str, Any]]
-    process: subprocess.Popen = field(repr=False)
+    process: subprocess.Popen[bytes] = field(repr=False)
     marker: str = ""
     launched_at: float = 0.0  # time.monotonic() when the hub process was started
     started_in: float = 0.0  # seconds from launch until the API answered through the proxy
@@ -381,7 +400,9 @@ def _singleuser(env: Mapping[str, str]) -> str:
     return found
 
 
-def _hub_env(env: Mapping[str, str] | None, pythonpath: Sequence[str | os.PathLike], marker: str) -> dict[str, str]:
+def _hub_env(
+    env: Mapping[str, str] | None, pythonpath: Sequence[str | os.PathLike[str]], marker: str
+) -> dict[str, str]:
     base = dict(os.environ if env is None else env)
     for key in list(base):  # a test run inside a hub's server must not hand the hub its own server's settings
         if key.startswith(("JUPYTERHUB_", "JPY_")):
@@ -404,7 +425,7 @@ def start_hub(
     extra_config: str = "",
     service_name: str = "test-service",
     service_scopes: Sequence[str] = DEFAULT_SCOPES,
-    pythonpath: Sequence[str | os.PathLike] = (),
+    pythonpath: Sequence[str | os.PathLike[str]] = (),
     env: Mapping[str, str] | None = None,
     tools_root: Path | None = None,
     allow_root: bool | None = None,
@@ -441,7 +462,7 @@ def start_hub(
 def _launch(workdir: Path, *, proxy: str, singleuser: str, allow_root: bool, env: Mapping[str, str],
             authenticator_class: str, spawner_class: str, config: Mapping[str, Mapping[str, Any]],
             services: Sequence[Mapping[str, Any]], roles: Sequence[Mapping[str, Any]], extra_config: str,
-            service_name: str, service_scopes: Sequence[str], pythonpath: Sequence[str | os.PathLike],
+            service_name: str, service_scopes: Sequence[str], pythonpath: Sequence[str | os.PathLike[str]],
             tls: bool) -> JupyterHub:
     port, hub_port, api_port = _free_port(), _free_port(), _free_port()
     token = uuid.uuid4().hex + uuid.uuid4().hex

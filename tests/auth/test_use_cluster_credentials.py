@@ -14,7 +14,7 @@ import pytest
 
 from authkit import leftovers
 from fakes import wait_until
-from helpers import run_deployer
+from helpers import run_deployer, with_default_sigint
 
 
 def test_runs_the_command_with_kubeconfig_and_returns_its_code(repo, base_env, standin):
@@ -71,7 +71,8 @@ def _start(repo, env, marker: Path) -> subprocess.Popen:
     exe = Path(sys.executable).with_name("deployer")
     script = f'echo "$KUBECONFIG $$" > {marker}.tmp; ls "$(dirname "$KUBECONFIG")" >> {marker}.tmp; ' \
              f'mv {marker}.tmp {marker}; exec sleep 60'
-    return subprocess.Popen([str(exe), "use-cluster-credentials", "eks", "--", "sh", "-c", script], env=env,
+    argv = with_default_sigint([str(exe), "use-cluster-credentials", "eks", "--", "sh", "-c", script])
+    return subprocess.Popen(argv, env=env,
                             cwd=repo.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
 

@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-
 from helpers import run_deployer
 
 C1 = "config/clusters/c1"
@@ -50,7 +49,8 @@ def test_paths_from_a_file_and_stdin(mini_repo, tmp_path, demo_key_env):
     data = json.loads(proc.stdout)
     assert [s["cluster"] for s in data["support"]] == ["c1"] and legs(data, "prod") == ["c1/h2"]
     exe = os.path.join(os.path.dirname(sys.executable), "deployer")
-    proc = subprocess.run([exe, "--repo", str(mini_repo), "generate-matrix", "--from", "-"], input=f"{C1}/h2.values.yaml\n",
+    proc = subprocess.run([exe, "--repo", str(mini_repo), "generate-matrix", "--from", "-"],
+                          input=f"{C1}/h2.values.yaml\n",
                           capture_output=True, text=True, env=demo_key_env)
     assert legs(json.loads(proc.stdout), "prod") == ["c1/h2"]
 
@@ -139,3 +139,20 @@ def test_broken_chart_is_refused_not_a_traceback(cli, mini_repo):
     result = cli("--repo", str(mini_repo), "generate-matrix", f"{C1}/h2.values.yaml", env={})
     assert result.code == 2, result.output
     assert result.err.startswith("helm-charts/daskhub/Chart.yaml:") and "Traceback" not in result.output
+
+
+def test_git_runs_with_the_environment_given_not_the_processs(cli, git_repo, tmp_path):
+    # git is found on the PATH of the run's environment (a recording git first on it), never os.environ's
+    bin_dir, calls = tmp_path / "bin", tmp_path / "calls"
+    bin_dir.mkdir()
+    real = subprocess.run(["which", "git"], capture_output=True, text=True, check=True).stdout.strip()
+    (bin_dir / "git").write_text(f'#!/bin/sh\necho "$MARK $*" >> {calls}\nexec {real} "$@"\n')
+    (bin_dir / "git").chmod(0o755)
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "MARK": "given-env"}
+    result = cli("--repo", str(git_repo), "generate-matrix", "--base", "HEAD", env=env)
+    assert result.code == 0, result.output
+    lines = calls.read_text().splitlines()
+    assert lines and all(line.startswith("given-env ") for line in lines)
+    assert any(" diff --name-only --no-renames HEAD...HEAD" in line for line in lines)
+    missing = cli("--repo", str(git_repo), "generate-matrix", "--base", "HEAD", env={"PATH": str(tmp_path / "none")})
+    assert missing.code == 2 and missing.err.strip() == "git is not installed; --base needs it", missing.output

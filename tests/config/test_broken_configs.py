@@ -1,15 +1,14 @@
-"""A corpus of broken configurations, one defect each. Every case must give exit code 2, a message
-naming the file (and line where there is one) in the ``path[:line]: message`` form, and no traceback."""
+"""A corpus of broken configurations, one defect each. Every case must give exit code 2, exactly the problems it
+declares (each naming its file, and line where there is one, in the ``path[:line]: message`` form, with its own
+words), nothing else, and no traceback."""
 
 from __future__ import annotations
 
 import os
-import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
-
 from helpers import demo_recipient, other_recipient, sops_encrypt
 
 C1 = "config/clusters/c1"
@@ -70,96 +69,109 @@ def second_cluster_same_domain(root: Path) -> None:
     (c2 / "x.values.yaml").write_text("identity: {cluster: c2}\n")
 
 
-# (id, defect, file that must be named, line or None, words the message must contain)
+SV = f"{C1}/h2.values.yaml"
+ENC = f"{C1}/enc-h1.secret.values.yaml"
+SECRET2 = f"{C1}/h2.secret.values.yaml"
+
+# (id, defect, every problem it must report: (file, line or None for a file-level message, words of the message))
 CASES = [
-    ("yaml-syntax", edit(CY, "hubs:\n", "hubs: [\n"), CY, None, "invalid YAML"),
-    ("not-a-mapping", write(CY, "- name: c1\n"), CY, 1, "must be a YAML mapping"),
-    ("missing-name", edit(CY, "name: c1\n", ""), CY, 1, "missing required key 'name'"),
-    ("name-not-folder", edit(CY, "name: c1\n", "name: c2\n"), CY, 1, "folder is 'c1'"),
-    ("name-not-dns", edit(CY, "name: c1\n", "name: C_1\n"), CY, 1, "must match the pattern"),
-    ("unknown-top-key", append(CY, "colour: blue\n"), CY, 23, "unknown key 'colour'"),
-    ("unknown-provider", edit(CY, "provider: kubeconfig", "provider: digitalocean"), CY, 2, "must be one of"),
-    ("wrong-provider-block", edit(CY, "provider: kubeconfig", "provider: gcp"), CY, None, "'gcp:' block is required"),
-    ("foreign-provider-block", append(CY, "aws: {account_id: '123456789012', region: us-west-2, cluster: x}\n"), CY, 23,
-     "does not go with provider"),
-    ("hubs-not-list", edit(CY, "hubs:\n  - name: h1", "hubs: {}\nx:\n  - name: h1"), CY, None, "hubs: must be a list"),
-    ("second-hub-missing-domain", edit(CY, "    domain: h2.c1.example.org\n", ""), CY, 17, "hubs[1]"),
-    ("hub-name-too-long", edit(CY, "name: h2", "name: " + "h" * 54), CY, 17, "at most 53 characters"),
-    ("hub-named-support", edit(CY, "name: h2", "name: support"), CY, 17, "release and namespace of the cluster's support"),
-    ("canary-not-bool", edit(CY, "canary: true", "canary: maybe"), CY, 12, "must be a boolean"),
-    ("second-hub-unknown-key", edit(CY, "    domain: h2.c1.example.org\n", "    domain: h2.c1.example.org\n    colour: red\n"),
-     CY, 19, "unknown key 'colour'"),
-    ("duplicate-hub-name", edit(CY, "name: h2", "name: h1"), CY, 17, "already used on line 9"),
-    ("duplicate-domain-in-cluster", edit(CY, "domain: h2.c1.example.org", "domain: h1.c1.example.org"), CY, 18,
-     "already used by hub 'h1'"),
-    ("duplicate-domain-across-clusters", second_cluster_same_domain, "config/clusters/c2/cluster.yaml", 6,
-     "already used by hub 'h2'"),
-    ("empty-values-list", edit(CY, "      - common.values.yaml\n      - h2.values.yaml\n", "      []\n"), CY, None,
-     "at least 1 item"),
-    ("missing-values-file", edit(CY, "- h2.values.yaml", "- h3.values.yaml"), CY, 22, "does not exist"),
-    ("absolute-values-file", edit(CY, "- h2.values.yaml", "- /etc/hostname"), CY, 22, "relative to the cluster folder"),
-    ("dotdot-escape", edit(CY, "- h2.values.yaml", "- ../../../schemas/cluster.schema.json"), CY, 22,
-     "outside the cluster folder"),
-    ("symlink-escape", symlink_out, CY, 22, "symlink to a file outside"),
-    ("values-not-mapping", write(f"{C1}/h2.values.yaml", "- a\n- b\n"), f"{C1}/h2.values.yaml", 1, "must be a YAML mapping"),
-    ("values-bad-yaml", write(f"{C1}/h2.values.yaml", "identity:\n  cluster: [c1\n"), f"{C1}/h2.values.yaml", None,
-     "invalid YAML"),
-    ("values-duplicate-key", write(f"{C1}/h2.values.yaml", "identity: {}\nidentity: {}\n"), f"{C1}/h2.values.yaml", 2,
-     "duplicate key 'identity'"),
-    ("unknown-chart", edit(CY, "helm_chart: basehub\n    helm_chart_values_files:\n      - common.values.yaml\n      - h2",
-                           "helm_chart: nohub\n    helm_chart_values_files:\n      - common.values.yaml\n      - h2"),
-     CY, 19, "chart 'nohub' is not a folder of helm-charts/"),
-    ("enc-not-encrypted", write(f"{C1}/enc-h1.secret.values.yaml", "jupyterhub: {}\n"), f"{C1}/enc-h1.secret.values.yaml",
-     None, "is not encrypted"),
-    ("secret-named-plain", write(f"{C1}/h2.secret.values.yaml", "jupyterhub: {}\n"), f"{C1}/h2.secret.values.yaml", None,
-     "is not encrypted"),
-    ("secret-encrypted-wrong-name", encrypted(f"{C1}/h2.secret.values.yaml", "jupyterhub: {}\n"),
-     f"{C1}/h2.secret.values.yaml", None, "not named enc-*"),
-    ("encrypted-without-enc-prefix", encrypted(f"{C1}/h2.values.yaml", "identity: {}\n"), f"{C1}/h2.values.yaml", None,
-     "not named enc-*"),
-    ("chart-schema-unknown-key", append(f"{C1}/h2.values.yaml", "identiti: {}\n"), f"{C1}/h2.values.yaml", 5,
-     "hub 'h2' (chart basehub): identiti: unknown key"),
+    ("yaml-syntax", edit(CY, "hubs:\n", "hubs: [\n"), [(CY, 9, "invalid YAML")]),
+    ("not-a-mapping", write(CY, "- name: c1\n"), [(CY, 1, "must be a YAML mapping")]),
+    ("missing-name", edit(CY, "name: c1\n", ""), [(CY, 1, "missing required key 'name'")]),
+    ("name-not-folder", edit(CY, "name: c1\n", "name: c2\n"), [(CY, 1, "folder is 'c1'")]),
+    ("name-not-dns", edit(CY, "name: c1\n", "name: C_1\n"),
+     [(CY, 1, "must match the pattern"), (CY, 1, "folder is 'c1'")]),
+    ("unknown-top-key", append(CY, "colour: blue\n"), [(CY, 23, "unknown key 'colour'")]),
+    ("unknown-provider", edit(CY, "provider: kubeconfig", "provider: digitalocean"), [(CY, 2, "must be one of")]),
+    ("wrong-provider-block", edit(CY, "provider: kubeconfig", "provider: gcp"),
+     [(CY, 1, "'gcp:' block is required"), (CY, 3, "'kubeconfig:' block does not go with provider 'gcp'")]),
+    ("foreign-provider-block", append(CY, "aws: {account_id: '123456789012', region: us-west-2, cluster: x}\n"),
+     [(CY, 23, "does not go with provider")]),
+    ("hubs-not-list", edit(CY, "hubs:\n  - name: h1", "hubs: {}\nx:\n  - name: h1"),
+     [(CY, 8, "hubs: must be a list"), (CY, 9, "unknown key 'x'")]),
+    ("second-hub-missing-domain", edit(CY, "    domain: h2.c1.example.org\n", ""),
+     [(CY, 17, "hub 'h2' (hubs[1]): missing required key 'domain'")]),
+    ("hub-name-too-long", edit(CY, "name: h2", "name: " + "h" * 54), [(CY, 17, "at most 53 characters")]),
+    ("hub-named-support", edit(CY, "name: h2", "name: support"),
+     [(CY, 17, "release and namespace of the cluster's support")]),
+    ("canary-not-bool", edit(CY, "canary: true", "canary: maybe"), [(CY, 12, "must be a boolean")]),
+    ("second-hub-unknown-key",
+     edit(CY, "    domain: h2.c1.example.org\n", "    domain: h2.c1.example.org\n    colour: red\n"),
+     [(CY, 19, "unknown key 'colour'")]),
+    ("duplicate-hub-name", edit(CY, "name: h2", "name: h1"), [(CY, 17, "already used on line 9")]),
+    ("duplicate-domain-in-cluster", edit(CY, "domain: h2.c1.example.org", "domain: h1.c1.example.org"),
+     [(CY, 18, "already used by hub 'h1'")]),
+    ("duplicate-domain-across-clusters", second_cluster_same_domain,
+     [("config/clusters/c2/cluster.yaml", 6, "already used by hub 'h2'")]),
+    ("empty-values-list", edit(CY, "      - common.values.yaml\n      - h2.values.yaml\n", "      []\n"),
+     [(CY, 20, "at least 1 item")]),
+    ("missing-values-file", edit(CY, "- h2.values.yaml", "- h3.values.yaml"), [(CY, 22, "does not exist")]),
+    ("absolute-values-file", edit(CY, "- h2.values.yaml", "- /etc/hostname"),
+     [(CY, 22, "relative to the cluster folder")]),
+    ("dotdot-escape", edit(CY, "- h2.values.yaml", "- ../../../schemas/cluster.schema.json"),
+     [(CY, 22, "outside the cluster folder")]),
+    ("symlink-escape", symlink_out, [(CY, 22, "symlink to a file outside")]),
+    ("values-not-mapping", write(SV, "- a\n- b\n"), [(SV, 1, "must be a YAML mapping")]),
+    ("values-bad-yaml", write(SV, "identity:\n  cluster: [c1\n"), [(SV, 3, "invalid YAML")]),
+    ("values-duplicate-key", write(SV, "identity: {}\nidentity: {}\n"), [(SV, 2, "duplicate key 'identity'")]),
+    ("unknown-chart",
+     edit(CY, "helm_chart: basehub\n    helm_chart_values_files:\n      - common.values.yaml\n      - h2",
+          "helm_chart: nohub\n    helm_chart_values_files:\n      - common.values.yaml\n      - h2"),
+     [(CY, 19, "chart 'nohub' is not a folder of helm-charts/")]),
+    ("enc-not-encrypted", write(ENC, "jupyterhub: {}\n"), [(ENC, None, "is not encrypted")]),
+    ("secret-named-plain", write(SECRET2, "jupyterhub: {}\n"), [(SECRET2, None, "is not encrypted")]),
+    ("secret-encrypted-wrong-name", encrypted(SECRET2, "jupyterhub: {}\n"), [(SECRET2, None, "not named enc-*")]),
+    ("encrypted-without-enc-prefix", encrypted(SV, "identity: {}\n"), [(SV, None, "not named enc-*")]),
+    ("chart-schema-unknown-key", append(SV, "identiti: {}\n"),
+     [(SV, 5, "hub 'h2' (chart basehub): identiti: unknown key")]),
     ("chart-schema-type-in-shared-file", append(f"{C1}/common.values.yaml", "networkPolicy:\n  enabled: sometimes\n"),
-     f"{C1}/common.values.yaml", 7, "hub 'h1' (chart basehub): networkPolicy.enabled: must be a boolean"),
-    ("chart-schema-type-in-secret", encrypted(f"{C1}/enc-h1.secret.values.yaml",
-                                              "networkPolicy:\n  enabled: SECRET-VALUE-MARKER-99\n"),
-     f"{C1}/enc-h1.secret.values.yaml", 2, "hub 'h1' (chart basehub): networkPolicy.enabled: must be a boolean"),
-    ("secret-other-key", encrypted(f"{C1}/enc-h1.secret.values.yaml", "jupyterhub: {}\n", other_recipient),
-     f"{C1}/enc-h1.secret.values.yaml", None, "cannot decrypt"),
-    ("support-file-missing", edit(CY, "- support.values.yaml", "- nosupport.values.yaml"), CY, 7, "does not exist"),
+     [(f"{C1}/common.values.yaml", 7, "hub 'h1' (chart basehub): networkPolicy.enabled: must be a boolean")]),
+    ("chart-schema-type-in-secret", encrypted(ENC, "networkPolicy:\n  enabled: SECRET-VALUE-MARKER-99\n"),
+     [(ENC, 2, "hub 'h1' (chart basehub): networkPolicy.enabled: must be a boolean")]),
+    ("secret-other-key", encrypted(ENC, "jupyterhub: {}\n", other_recipient), [(ENC, None, "cannot decrypt")]),
+    ("support-file-missing", edit(CY, "- support.values.yaml", "- nosupport.values.yaml"), [(CY, 7, "does not exist")]),
     ("support-values-schema", write(f"{C1}/support.values.yaml", "clusterIssuer:\n  enabled: 3\n"),
-     f"{C1}/support.values.yaml", 2, "support (chart support): clusterIssuer.enabled: must be a boolean"),
-    ("provider-key-unencrypted", both(edit(CY, "  context: deployer-local\n", "  context: x\n  file: kubeconfig.yaml\n"),
-                                      write(f"{C1}/kubeconfig.yaml", "apiVersion: v1\nkind: Config\n")),
-     f"{C1}/kubeconfig.yaml", None, "not sops-encrypted"),
-    ("display-name-empty", edit(CY, "  - name: h2\n", "  - name: h2\n    display_name: ''\n"), CY, 18, "must not be empty"),
-    ("no-cluster-yaml", write("config/clusters/c9/readme.txt", "nothing\n"), "config/clusters/c9", None, "no cluster.yaml"),
-    ("broken-chart-yaml", append("helm-charts/basehub/Chart.yaml", "name: [\n"), "helm-charts/basehub/Chart.yaml", None,
-     "invalid YAML"),
-    ("daskhub-subchart-schema", edit(CY, "helm_chart: basehub\n    helm_chart_values_files:\n      - common.values.yaml\n      - h2",
-                                     "helm_chart: daskhub\n    helm_chart_values_files:\n      - h2"),
-     f"{C1}/h2.values.yaml", 1, "hub 'h2' (chart daskhub): identity: unknown key"),
+     [(f"{C1}/support.values.yaml", 2, "support (chart support): clusterIssuer.enabled: must be a boolean")]),
+    ("provider-key-unencrypted",
+     both(edit(CY, "  context: deployer-local\n", "  context: x\n  file: kubeconfig.yaml\n"),
+          write(f"{C1}/kubeconfig.yaml", "apiVersion: v1\nkind: Config\n")),
+     [(f"{C1}/kubeconfig.yaml", None, "not sops-encrypted")]),
+    ("display-name-empty", edit(CY, "  - name: h2\n", "  - name: h2\n    display_name: ''\n"),
+     [(CY, 18, "must not be empty")]),
+    ("no-cluster-yaml", write("config/clusters/c9/readme.txt", "nothing\n"),
+     [("config/clusters/c9", None, "no cluster.yaml")]),
+    ("broken-chart-yaml", append("helm-charts/basehub/Chart.yaml", "name: [\n"),
+     [("helm-charts/basehub/Chart.yaml", 11, "invalid YAML")]),
+    ("daskhub-subchart-schema",
+     edit(CY, "helm_chart: basehub\n    helm_chart_values_files:\n      - common.values.yaml\n      - h2",
+          "helm_chart: daskhub\n    helm_chart_values_files:\n      - h2"),
+     [(SV, 1, "hub 'h2' (chart daskhub): identity: unknown key"),
+      (SV, 3, "hub 'h2' (chart daskhub): networkPolicy: unknown key")]),
 ]
 
-LINE_FORMAT = re.compile(r"^(config|helm-charts|schemas)/[^\s:]+(:\d+)?: \S")
 
-
-@pytest.mark.parametrize("defect, path, line, words", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_broken_config_is_reported(mini_repo, cli, demo_key_env, defect, path, line, words):
+@pytest.mark.parametrize("defect, problems", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_broken_config_is_reported(mini_repo, cli, demo_key_env, defect, problems):
     defect(mini_repo)
     result = cli("--repo", str(mini_repo), "validate", env=demo_key_env)
     assert result.code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = [ln for ln in result.err.splitlines() if not ln.endswith("problem(s) found.")]
-    assert lines and all(LINE_FORMAT.match(ln) for ln in lines), result.err
-    wanted = f"{path}:{line}: " if line else f"{path}"
-    matching = [ln for ln in lines if ln.startswith(wanted) and words in ln]
-    assert matching, f"expected a line starting {wanted!r} containing {words!r}, got:\n{result.err}"
+    assert "Traceback" not in result.output and result.out == "", result.output
+    *lines, summary = result.err.splitlines()
+    assert summary == f"{len(problems)} problem(s) found.", result.err
+    unexpected = list(lines)
+    for path, line, words in problems:
+        start = f"{path}:{line}: " if line else f"{path}: "
+        found = next((ln for ln in unexpected if ln.startswith(start) and words in ln), None)
+        assert found, f"expected a line starting {start!r} containing {words!r}, got:\n{result.err}"
+        unexpected.remove(found)
+    assert unexpected == [], f"reported besides the expected problems: {unexpected}"
     assert "SECRET-VALUE-MARKER" not in result.output and "MINI-SECRET-MARKER" not in result.output
 
 
-def test_corpus_is_large_enough():
-    assert len(CASES) >= 30
+def test_cases_are_distinct_and_many():
+    ids = [c[0] for c in CASES]
+    assert len(set(ids)) == len(ids) >= 30
+    assert all(problems and all(words for _, _, words in problems) for _, _, problems in CASES)
 
 
 def test_the_unbroken_mini_repo_is_valid(mini_repo, cli, demo_key_env):

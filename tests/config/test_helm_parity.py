@@ -21,10 +21,10 @@ import pytest
 
 from deployer.chart_archives import find_archive
 from deployer.charts import read_chart, read_lock
-from deployer.config import yamlfile
+from deployer import yamlio
 from helpers import DEMO_KEY, PROJECT, demo_recipient, sops_encrypt
 
-CORPUS = yamlfile.load(Path(__file__).with_name("helm_parity_corpus.yaml"))
+CORPUS = yamlio.load(Path(__file__).with_name("helm_parity_corpus.yaml"))
 HELMS = {major: PROJECT / ".tools" / "bin" / f"helm{major}" for major in (4, 3)}
 
 ALIASHUB_CHART = """\

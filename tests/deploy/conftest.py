@@ -24,7 +24,7 @@ import pytest
 from deployer.testing.chart_cache import ChartCache
 from deployer.testing.fixtures_kube import KubeCluster
 from helm_majors import HelmBinary, helm_binary  # noqa: F401 - a fixture
-from helpers import DEMO_KEY, PROJECT, demo_recipient, sops_encrypt
+from helpers import DEMO_KEY, PROJECT, demo_recipient, sops_encrypt, with_default_sigint
 
 DEPLOYER = str(Path(sys.executable).with_name("deployer"))
 
@@ -66,7 +66,9 @@ class DeployRepo:
                               capture_output=True, text=True, timeout=timeout)
 
     def popen(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-        return subprocess.Popen([DEPLOYER, "--repo", str(self.root), *args], env=env or self.env(), cwd=self.root,
+        # SIGINT at its default, whatever the test run's is: the interruption tests send it
+        argv = with_default_sigint([DEPLOYER, "--repo", str(self.root), *args])
+        return subprocess.Popen(argv, env=env or self.env(), cwd=self.root,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def hub(self, name: str) -> str:

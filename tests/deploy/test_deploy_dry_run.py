@@ -8,16 +8,21 @@ have one: the printed plain commands then run with helm's repository config poin
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
+
+from deployer import helm_argv
+from deployer.config.load import load_cluster
 
 pytestmark = pytest.mark.e2e
 
 
-def test_dry_run_touches_no_cluster_and_decrypts_nothing(kube_cluster_session, deploy_repo):
-    repo = deploy_repo(kube_cluster_session)
+def test_dry_run_touches_no_cluster_and_decrypts_nothing(kube_cluster_session, deploy_repo, helm_binary):
+    repo = deploy_repo(kube_cluster_session, helm=helm_binary)
     env = repo.env()
     del env["SOPS_AGE_KEY_FILE"]  # no key: decrypting anything would fail
     before = len(kube_cluster_session.server.requests) if kube_cluster_session.is_stand_in else None
@@ -28,15 +33,17 @@ def test_dry_run_touches_no_cluster_and_decrypts_nothing(kube_cluster_session, d
     assert not repo.leftovers()
     lines = done.stdout.splitlines()
     staging = repo.hub("staging")
+    wait = " ".join(helm_argv.wait_args(helm_binary.major, wait=True, timeout="10m0s"))  # the flags of the helm used
     assert "helm dependency build helm-charts/basehub" in lines
     assert (f"helm upgrade --install {staging} helm-charts/basehub --namespace {staging} --create-namespace "
             "--values config/clusters/local/common.values.yaml --values config/clusters/local/staging.values.yaml "
-            "--values <(sops --decrypt config/clusters/local/enc-staging.secret.values.yaml) --wait=watcher "
-            f"--timeout 10m0s --kube-context {kube_cluster_session.context}") in lines
+            f"--values <(sops --decrypt config/clusters/local/enc-staging.secret.values.yaml) {wait} "
+            f"--kube-context {kube_cluster_session.context}") in lines
     order = [line.split()[3] for line in lines if line.startswith("helm upgrade")]
     assert order == ["support", staging, repo.hub("prod")]
     no_wait = repo.deployer("deploy", "local", staging, "--dry-run", "--no-wait", "--timeout", "90", env=env)
-    assert "--timeout 1m30s" in no_wait.stdout and "--wait" not in no_wait.stdout and "support" not in no_wait.stdout
+    assert " ".join(helm_argv.wait_args(helm_binary.major, wait=False, timeout="1m30s")) in no_wait.stdout
+    assert "--wait" not in no_wait.stdout and "support" not in no_wait.stdout
 
 
 def test_printed_commands_deploy_exactly_what_the_deployer_deploys(kube_cluster, deploy_repo, chart_cache, helm_binary):
@@ -160,11 +167,75 @@ def test_an_encrypted_kubeconfig_for_deployer_and_for_the_printed_commands(kube_
     assert done.returncode == 0, done.stderr
     assert not repo.leftovers()
     script = repo.deployer("deploy", "t", "--dry-run", env=env).stdout
-    assert "sops --decrypt config/clusters/t/enc-kubeconfig.yaml > \"$kubeconfig\"" in script
-    assert '--kubeconfig "$kubeconfig"' in script
+    assert 'sops --decrypt config/clusters/t/enc-kubeconfig.yaml > "$access_dir/kubeconfig"' in script
+    assert '--kubeconfig "$access_dir/kubeconfig"' in script
     with chart_cache.serving(repo.root / "helm-charts") as helm_env:
-        plain = subprocess.run(["bash", "-c", script], cwd=repo.root, env={**env, **helm_env, "TMPDIR": str(repo.tmpdir)},
+        plain = subprocess.run(["bash", "-c", script], cwd=repo.root,
+                               env={**env, **helm_env, "TMPDIR": str(repo.tmpdir)},
                                capture_output=True, text=True, timeout=300)
     assert plain.returncode == 0, plain.stderr
     assert [h["status"] for h in repo.history(repo.hub("h"))] == ["superseded", "deployed"]
     assert not repo.leftovers()  # the script's trap removed its decrypted kubeconfig
+
+
+# cluster of the example fleet -> the access calls its printed script makes, in order (tool, first words of argv)
+CLOUD_ACCESS = {
+    "demo-gcp": [("gcloud", ["auth", "activate-service-account"]),
+                 ("gcloud", ["container", "clusters", "get-credentials", "demo-cluster", "--project",
+                             "demo-gcp-project", "--location", "us-central1"])],
+    "demo-aws": [("aws", ["eks", "update-kubeconfig", "--name", "demo-eks", "--region", "us-west-2", "--role-arn",
+                          "arn:aws:iam::123456789012:role/deployer", "--kubeconfig"])],
+    "demo-azure": [("az", ["aks", "get-credentials", "--resource-group", "demo-rg", "--name", "demo-aks",
+                           "--subscription", "00000000-0000-4000-8000-000000000001", "--file"]),
+                   ("kubelogin", ["convert-kubeconfig", "--login", "azurecli", "--kubeconfig"])],
+}
+
+
+@pytest.mark.parametrize("cluster", sorted(CLOUD_ACCESS))
+def test_a_cloud_clusters_printed_script_runs_against_stub_clis(cluster, helm_binary, tmp_path):
+    """The example fleet's cloud clusters: the printed script, run by bash with stub gcloud/aws/az/kubelogin/helm
+    that check their arguments (and the real sops behind a checking stub), makes the expected calls in order, with
+    the flags of the helm that printed it; nothing lands in HOME and the private folder is gone afterwards."""
+    from clistubs import calls, install_stubs
+    from helpers import DEMO_KEY, PROJECT, run_deployer
+
+    from deployer.tools import find_tool
+
+    home, tmp, stubs = tmp_path / "home", tmp_path / "tmp", tmp_path / "stubs"
+    home.mkdir()
+    tmp.mkdir()
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "TMPDIR": str(tmp), "SOPS_AGE_KEY_FILE": str(DEMO_KEY),
+           "DEPLOYER_HELM": str(helm_binary.path)}
+    printed = run_deployer("--repo", str(PROJECT), "deploy", cluster, "--dry-run", env=env, cwd=PROJECT)
+    assert printed.returncode == 0, printed.stderr
+    env = {**env, **install_stubs(stubs, real_sops=find_tool("sops", PROJECT), helm_major=helm_binary.major),
+           "PATH": f"{stubs}{os.pathsep}{env['PATH']}"}
+    del env["DEPLOYER_HELM"]
+    done = subprocess.run(["bash", "-c", printed.stdout], cwd=PROJECT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    recorded = calls(stubs)
+    assert done.returncode == 0, (done.stderr, [c for c in recorded if "error" in c])
+    others = [c for c in recorded if c["tool"] != "sops"]  # sops runs beside others in <(...): order varies
+    access = [c for c in others if c["tool"] != "helm"]
+    assert len(access) == len(CLOUD_ACCESS[cluster])
+    for call, (tool, start) in zip(access, CLOUD_ACCESS[cluster], strict=True):
+        assert call["tool"] == tool and call["argv"][:len(start)] == start, call
+    helm = [c for c in others if c["tool"] == "helm"]
+    builds = [c for c in helm if c["command"] == ["dependency", "build"]]
+    upgrades = [c for c in helm if c["command"] == ["upgrade"]]
+    assert others == access + builds + upgrades  # access first, then dependency builds, then the releases
+    assert builds and upgrades
+    releases = [c["argv"][2] for c in upgrades]
+    config = load_cluster(PROJECT, cluster)
+    expected = (["support"] if config.support else []) + [h.name for h in config.canaries] + [
+        h.name for h in config.prod_hubs]
+    assert releases == expected
+    wait = helm_argv.wait_args(helm_binary.major, wait=True, timeout="10m0s")
+    for call in upgrades:
+        argv = call["argv"]
+        assert argv[argv.index("--timeout") - len(wait) + 2:argv.index("--timeout") + 2] == wait
+        kubeconfig = Path(argv[argv.index("--kubeconfig") + 1])
+        assert kubeconfig.name == "kubeconfig" and kubeconfig.parent.parent == tmp  # the script's private folder
+    secrets = {c["argv"][-1] for c in recorded if c["tool"] == "sops"}
+    assert secrets >= {str(Path(v).relative_to(PROJECT)) for v in PROJECT.glob(f"config/clusters/{cluster}/enc-*")}
+    assert sorted(home.rglob("*")) == [] and sorted(tmp.rglob("*")) == []

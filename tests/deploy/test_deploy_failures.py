@@ -82,6 +82,8 @@ def test_a_pending_upgrade_is_explained_not_retried(kube_cluster, custom_repo):
     assert f"release '{hub}' (namespace {hub}) is stuck in status pending-upgrade at revision 2" in done.stderr
     fix = f"helm rollback {hub} 1 --namespace {hub} --kube-context {kube_cluster.context}"
     assert fix in done.stderr
+    assert f"Inspect first with: helm history {hub} --namespace {hub} --kube-context {kube_cluster.context}" in \
+        done.stderr
     assert repo.history(hub)[-1]["status"] == "pending-upgrade"  # not retried: nothing changed
 
     # the explained recovery works as printed

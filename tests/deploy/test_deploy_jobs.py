@@ -1,11 +1,11 @@
-"""deployer.deploy.jobs.plan_jobs: which releases a deploy touches and in what order (pure)."""
+"""deployer.deploy.jobs.order_releases: which releases a deploy touches and in what order (pure)."""
 
 from __future__ import annotations
 
 import pytest
 
 from deployer.config.model import ClusterConfig, HubConfig, KubeconfigSpec, SupportConfig
-from deployer.deploy.jobs import is_secret_file, plan_jobs
+from deployer.deploy.jobs import order_releases
 from deployer.errors import UsageError
 
 
@@ -32,39 +32,31 @@ NO_SUPPORT = ClusterConfig(name="n", provider="kubeconfig", spec=KubeconfigSpec(
     ((), None, (None, [], [])),
 ])
 def test_plan(hubs, support, expected) -> None:
-    plan = plan_jobs(CLUSTER, hubs, support=support)
-    got = (plan.support.release if plan.support else None, [j.release for j in plan.canaries],
-           [j.release for j in plan.prod])
+    order = order_releases(CLUSTER, hubs, support=support)
+    got = (order.support.release if order.support else None, [j.release for j in order.canaries],
+           [j.release for j in order.prod])
     assert got == expected
 
 
 def test_jobs_carry_chart_namespace_and_values_in_order() -> None:
-    plan = plan_jobs(CLUSTER)
-    assert [j.release for j in plan.jobs] == ["support", "s1", "s2", "p1", "p2"]
-    support = plan.support
-    assert (support.kind, support.chart, support.namespace) == ("support", "helm-charts/support", "support")
-    p2 = plan.prod[1]
-    assert (p2.kind, p2.chart, p2.namespace) == ("hub", "helm-charts/daskhub", "p2")
+    order = order_releases(CLUSTER)
+    assert [j.release for j in order.jobs] == ["support", "s1", "s2", "p1", "p2"]
+    support = order.support
+    assert (support.kind, support.chart_path, support.namespace) == ("support", "helm-charts/support", "support")
+    p2 = order.prod[1]
+    assert (p2.kind, p2.chart_path, p2.namespace) == ("hub", "helm-charts/daskhub", "p2")
     assert p2.values_files == ("config/clusters/c/p2.values.yaml", "config/clusters/c/enc-p2.secret.values.yaml")
     assert p2.secret_files == ("config/clusters/c/enc-p2.secret.values.yaml",)
-    assert plan.charts() == ["helm-charts/support", "helm-charts/basehub", "helm-charts/daskhub"]
+    assert order.charts() == ["helm-charts/support", "helm-charts/basehub", "helm-charts/daskhub"]
 
 
 def test_unknown_hub_names_the_known_ones() -> None:
     with pytest.raises(UsageError) as info:
-        plan_jobs(CLUSTER, ["p1", "nope"])
+        order_releases(CLUSTER, ["p1", "nope"])
     assert "'nope'" in str(info.value) and "p1, s1, p2, s2" in str(info.value)
 
 
 def test_support_requested_where_none_is_configured() -> None:
     with pytest.raises(UsageError, match="no support chart"):
-        plan_jobs(NO_SUPPORT, (), support=True)
-    assert plan_jobs(NO_SUPPORT).support is None
-
-
-@pytest.mark.parametrize(("path", "secret"), [
-    ("config/clusters/c/enc-x.secret.values.yaml", True), ("config/clusters/c/x.values.yaml", False),
-    ("config/clusters/enc-dir/x.values.yaml", False),
-])
-def test_secret_files_are_the_enc_ones(path, secret) -> None:
-    assert is_secret_file(path) is secret
+        order_releases(NO_SUPPORT, (), support=True)
+    assert order_releases(NO_SUPPORT).support is None

@@ -1,5 +1,5 @@
-"""What deploys show: the report (JSON, table, markdown), the progress lines, and the dry run's access commands
-for every provider (pure; no cluster)."""
+"""What deploys show: the report (JSON, table, markdown), the progress lines, and the dry run's shell words (pure;
+no cluster). The dry run's access commands are in tests/auth/test_manual.py."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ import json
 
 import pytest
 
-from deployer.config.model import AwsSpec, AzureSpec, ClusterConfig, GcpSpec, KubeconfigSpec
-from deployer.deploy.engine import DONE, STARTED, Event
+from deployer.deploy.engine import Event
 from deployer.deploy.jobs import Job
 from deployer.deploy.report import ReleaseResult, Report
-from deployer.deploy.script import Raw, access_lines, shell_join
+from deployer.shellwords import Raw, shell_join
 
 REPORT = Report("c1", [
     ReleaseResult("support", "support", "deployed", 4, 1.234),
@@ -54,8 +53,8 @@ def test_progress_lines(tty) -> None:
 
     stream = io.StringIO()
     progress = Progress(stream, tty=tty)
-    progress(Event(JOB, STARTED))
-    progress(Event(JOB, DONE, ReleaseResult("prod", "hub", "failed", 3, 2.0, "Error: boom")))
+    progress(Event(JOB))
+    progress(Event(JOB, ReleaseResult("prod", "hub", "failed", 3, 2.0, "Error: boom")))
     out = stream.getvalue()
     assert "prod: FAILED after 2.0 s\n    Error: boom\n" in out
     if tty:
@@ -63,31 +62,6 @@ def test_progress_lines(tty) -> None:
     else:
         assert out.splitlines()[0] == "prod: deploying (hub, chart helm-charts/basehub, namespace prod)"
         assert "\033" not in out
-
-
-def cluster(spec, key=None) -> ClusterConfig:
-    provider = {GcpSpec: "gcp", AwsSpec: "aws", AzureSpec: "azure", KubeconfigSpec: "kubeconfig"}[type(spec)]
-    return ClusterConfig(name="c1", provider=provider, spec=spec, dir="config/clusters/c1")
-
-
-@pytest.mark.parametrize(("spec", "commands", "flags"), [
-    (KubeconfigSpec(context="ctx"), [], ["--kube-context", "ctx"]),
-    (KubeconfigSpec(), [], []),
-    (KubeconfigSpec(file="enc-kc.yaml"), ["kubeconfig=\"$(mktemp)\"; trap 'rm -f \"$kubeconfig\"' EXIT",
-                                          "sops --decrypt config/clusters/c1/enc-kc.yaml > \"$kubeconfig\""],
-     ["--kubeconfig", '"$kubeconfig"']),
-    (GcpSpec(project="p", location="us-central1", cluster="k", key="enc-key.json"),
-     ["gcloud auth activate-service-account --key-file=<(sops --decrypt config/clusters/c1/enc-key.json)",
-      "gcloud container clusters get-credentials k --project p --location us-central1"], []),
-    (AwsSpec(account_id="123456789012", region="us-west-2", cluster="k", role_arn="arn:aws:iam::1:role/r"),
-     ["aws eks update-kubeconfig --name k --region us-west-2 --role-arn arn:aws:iam::1:role/r"], []),
-    (AzureSpec(subscription_id="s", resource_group="rg", cluster="k"),
-     ["az aks get-credentials --resource-group rg --name k --subscription s --overwrite-existing"], []),
-])
-def test_dry_run_access_lines(spec, commands, flags) -> None:
-    lines, target = access_lines(cluster(spec))
-    assert [line for line in lines if not line.startswith("#")] == commands
-    assert target.args() == flags
 
 
 def test_shell_join_quotes_all_but_raw_words() -> None:

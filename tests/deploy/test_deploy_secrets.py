@@ -5,9 +5,11 @@ succeeds, fails, or is interrupted with SIGINT or SIGTERM while helm runs."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -33,6 +35,10 @@ def test_success_uses_the_secret_and_shows_it_nowhere(kube_cluster_session, cust
     done = repo.deployer("deploy", "t", "--verbose", "--report", str(report_file))
     assert done.returncode == 0, done.stderr
     assert "$ " in done.stderr and "upgrade --install" in done.stderr  # --verbose printed the commands
+    # ... sops included: it runs through the same runner (one line per secret file, its path and no content)
+    decrypts = re.findall(r"^\$ \S*sops decrypt (\S+) \(\d+\.\d\d s, exit 0\)$", done.stderr, re.MULTILINE)
+    # validation decrypts each file in memory, then the deploy decrypts it for helm
+    assert sorted(Path(p).name for p in decrypts) == ["enc-p.secret.values.yaml"] * 2 + ["enc-s.secret.values.yaml"] * 2
     for hub in (repo.hub("s"), repo.hub("p")):
         assert marker in json.dumps(repo.values(hub))  # the decrypted file really reached helm
     assert_clean(repo, marker, done.stdout, done.stderr, report_file.read_text())

@@ -156,6 +156,7 @@ def test_export_keeps_secrets_encrypted_unless_asked(fleet_copy, tmp_path):
     plain = clear / "values/staging.secret.values.yaml"
     assert all(s.encode() in plain.read_bytes() for s in secrets)
     assert stat.S_IMODE(plain.stat().st_mode) == 0o600
+    assert "values/staging.secret.values.yaml   (secret, decrypted: plaintext, 0600)" in done.stdout
     assert "sops" not in (clear / "deploy.sh").read_text()
     assert not any(s in done.stdout + done.stderr for s in secrets)
 

@@ -18,11 +18,6 @@ SLOW_SERVER = [sys.executable, "-c", "import time; time.sleep(30)"]
 READER_TOKEN = "reader-token-0123456789"
 
 
-@pytest.fixture(autouse=True)
-def _no_ambient_token(monkeypatch):
-    monkeypatch.delenv("JUPYTERHUB_API_TOKEN", raising=False)
-
-
 @pytest.fixture(scope="module")
 def odd_hub(tmp_path_factory, request):
     """One hub whose spawner misbehaves by user name (one hub instead of one per case: each costs ~3 s).
@@ -53,11 +48,11 @@ c.Spawner.pre_spawn_hook = misbehave
         yield hub
 
 
-def check(cli, hub, *args: str, tmp_path: Path, token: str | None = None):
+def check(cli, hub, *args: str, tmp_path: Path, token: str | None = None, env: dict[str, str] | None = None):
     """Run the CLI's health check on ``hub`` with a report file; returns (result, report dict or None)."""
     report = tmp_path / "reports" / "health.json"  # a folder that does not exist yet, as in the workflow
     result = cli("health-check", "c1", "h1", "--url", hub.url, "--token", token or hub.token,
-                 "--report", str(report), *args)
+                 "--report", str(report), *args, env=env)
     return result, (json.loads(report.read_text()) if report.exists() else None)
 
 
@@ -179,15 +174,15 @@ def test_bad_url_is_bad_input(cli):
     assert result.code == 2 and "bad hub URL" in result.err
 
 
-def test_https_hub_with_its_certificate_checked(cli, jupyterhub, tmp_path, monkeypatch):
+def test_https_hub_with_its_certificate_checked(cli, jupyterhub, tmp_path):
     # production hubs are https: the REST calls, the progress stream and the kernel's wss:// all go through TLS
     hub = jupyterhub(tls=True)
     assert hub.url.startswith("https://127.0.0.1:")
     untrusted, report = check(cli, hub, tmp_path=tmp_path)
     assert untrusted.code == 1 and "CERTIFICATE_VERIFY_FAILED" in report["message"], untrusted.output
 
-    monkeypatch.setenv("SSL_CERT_FILE", str(hub.ca_file))  # OpenSSL's own way to trust another CA
-    result, report = check(cli, hub, tmp_path=tmp_path)
+    # OpenSSL's own way to trust another CA, read from the run's environment
+    result, report = check(cli, hub, tmp_path=tmp_path, env={"SSL_CERT_FILE": str(hub.ca_file)})
     assert result.code == 0, result.output
     assert f"answers at {hub.url}user/" in report["steps"][3]["message"]
     assert report["steps"][4]["message"] == "1 + 1 = 2 in kernel python3"

@@ -1,8 +1,10 @@
 """Finding the hub to check: its URL from the config, and the health-check token from the hub's Secret, read
-with the real kubectl through the cluster's provider (``kubeconfig``) from the local Kubernetes API stand-in."""
+with the Kubernetes API client (``deployer.kube``) through the cluster's provider (``kubeconfig``) from the local
+Kubernetes API stand-in. (With a cloud provider's exec-plugin token: tests/auth/test_kube.py.)"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -22,11 +24,6 @@ hubs:
     helm_chart: basehub
     helm_chart_values_files: [h1.values.yaml]
 """
-
-
-@pytest.fixture(autouse=True)
-def _no_ambient_token(monkeypatch):
-    monkeypatch.delenv("JUPYTERHUB_API_TOKEN", raising=False)
 
 
 def config_repo(tmp_path: Path, context: str = "deployer-local") -> Path:
@@ -70,7 +67,8 @@ def test_missing_secret_or_key_is_bad_input(cli, kube_cluster, tmp_path):
     kube_cluster.kubectl("create", "namespace", "h1")
     missing = cli("--repo", str(root), "health-check", "c1", "h1", env=env)
     assert missing.code == 2, missing.output
-    assert "Secret 'hub' in namespace 'h1' of cluster 'c1' does not exist: is the hub deployed?" in missing.err
+    assert ("Secret 'hub' in namespace 'h1' of cluster 'c1' does not exist: deploy the hub first (deployer deploy "
+            "c1 h1), or pass --token") in missing.err
 
     kube_cluster.kubectl("create", "secret", "generic", "hub", "--namespace", "h1", "--from-literal=other=x")
     no_key = cli("--repo", str(root), "health-check", "c1", "h1", env=env)
@@ -78,13 +76,36 @@ def test_missing_secret_or_key_is_bad_input(cli, kube_cluster, tmp_path):
     assert f"has no key '{SECRET_KEY}'" in no_key.err and "deployer-health-check" in no_key.err
 
 
-def test_unreachable_cluster_is_a_failed_operation(cli, tmp_path):
+def test_an_unknown_context_is_bad_input(cli, tmp_path):
     root = config_repo(tmp_path, "no-such-context")
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
     result = cli("--repo", str(root), "health-check", "c1", "h1", env={"KUBECONFIG": str(kubeconfig)})
+    assert result.code == 2, result.output
+    assert f"the kubeconfig ({kubeconfig}) has no context 'no-such-context'" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_unreachable_cluster_is_a_failed_operation(cli, kube_cluster, tmp_path):
+    root = config_repo(tmp_path, kube_cluster.context)
+    kubeconfig = tmp_path / "kubeconfig"  # the stand-in's kubeconfig, its server moved to a port nothing listens on
+    kubeconfig.write_text(re.sub(r"server: https://[^\s]+", "server: https://127.0.0.1:9",
+                                 kube_cluster.kubeconfig.read_text()))
+    result = cli("--repo", str(root), "health-check", "c1", "h1", env={"KUBECONFIG": str(kubeconfig)})
     assert result.code == 1, result.output
-    assert "kubectl" in result.err and "no-such-context" in result.err and "Traceback" not in result.err
+    assert "cannot read the Secret 'hub' in namespace 'h1' of cluster 'c1': the Kubernetes API could not be " \
+           "reached" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_forbidden_is_bad_input_about_the_credentials(cli, kube_cluster, tmp_path):
+    root = config_repo(tmp_path, kube_cluster.context)
+    put_token(kube_cluster, "h1", "a-token")
+    kube_cluster.inject_error(403, verb="get", resource="secrets", namespace="h1")  # as RBAC would refuse it
+    result = cli("--repo", str(root), "health-check", "c1", "h1", env={"KUBECONFIG": str(kube_cluster.kubeconfig)})
+    assert result.code == 2, result.output
+    assert "the credentials are not allowed to (403 Forbidden)" in result.err and "a-token" not in result.err
+    assert "Traceback" not in result.err
 
 
 def test_url_comes_from_the_domain_and_unknown_hubs_are_bad_input(tmp_path):
@@ -93,7 +114,7 @@ def test_url_comes_from_the_domain_and_unknown_hubs_are_bad_input(tmp_path):
     assert (target.url, target.token, target.cluster, target.hub) == (
         "https://h1.c1.example.org/", "s3cr3t-token", "c1", "h1")
     assert "s3cr3t" not in repr(target)  # the token stays out of reprs and logs
-    with pytest.raises(UsageError, match="cluster 'c1' has no hub 'h9' \\(its hubs: h1\\)"):
+    with pytest.raises(UsageError, match="no hub named 'h9' in cluster 'c1'; its hubs: h1"):
         hub_target("c1", "h9", root=root, env={}, token="t")
 
 
@@ -104,10 +125,11 @@ def test_url_and_token_need_no_config(cli, tmp_path):
     assert result.code == 1 and "anywhere/any-hub is unhealthy: step 'hub-api' failed" in result.err
 
 
-def test_token_from_the_environment(cli, jupyterhub_session, monkeypatch):
+def test_token_from_the_environment(cli, jupyterhub_session):
     hub = jupyterhub_session
-    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "a-token-from-the-environment")
-    result = cli("health-check", "c", "h", "--url", hub.url)
+    env = {"JUPYTERHUB_API_TOKEN": "a-token-from-the-environment"}
+    result = cli("health-check", "c", "h", "--url", hub.url, env=env)
     assert result.code == 2 and "refused the API token" in result.err  # it was used; and --token wins over it:
-    result = cli("health-check", "c", "h", "--url", hub.url, "--token", "from-the-flag", "--timeout", "1")
-    assert result.code == 2 and "refused the API token" in result.err
+    result = cli("health-check", "c", "h", "--url", hub.url, "--token", hub.token, "--user", hub.unique_user("flag"),
+                 env=env)
+    assert result.code == 0 and "refused" not in result.err, result.output

@@ -33,10 +33,10 @@ def test_wait_times_out_with_readiness_off_and_release_fails(kube_cluster: KubeC
     assert time.monotonic() - started < 20
     assert "context deadline exceeded" in failed.stderr or "timed out" in failed.stderr
     assert release_status(kube_cluster, "slow") == "failed"
-    assert "status" not in kube_cluster.get_object("deployments", "web-web", "slow")
+    assert "status" not in kube_cluster.require_object("deployments", "web-web", "slow")
 
     kube_cluster.readiness = True  # the fake controllers catch up with what is stored
-    assert kube_cluster.get_object("deployments", "web-web", "slow")["status"]["readyReplicas"] == 1
+    assert kube_cluster.require_object("deployments", "web-web", "slow")["status"]["readyReplicas"] == 1
     kube_cluster.helm("upgrade", "--install", "web", WEBAPP, "-n", "slow", wait, "--timeout", "30s")
     assert release_status(kube_cluster, "slow") == "deployed"
 
@@ -79,7 +79,7 @@ def test_injected_error_on_create_fails_helm_and_the_release(kube_cluster: KubeC
     assert rule.hits >= 1
     assert kube_cluster.get_object("deployments", "web-web", "broken") is None
     assert kube_cluster.get_object("configmaps", "web-config", "broken") is not None
-    statuses = {r.status for r in kube_cluster.server.requests if r.namespace == "broken"
+    statuses = {r.status for r in kube_cluster.requests if r.namespace == "broken"
                 and r.resource == "deployments" and r.verb in ("create", "patch")}
     assert code in statuses
 
@@ -98,11 +98,11 @@ def test_injected_error_limited_times_and_on_reads(kube_cluster: KubeCluster) ->
 def test_added_latency_slows_every_request(kube_cluster: KubeCluster) -> None:
     kube_cluster.kubectl("get", "namespace", "default")  # warms kubectl's discovery cache
     kube_cluster.latency = 0.3
-    before = len(kube_cluster.server.requests)
+    before = len(kube_cluster.requests)
     started = time.monotonic()
     kube_cluster.kubectl("get", "namespace", "default")
     elapsed = time.monotonic() - started
-    served = len(kube_cluster.server.requests) - before
+    served = len(kube_cluster.requests) - before
     assert served >= 1
     assert elapsed >= 0.3 * served  # requests are sequential here, each delayed
 

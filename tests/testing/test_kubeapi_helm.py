@@ -48,11 +48,11 @@ def test_install_with_create_namespace_and_each_wait_strategy(cluster: KubeClust
     cluster.helm("upgrade", "--install", "web", WEBAPP, "-n", ns, "--create-namespace", *wait, "--timeout", "60s")
 
     assert status(cluster, "web", ns)["info"]["status"] == "deployed"
-    deployment = cluster.get_object("deployments", "web-web", ns)
+    deployment = cluster.require_object("deployments", "web-web", ns)
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.27"
     assert deployment["status"]["readyReplicas"] == 1
-    assert cluster.get_object("configmaps", "web-config", ns)["data"] == {"message": "hello"}
-    assert cluster.get_object("services", "web-web", ns)["spec"]["clusterIP"]
+    assert cluster.require_object("configmaps", "web-config", ns)["data"] == {"message": "hello"}
+    assert cluster.require_object("services", "web-web", ns)["spec"]["clusterIP"]
     secret = release_secret(cluster, "web", ns, 1)
     assert secret["metadata"]["labels"]["owner"] == "helm"
     assert secret["metadata"]["labels"]["status"] == "deployed"
@@ -79,8 +79,8 @@ def test_upgrade_to_revision_2_with_and_without_server_side_apply(cluster: KubeC
     cluster.helm("upgrade", "--install", "web", WEBAPP, *common, "--set", "message=bye", "--set", "replicas=2")
 
     assert status(cluster, "web", ns)["version"] == 2
-    assert cluster.get_object("configmaps", "web-config", ns)["data"] == {"message": "bye"}
-    deployment = cluster.get_object("deployments", "web-web", ns)
+    assert cluster.require_object("configmaps", "web-config", ns)["data"] == {"message": "bye"}
+    deployment = cluster.require_object("deployments", "web-web", ns)
     assert deployment["spec"]["replicas"] == 2
     assert deployment["metadata"]["generation"] == 2
     assert deployment["status"]["observedGeneration"] == 2
@@ -109,7 +109,7 @@ def test_status_history_get_list_rollback_uninstall(cluster: KubeCluster, ns: st
         r for r in listed if r["namespace"] == ns).items()
 
     cluster.helm("rollback", "web", "1", "-n", ns, "--wait")
-    assert cluster.get_object("configmaps", "web-config", ns)["data"] == {"message": "hello"}
+    assert cluster.require_object("configmaps", "web-config", ns)["data"] == {"message": "hello"}
     history = json.loads(cluster.helm("history", "web", "-n", ns, "-o", "json").stdout)
     assert [h["status"] for h in history] == ["superseded", "superseded", "deployed"]
 
@@ -123,17 +123,17 @@ def test_status_history_get_list_rollback_uninstall(cluster: KubeCluster, ns: st
 
 def test_hooks_run_and_helm_test_passes(cluster: KubeCluster, ns: str) -> None:
     cluster.helm("upgrade", "--install", "hk", HOOKED, "-n", ns, "--create-namespace", "--wait", "--timeout", "60s")
-    migrate = cluster.get_object("jobs", "hk-migrate", ns)  # kept (before-hook-creation only)
+    migrate = cluster.require_object("jobs", "hk-migrate", ns)  # kept (before-hook-creation only)
     assert migrate["status"]["succeeded"] == 1
     assert cluster.get_object("jobs", "hk-announce", ns) is None  # hook-succeeded: deleted by helm
     assert "name: hk-migrate" in cluster.helm("get", "hooks", "hk", "-n", ns).stdout
 
     cluster.helm("upgrade", "hk", HOOKED, "-n", ns, "--wait", "--timeout", "60s")
-    assert cluster.get_object("jobs", "hk-migrate", ns)["metadata"]["uid"] != migrate["metadata"]["uid"]
+    assert cluster.require_object("jobs", "hk-migrate", ns)["metadata"]["uid"] != migrate["metadata"]["uid"]
 
     result = cluster.helm("test", "hk", "-n", ns, "--timeout", "60s")
     assert "TEST SUITE:     hk-test" in result.stdout and "Phase:          Succeeded" in result.stdout
-    assert cluster.get_object("pods", "hk-test", ns)["status"]["phase"] == "Succeeded"
+    assert cluster.require_object("pods", "hk-test", ns)["status"]["phase"] == "Succeeded"
 
 
 def test_failing_helm_test_fails(cluster: KubeCluster, ns: str) -> None:
@@ -145,12 +145,12 @@ def test_failing_helm_test_fails(cluster: KubeCluster, ns: str) -> None:
 
 def test_crds_and_custom_resources(cluster: KubeCluster, ns: str) -> None:
     cluster.helm("upgrade", "--install", "wd", WITHCRD, "-n", ns, "--create-namespace", "--wait", "--timeout", "60s")
-    crd = cluster.get_object("customresourcedefinitions", "widgets.example.deployer.test")
+    crd = cluster.require_object("customresourcedefinitions", "widgets.example.deployer.test")
     assert {c["type"]: c["status"] for c in crd["status"]["conditions"]}["Established"] == "True"
-    assert cluster.get_object("widgets", "wd-widget", ns)["spec"] == {"size": 3}
+    assert cluster.require_object("widgets", "wd-widget", ns)["spec"] == {"size": 3}
 
     cluster.helm("upgrade", "wd", WITHCRD, "-n", ns, "--set", "size=5", "--wait")
-    assert cluster.get_object("widgets.example.deployer.test", "wd-widget", ns)["spec"] == {"size": 5}
+    assert cluster.require_object("widgets.example.deployer.test", "wd-widget", ns)["spec"] == {"size": 5}
     listed = json.loads(cluster.kubectl("get", "wdg", "-n", ns, "-o", "json").stdout)
     assert [w["metadata"]["name"] for w in listed["items"]] == ["wd-widget"]
 
@@ -171,7 +171,7 @@ def test_concurrent_helm_processes_in_different_namespaces(cluster: KubeCluster)
         assert sorted(pool.map(deploy, namespaces)) == sorted(namespaces)
     for namespace in namespaces:
         assert status(cluster, "web", namespace)["info"]["status"] == "deployed"
-        assert cluster.get_object("configmaps", "web-config", namespace)["data"] == {"message": namespace}
+        assert cluster.require_object("configmaps", "web-config", namespace)["data"] == {"message": namespace}
 
 
 def test_helm_error_is_real_when_the_chart_is_invalid(cluster: KubeCluster, ns: str) -> None:

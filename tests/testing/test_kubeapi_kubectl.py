@@ -69,7 +69,7 @@ def test_apply_create_then_update(cluster: KubeCluster, ns: str, mode: list[str]
     assert "deployment.apps/app" in created.stdout and "configmap/settings" in created.stdout
 
     cluster.kubectl("apply", *mode, "-f", "-", input=manifest(ns, image="nginx:1.28", env="B", extra_label=False))
-    deployment = cluster.get_object("deployments", "app", ns)
+    deployment = cluster.require_object("deployments", "app", ns)
     containers = {c["name"]: c for c in deployment["spec"]["template"]["spec"]["containers"]}
     assert containers["main"]["image"] == "nginx:1.28"
     assert containers["main"]["env"] == [{"name": "MODE", "value": "B"}]
@@ -79,7 +79,7 @@ def test_apply_create_then_update(cluster: KubeCluster, ns: str, mode: list[str]
     unchanged = cluster.kubectl("apply", *mode, "-f", "-", input=manifest(ns, image="nginx:1.28", env="B",
                                                                           extra_label=False))
     assert "unchanged" in unchanged.stdout or "serverside-applied" in unchanged.stdout
-    assert cluster.get_object("deployments", "app", ns)["metadata"]["generation"] == 2
+    assert cluster.require_object("deployments", "app", ns)["metadata"]["generation"] == 2
 
 
 def test_get_table_json_yaml_jsonpath_and_label_selector(cluster: KubeCluster, ns: str) -> None:

@@ -21,16 +21,16 @@ from __future__ import annotations
 import json
 import subprocess
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import yaml
-
-from deployer.testing.fixtures_kube import KubeCluster
 from helm_majors import HelmBinary, helm_binary  # noqa: F401 - a fixture
 from helpers import PROJECT
+
+from deployer.testing.fixtures_kube import KubeCluster
 
 pytestmark = pytest.mark.e2e
 
@@ -133,13 +133,13 @@ def test_basehub_with_the_real_jupyterhub_chart(helm: Helm, cluster: KubeCluster
     _deploy_twice_then_uninstall(helm, name, charts / "basehub", namespace, "-f", str(LOCAL / "common.values.yaml"))
 
     for deployment in ("hub", "proxy", "user-scheduler"):
-        obj = cluster.get_object("deployments", deployment, namespace)
+        obj = cluster.require_object("deployments", deployment, namespace)
         assert obj["status"]["readyReplicas"] == obj["spec"]["replicas"] >= 1
-    placeholder = cluster.get_object("statefulsets", "user-placeholder", namespace)
+    placeholder = cluster.require_object("statefulsets", "user-placeholder", namespace)
     assert placeholder["spec"]["updateStrategy"]["type"] == "RollingUpdate"
-    puller = cluster.get_object("daemonsets", "continuous-image-puller", namespace)
+    puller = cluster.require_object("daemonsets", "continuous-image-puller", namespace)
     assert puller["spec"]["updateStrategy"]["rollingUpdate"]["maxUnavailable"]
-    assert cluster.get_object("secrets", "hub", namespace)["data"]
+    assert cluster.require_object("secrets", "hub", namespace)["data"]
     # the pre-install/pre-upgrade image puller hooks ran and were deleted (hook-succeeded)
     assert _hook_ran(cluster, namespace, "daemonsets", "hook-image-puller")
     assert _hook_ran(cluster, namespace, "jobs", "hook-image-awaiter")
@@ -157,10 +157,10 @@ def test_daskhub_with_the_real_dask_gateway_chart_and_its_crds(helm: Helm, clust
     values.write_text(yaml.safe_dump({"basehub": common}))  # daskhub nests basehub's values under basehub:
     _deploy_twice_then_uninstall(helm, name, charts / "daskhub", namespace, "-f", str(values))
 
-    crd = cluster.get_object("customresourcedefinitions", "daskclusters.gateway.dask.org")
+    crd = cluster.require_object("customresourcedefinitions", "daskclusters.gateway.dask.org")
     assert {c["type"]: c["status"] for c in crd["status"]["conditions"]}["Established"] == "True"
-    assert cluster.get_object("deployments", f"api-{name}-dask-gateway", namespace)["status"]["readyReplicas"] == 1
-    assert cluster.get_object("deployments", "hub", namespace)["status"]["readyReplicas"] == 1
+    assert cluster.require_object("deployments", f"api-{name}-dask-gateway", namespace)["status"]["readyReplicas"] == 1
+    assert cluster.require_object("deployments", "hub", namespace)["status"]["readyReplicas"] == 1
     cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(
         {"apiVersion": "gateway.dask.org/v1alpha1", "kind": "DaskCluster", "metadata": {"name": "c1"},
          "spec": {"scheduler": {}, "worker": {}}}))
@@ -188,8 +188,8 @@ def test_support_with_real_cert_manager_ingress_nginx_and_prometheus(helm: Helm,
         assert cluster.get_object("clusterroles", approve) is not None  # an RBAC name with ':'
         for crd in CERT_MANAGER_CRDS:  # rendered as templates (crds.enabled) and Established
             assert cluster.get_object("customresourcedefinitions", f"{crd}.cert-manager.io") is not None
-        assert cluster.get_object("deployments", f"{name}-cert-manager", namespace)["status"]["readyReplicas"] == 1
-        controller = cluster.get_object("deployments", f"{name}-ingress-nginx-controller", namespace)
+        assert cluster.require_object("deployments", f"{name}-cert-manager", namespace)["status"]["readyReplicas"] == 1
+        controller = cluster.require_object("deployments", f"{name}-ingress-nginx-controller", namespace)
         assert controller["spec"]["strategy"]["type"] == "RollingUpdate"
         assert controller["status"]["readyReplicas"] == 1
         assert cluster.get_object("deployments", f"{name}-prometheus-server", namespace) is not None

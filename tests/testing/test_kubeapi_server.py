@@ -74,7 +74,7 @@ def test_strategic_merge_lists(patch: dict[str, Any], expected: list[Any]) -> No
 
 
 def test_strategic_merge_maps_null_and_retain_keys() -> None:
-    target = {"metadata": {"labels": {"a": "1", "b": "2"}},
+    target: dict[str, Any] = {"metadata": {"labels": {"a": "1", "b": "2"}},
               "spec": {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}}}}
     patch = {"metadata": {"labels": {"a": None, "c": "3"}},
              "spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}}}
@@ -87,9 +87,11 @@ def test_merge_and_json_patches() -> None:
     assert merge_patch({"a": {"b": 1, "c": 2}, "l": [1, 2]}, {"a": {"b": None}, "l": [3]}) == {"a": {"c": 2},
                                                                                                  "l": [3]}
     doc = {"spec": {"items": ["x", "y"]}}
-    ops = [{"op": "add", "path": "/spec/items/-", "value": "z"}, {"op": "remove", "path": "/spec/items/0"},
-           {"op": "replace", "path": "/spec/new", "value": 1}, {"op": "copy", "from": "/spec/new", "path": "/n"},
-           {"op": "test", "path": "/n", "value": 1}]
+    ops: list[dict[str, Any]] = [
+        {"op": "add", "path": "/spec/items/-", "value": "z"}, {"op": "remove", "path": "/spec/items/0"},
+        {"op": "replace", "path": "/spec/new", "value": 1}, {"op": "copy", "from": "/spec/new", "path": "/n"},
+        {"op": "test", "path": "/n", "value": 1},
+    ]
     with pytest.raises(PatchError):
         json_patch(doc, ops)  # replace needs an existing path
     ops[2]["op"] = "add"
@@ -211,7 +213,8 @@ def test_python_api_reads_and_writes_objects() -> None:
                               "spec": {"selector": {"matchLabels": {"x": "1"}},
                                        "template": {"metadata": {"labels": {"x": "1"}}, "spec": {}}}})
         for name in ("deployments", "Deployment", "deploy", "deployments.apps"):
-            assert server.get_object(name, "d", "default")["status"]["availableReplicas"] == 1
+            deployment = server.get_object(name, "d", "default")
+            assert deployment is not None and deployment["status"]["availableReplicas"] == 1
         assert [o["metadata"]["name"] for o in server.list_objects("deploy", label_selector="x=1")] == ["d"]
         assert server.list_objects("deploy", label_selector="x=2") == []
         (rs,) = server.list_objects("replicasets", "default")
@@ -243,6 +246,7 @@ def test_command_serves_until_signalled(tmp_path: Path, kube_cluster_session: Ku
     process = subprocess.Popen(
         [sys.executable, "-m", "deployer.testing.kubeapi", "--kubeconfig", str(kubeconfig), "--context", "cli",
          "--token", "cli-token"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
     try:
         line = process.stdout.readline()
         assert f"kubeconfig written to {kubeconfig}" in line and "https://127.0.0.1:" in line
@@ -408,7 +412,7 @@ def test_explicit_values_are_not_overridden_by_defaults() -> None:
 
 
 def test_custom_resources_are_served_only_while_their_crd_is_established() -> None:
-    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    crd: dict[str, Any] = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
            "metadata": {"name": "clusterissuers.cert-manager.io"},
            "spec": {"group": "cert-manager.io", "scope": "Cluster",
                     "names": {"plural": "clusterissuers", "singular": "clusterissuer", "kind": "ClusterIssuer",

@@ -27,9 +27,7 @@ import string
 import uuid
 from typing import Any
 
-from deployer.testing.kubeapi import defaults, names
-from deployer.testing.kubeapi import patch as patching
-from deployer.testing.kubeapi import readiness
+from deployer.testing.kubeapi import defaults, names, patch as patching, readiness
 from deployer.testing.kubeapi.discovery import Registry, ResourceInfo
 from deployer.testing.kubeapi.faults import REASONS, Faults
 from deployer.testing.kubeapi.selectors import field_matcher, label_matcher

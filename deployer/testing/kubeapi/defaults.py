@@ -51,7 +51,8 @@ from __future__ import annotations
 import base64
 import copy
 import itertools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from deployer.testing.kubeapi import readiness
 
@@ -77,9 +78,10 @@ class Allocator:
 
 def _dict(parent: dict[str, Any], key: str) -> dict[str, Any]:
     """``parent[key]`` as a dict, creating it when absent or null."""
-    if not isinstance(parent.get(key), dict):
-        parent[key] = {}
-    return parent[key]
+    value = parent.get(key)
+    if not isinstance(value, dict):
+        value = parent[key] = {}
+    return value
 
 
 def _default(obj: dict[str, Any], key: str, value: Any) -> None:
@@ -250,10 +252,11 @@ def _service(obj: dict[str, Any], spec: dict[str, Any], current: dict[str, Any] 
         _default(port, "protocol", "TCP")
         if port.get("port") is not None:
             _default(port, "targetPort", port["port"])
-        if kind in ("NodePort", "LoadBalancer") and not (
-                kind == "LoadBalancer" and spec.get("allocateLoadBalancerNodePorts") is False):
-            if not port.get("nodePort"):
-                port["nodePort"] = old_ports.get((port.get("port"), port["protocol"])) or allocator.node_port()
+        allocated = kind in ("NodePort", "LoadBalancer") and not (
+            kind == "LoadBalancer" and spec.get("allocateLoadBalancerNodePorts") is False
+        )
+        if allocated and not port.get("nodePort"):
+            port["nodePort"] = old_ports.get((port.get("port"), port["protocol"])) or allocator.node_port()
     if kind in ("NodePort", "LoadBalancer"):
         _default(spec, "externalTrafficPolicy", "Cluster")
     if kind == "LoadBalancer":
@@ -333,7 +336,9 @@ def _webhooks(obj: dict[str, Any], mutating: bool) -> None:
 
 
 def crd_status(obj: dict[str, Any]) -> dict[str, Any]:
-    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        spec = {}
     stamp = readiness.now()
     return {
         "acceptedNames": spec.get("names") or {},
@@ -366,7 +371,8 @@ def apply(group: str, kind: str, obj: dict[str, Any], current: dict[str, Any] | 
                                     ("networking.k8s.io", "NetworkPolicy")):
         spec = _dict(obj, "spec")
     else:
-        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+        found = obj.get("spec")
+        spec = found if isinstance(found, dict) else {}
     if key in _WORKLOADS:
         _WORKLOADS[key](obj, spec)
         if key in _POD_TEMPLATE_KINDS and key != ("batch", "Job"):

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 
@@ -55,7 +56,7 @@ class ResourceInfo:
     def singular_name(self) -> str:
         return self.singular or self.kind.lower()
 
-    def with_version(self, version: str) -> "ResourceInfo":
+    def with_version(self, version: str) -> ResourceInfo:
         from dataclasses import replace
 
         return replace(self, version=version)

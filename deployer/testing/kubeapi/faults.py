@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from deployer.testing.kubeapi.discovery import ResourceInfo
 

@@ -10,7 +10,6 @@ are named after the context, so several stand-ins can be merged into one file wi
 from __future__ import annotations
 
 import base64
-import io
 import os
 from pathlib import Path
 from typing import Any
@@ -55,15 +54,9 @@ def kubeconfig_dict(
 
 
 def write_kubeconfig(path: str | os.PathLike[str], config: dict[str, Any]) -> Path:
-    from ruamel.yaml import YAML
+    from deployer import yamlio
+    from deployer.private import write_private
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.StringIO()
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = False
-    yaml.dump(config, buffer)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(buffer.getvalue())
-    return path
+    return write_private(path, yamlio.dumps(config))

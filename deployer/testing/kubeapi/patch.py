@@ -20,7 +20,8 @@ Contract (all functions are pure and return new values; inputs are never modifie
 from __future__ import annotations
 
 import copy
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 MERGE_KEYS: dict[str, tuple[str, ...]] = {
     "containers": ("name",),
@@ -76,7 +77,7 @@ def _container(doc: Any, parts: list[str]) -> Any:
     return doc
 
 
-def _index(container: list, part: str, *, adding: bool) -> int:
+def _index(container: list[Any], part: str, *, adding: bool) -> int:
     if part == "-" and adding:
         return len(container)
     try:
@@ -175,6 +176,7 @@ def _merge_list(field: str, target: list[Any], patch: list[Any]) -> list[Any]:
 def _order(items: list[Any], order: list[Any], field: str) -> list[Any]:
     if not order:
         return items
+    value: Callable[[Any], Any]
     if all(isinstance(i, dict) for i in order) and order:
         key = next(iter(order[0]))
         ranks = {o.get(key): n for n, o in enumerate(order)}
@@ -241,14 +243,14 @@ def _prune(current: Any, previous: Any, applied: Any, field: str = "") -> Any:
             return current
         kept = {i.get(key) for i in applied}
         dropped = {i.get(key) for i in previous} - kept
-        result = []
+        pruned = []
         for item in current:
             if isinstance(item, dict) and item.get(key) in dropped:
                 continue
             old = next((p for p in previous if isinstance(item, dict) and p.get(key) == item.get(key)), None)
             new = next((a for a in applied if isinstance(item, dict) and a.get(key) == item.get(key)), None)
-            result.append(_prune(item, old, new, field) if old is not None and new is not None else item)
-        return result
+            pruned.append(_prune(item, old, new, field) if old is not None and new is not None else item)
+        return pruned
     return current
 
 
@@ -257,4 +259,4 @@ def apply_patch(current: dict[str, Any] | None, applied: dict[str, Any],
     base = copy.deepcopy(current) if current else {}
     if previous:
         base = _prune(base, previous, applied)
-    return strategic_merge(base, applied)
+    return cast(dict[str, Any], strategic_merge(base, applied))  # a map merged with a map

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import base64
 import datetime
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 MAGIC = b"k8s\x00"
 
@@ -47,6 +48,7 @@ def _fields(data: bytes) -> Iterator[tuple[int, int, Any]]:
     while pos < len(data):
         key, pos = _varint(data, pos)
         number, wire = key >> 3, key & 7
+        value: int | bytes
         if wire == 0:
             value, pos = _varint(data, pos)
         elif wire == 1:

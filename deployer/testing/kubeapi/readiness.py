@@ -34,6 +34,7 @@ from __future__ import annotations
 import copy
 import datetime
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 FAIL_ANNOTATION = "kubeapi.deployer.test/fail"
@@ -142,7 +143,7 @@ def _pod(obj: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-CONTROLLERS = {
+CONTROLLERS: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any]]] = {
     ("apps", "Deployment"): _deployment,
     ("apps", "ReplicaSet"): _replica_set,
     ("apps", "StatefulSet"): _stateful_set,
@@ -168,7 +169,9 @@ def reconcile(group: str, kind: str, obj: dict[str, Any], has_status_subresource
         else:  # the service controller releases the load balancer of a Service that is no longer one
             status["loadBalancer"] = {}
     elif has_status_subresource and group not in ("", "apiextensions.k8s.io"):
-        status = obj.get("status") if isinstance(obj.get("status"), dict) else {}
+        status = obj.get("status")
+        if not isinstance(status, dict):
+            status = {}
         status["observedGeneration"] = obj["metadata"].get("generation", 1)
         obj["status"] = status
     return obj

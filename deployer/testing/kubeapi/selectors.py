@@ -10,7 +10,8 @@ the empty string. Malformed selectors raise :class:`ValueError` (the server answ
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Predicate = Callable[[dict[str, Any]], bool]
 

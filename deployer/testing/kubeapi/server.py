@@ -22,6 +22,7 @@ Authorization (RBAC) is not evaluated.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -31,14 +32,14 @@ import ssl
 import threading
 import time
 import traceback
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from deployer.testing.kubeapi import kubeconfig as kubeconfig_module
-from deployer.testing.kubeapi import tables
+from deployer.testing.kubeapi import kubeconfig as kubeconfig_module, tables
 from deployer.testing.kubeapi.api import API, StatusError, not_found
 from deployer.testing.kubeapi.discovery import Registry, ResourceInfo
 from deployer.testing.kubeapi.faults import ErrorRule, Faults
@@ -92,7 +93,7 @@ class _HTTPServer(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], kube: "KubeAPIServer", context: ssl.SSLContext) -> None:
+    def __init__(self, address: tuple[str, int], kube: KubeAPIServer, context: ssl.SSLContext) -> None:
         self.kube = kube
         self.ssl_context = context
         self.connections: set[socket.socket] = set()
@@ -116,10 +117,8 @@ class _HTTPServer(ThreadingHTTPServer):
         finally:
             with self.connections_lock:
                 self.connections.discard(request)
-            try:
+            with contextlib.suppress(OSError):
                 tls.close()
-            except OSError:
-                pass
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.debug("connection error from %s", client_address, exc_info=True)
@@ -127,10 +126,8 @@ class _HTTPServer(ThreadingHTTPServer):
     def close_connections(self) -> None:
         with self.connections_lock:
             for conn in list(self.connections):
-                try:
+                with contextlib.suppress(OSError):
                     conn.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -139,10 +136,10 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "deployer-kubeapi"
     sys_version = ""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence the default stderr log
+    def log_message(self, format: str, *args: Any) -> None:  # silences the default stderr log
         log.debug("%s " + format, self.address_string(), *args)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = lambda self: self._serve()  # noqa: E731
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = lambda self: self._serve()
 
     # -- plumbing -------------------------------------------------------------------------------
     def _serve(self) -> None:
@@ -164,9 +161,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         except Exception:  # a bug in the stand-in: answer 500 with the traceback, like a real server's panic
             log.exception("kubeapi: error serving %s %s", self.command, self.path)
-            error = StatusError(500, "kubeapi stand-in error: " + traceback.format_exc(limit=3))
+            failure = StatusError(500, "kubeapi stand-in error: " + traceback.format_exc(limit=3))
             try:
-                self._send_json(500, error.body())
+                self._send_json(500, failure.body())
             except OSError:
                 self.close_connection = True
         finally:
@@ -220,11 +217,11 @@ class _Handler(BaseHTTPRequestHandler):
             return json.loads(text)
         except ValueError:
             if content_type == "application/apply-patch+yaml" or "yaml" in content_type:
-                from ruamel.yaml import YAML
+                from deployer import yamlio
 
                 try:
-                    return YAML(typ="safe", pure=True).load(text)
-                except Exception as error:  # noqa: BLE001 - any parse error is the client's
+                    return yamlio.loads(text)
+                except yamlio.YamlError as error:  # any parse error is the client's
                     raise StatusError(400, f"error decoding YAML: {error}") from None
             raise StatusError(400, "the request body is not valid JSON") from None
 
@@ -429,7 +426,10 @@ class _Handler(BaseHTTPRequestHandler):
             fields = field_matcher(self._params.get("fieldSelector"))
         except ValueError as error:
             raise StatusError(400, str(error)) from None
-        matches = lambda obj: obj is not None and labels(obj) and fields(obj)  # noqa: E731
+
+        def matches(obj: dict[str, Any] | None) -> bool:
+            return obj is not None and labels(obj) and fields(obj)
+
         initial_events = self._params.get("sendInitialEvents") == "true"
         since = None if initial_events else self._params.get("resourceVersion")
         timeout = min(float(self._params.get("timeoutSeconds") or 1800), 3600.0)
@@ -480,10 +480,8 @@ class _Handler(BaseHTTPRequestHandler):
             if watch is not None:
                 kube.store.close_watch(watch)
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.wfile.write(b"0\r\n\r\n")
-            except OSError:
-                pass
 
     def _send_event(self, info: ResourceInfo, event: Event, matches: Callable[[Any], bool]) -> None:
         now, before = matches(event.object), matches(event.old)
@@ -539,7 +537,7 @@ class KubeAPIServer:
         self._requests: list[RequestRecord] = []
 
     # -- lifecycle ------------------------------------------------------------------------------
-    def start(self) -> "KubeAPIServer":
+    def start(self) -> KubeAPIServer:
         if self._httpd is not None:
             return self
         self._tls = make_tls_material()
@@ -562,7 +560,7 @@ class KubeAPIServer:
         self._httpd = None
         self._thread = None
 
-    def __enter__(self) -> "KubeAPIServer":
+    def __enter__(self) -> KubeAPIServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -11,12 +11,14 @@ Objects handed out are deep copies; the store never shares its own dicts.
 
 from __future__ import annotations
 
+import builtins
 import collections
 import copy
 import queue
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 ResourceKey = tuple[str, str]  # (group, plural)
 ObjectKey = tuple[str, str]  # (namespace or "", name)
@@ -80,7 +82,9 @@ class Store:
             ]
             return items, self.resource_version
 
-    def keys_where(self, resource: ResourceKey, predicate: Callable[[dict[str, Any]], bool]) -> list[ObjectKey]:
+    def keys_where(
+        self, resource: ResourceKey, predicate: Callable[[dict[str, Any]], bool]
+    ) -> builtins.list[ObjectKey]:  # `list` is a method here
         """Keys of the objects of ``resource`` matching ``predicate`` (called on the stored dict: do not modify)."""
         with self.lock:
             return [key for key, obj in self._objects[resource].items() if predicate(obj)]
@@ -123,7 +127,7 @@ class Store:
     # -- watches --------------------------------------------------------------------------------
     def open_watch(
         self, resource: ResourceKey, namespace: str | None, since: str | None
-    ) -> tuple[Watch, list[dict[str, Any]], list[Event], str]:
+    ) -> tuple[Watch, builtins.list[dict[str, Any]], builtins.list[Event], str]:  # `list` is a method here
         """Register a watch. With ``since`` (a resourceVersion other than "" or "0") return the logged events after
         it; otherwise return the current objects (to send as ADDED). Returns (watch, objects, events, rv)."""
         with self.lock:

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import os
 import ssl
 import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -31,13 +31,10 @@ class TLSMaterial:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.set_alpn_protocols(["http/1.1"])
-        fd, path = tempfile.mkstemp(suffix=".pem")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(self.cert_pem + self.key_pem)
+        from deployer.private import private_file
+
+        with private_file(Path(tempfile.gettempdir()), self.cert_pem + self.key_pem, suffix=".pem") as path:
             context.load_cert_chain(path)
-        finally:
-            os.unlink(path)
         context.load_verify_locations(cadata=self.ca_pem.decode("ascii"))
         context.verify_mode = ssl.CERT_OPTIONAL
         return context

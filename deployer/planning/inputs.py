@@ -1,18 +1,23 @@
-"""Gathering a plan's inputs (the fleet, changed paths, the base revision, chart dependencies) and
-shaping its outputs (folding, GitHub outputs). The decisions themselves are in ``deployer.plan``.
+"""Gathering a rollout's inputs: the fleet, the changed paths (given, and from git since a base revision), the
+clusters as they were at that base, and the charts' ``file://`` dependencies; then the decision
+(``planning.rules``) and folding under the matrix size limit (``planning.legs``).
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from deployer.charts import local_dependents
 from deployer.config.load import load_fleet
 from deployer.errors import UsageError
-from deployer.plan import Plan, fold_legs, plan_deploys
+from deployer.planning.legs import Rollout, fold_legs
+from deployer.planning.rules import plan_rollout
+
+if TYPE_CHECKING:
+    from deployer.run import Runner
 
 
 @dataclass(frozen=True)
@@ -23,21 +28,24 @@ class MatrixRequest:
     max_legs: int = 256
 
 
-def make_plan(root: Path, request: MatrixRequest, env: Mapping[str, str] | None = None) -> Plan:
+def gather_rollout(root: Path, request: MatrixRequest, *, env: Mapping[str, str], runner: Runner) -> Rollout:
+    """The rollout for ``request``; git (for ``--base``) runs through ``runner`` with exactly ``env``."""
     fleet = load_fleet(root)  # a broken config raises ConfigError: exit 2
     changed = list(request.paths)
     base = None
     if request.base:
-        from deployer.gitrev import changed_paths, clusters_at
+        from deployer.planning.git import Git
 
-        changed += changed_paths(root, request.base, env)
-        base = clusters_at(root, request.base, env)
-    plan = plan_deploys(
+        git = Git(root, runner, env)
+        changed += git.changed_paths(request.base)
+        base = git.clusters_at(request.base)
+    rollout = plan_rollout(
         fleet, [normalize(p) for p in changed], base=base,
         chart_dependents=local_dependents(root / "helm-charts"), force=request.force,
     )
     try:
-        return replace(plan, canary=fold_legs(plan.canary, request.max_legs), prod=fold_legs(plan.prod, request.max_legs))
+        return replace(rollout, canary=fold_legs(rollout.canary, request.max_legs),
+                       prod=fold_legs(rollout.prod, request.max_legs))
     except ValueError as exc:
         raise UsageError(f"--max-legs {request.max_legs}: {exc}") from None
 
@@ -51,8 +59,3 @@ def normalize(path: str) -> str:
 
 def read_paths(lines: Iterable[str]) -> list[str]:
     return [normalize(line) for line in lines if line.strip() and not line.lstrip().startswith("#")]
-
-
-def github_outputs(plan: Plan) -> dict[str, str]:
-    data = plan.to_json()
-    return {key: json.dumps(value, separators=(",", ":")) for key, value in data.items()}

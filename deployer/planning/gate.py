@@ -1,4 +1,5 @@
-"""The gate between deploy stages: which legs may go on, from the results earlier legs recorded. Pure.
+"""The gate between deploy stages: which legs of a ``Rollout`` may go on, from the results earlier legs recorded.
+Pure.
 
 Each leg of the workflow writes report files (``deployer deploy --report``: ``{"cluster", "results": [{"release",
 "kind", "status", ...}]}``; ``deployer health-check --report``: ``{"cluster", "hub", "healthy", ...}``). For the
@@ -11,10 +12,11 @@ compared exactly.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Any
 
-from deployer.plan import HubLeg, Plan
+from deployer.planning.legs import HubLeg, Rollout
 
 
 @dataclass
@@ -26,7 +28,8 @@ class Outcomes:
     health: dict[tuple[str, str], bool] = field(default_factory=dict)  # (cluster, hub) -> healthy
 
 
-def read_outcomes(reports: Iterable[Mapping]) -> Outcomes:
+def read_outcomes(reports: Iterable[Any]) -> Outcomes:
+    """What ``reports`` (parsed JSON of any shape: whatever is not one of our reports is ignored) say."""
     out = Outcomes()
     for report in reports:
         cluster = report.get("cluster") if isinstance(report, Mapping) else None
@@ -60,31 +63,31 @@ class GateResult:
     allowed: tuple[HubLeg, ...]
     blocked: tuple[tuple[HubLeg, str], ...]
 
-    def to_json(self) -> dict:
-        leg = lambda l: {"cluster": l.cluster, "provider": l.provider, "hubs": list(l.hubs), "reason": l.reason}  # noqa: E731
-        return {"allowed": [leg(l) for l in self.allowed],
-                "blocked": [{**leg(l), "blocked_because": why} for l, why in self.blocked]}
+    def to_json(self) -> dict[str, Any]:
+        return {"allowed": [leg.to_json() for leg in self.allowed],
+                "blocked": [{**leg.to_json(), "blocked_because": why} for leg, why in self.blocked]}
 
 
-def gate(plan: Plan, stage: str, outcomes: Outcomes, *, require_health: bool = False) -> GateResult:
+def gate(rollout: Rollout, stage: str, outcomes: Outcomes, *, require_health: bool = False) -> GateResult:
     """The legs of ``stage`` (``canary`` or ``prod``) that may run, and why the others may not."""
     if stage not in ("canary", "prod"):
         raise ValueError(f"unknown stage {stage!r}")
     problems: dict[str, list[str]] = defaultdict(list)
-    for leg in plan.support:
-        status = outcomes.support.get(leg.cluster)
+    for support in rollout.support:
+        status = outcomes.support.get(support.cluster)
         if status != "deployed":
-            problems[leg.cluster].append(f"support {_said(status)}")
+            problems[support.cluster].append(f"support {_said(status)}")
     if stage == "prod":
-        for leg in plan.canary:
+        for leg in rollout.canary:
             for hub in leg.hubs:
                 status = outcomes.hubs.get((leg.cluster, hub))
                 healthy = outcomes.health.get((leg.cluster, hub))
                 if status != "deployed":
                     problems[leg.cluster].append(f"canary {hub} {_said(status)}")
                 elif healthy is False or (healthy is None and require_health):
-                    problems[leg.cluster].append(f"canary {hub} {'unhealthy' if healthy is False else 'has no health report'}")
-    legs = plan.canary if stage == "canary" else plan.prod
+                    why = "unhealthy" if healthy is False else "has no health report"
+                    problems[leg.cluster].append(f"canary {hub} {why}")
+    legs = rollout.canary if stage == "canary" else rollout.prod
     allowed = tuple(leg for leg in legs if leg.cluster not in problems)
     blocked = tuple((leg, "; ".join(problems[leg.cluster])) for leg in legs if leg.cluster in problems)
     return GateResult(allowed, blocked)
@@ -92,19 +95,3 @@ def gate(plan: Plan, stage: str, outcomes: Outcomes, *, require_health: bool = F
 
 def _said(status: str | None) -> str:
     return "has no report (the leg did not finish)" if status is None else status
-
-
-def plan_from_json(data: Mapping) -> Plan:
-    """The ``Plan`` that ``deployer generate-matrix`` printed."""
-    from deployer.plan import Removed, SupportLeg
-
-    def legs(key: str) -> tuple[HubLeg, ...]:
-        return tuple(HubLeg(d["cluster"], d.get("provider", ""), tuple(d["hubs"]), d.get("reason", ""))
-                     for d in data.get(key) or [])
-
-    return Plan(
-        support=tuple(SupportLeg(d["cluster"], d.get("provider", ""), d.get("reason", "")) for d in data.get("support") or []),
-        canary=legs("canary"),
-        prod=legs("prod"),
-        removed=tuple(Removed(d["cluster"], d["hub"]) for d in data.get("removed") or []),
-    )

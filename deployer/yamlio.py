@@ -1,8 +1,13 @@
-"""Reading YAML the way helm reads it, fast, with line numbers only when a message needs one.
+"""The one YAML module of the package: reading YAML the way helm reads it, fast, with line numbers only when a
+message needs one, and writing it back for display.
 
-- ``load(path)`` parses with PyYAML's libyaml-based safe loader: YAML 1.1, as helm's YAML library resolves
-  ``yes``/``on``/``010``, and about three times faster than ruamel's safe loader (it matters: planning a
-  2,000-hub fleet must take well under a second). Duplicate keys are an error.
+- ``load(path)`` / ``loads(text)`` parse with PyYAML's libyaml-based safe loader: YAML 1.1, as helm's YAML
+  library resolves ``yes``/``on``/``010``, and about three times faster than ruamel's safe loader (it matters:
+  planning a 2,000-hub fleet must take well under a second). Duplicate keys are an error. Every file the deployer
+  reads goes through it: cluster.yaml, values files (plain and decrypted), Chart.yaml and Chart.lock (on disk and inside
+  ``.tgz`` archives alike), kubeconfigs and credentials files.
+- ``load_all(text)``: the documents of a multi-document stream (helm's rendered manifests), same loader.
+- ``dumps(data)``: block-style YAML, keys in the order given (for showing manifests in a diff).
 - ``line_of(path, keys)`` re-parses with the round-trip loader, which keeps positions, and returns the
   1-based line of the key (or list item) at ``keys``. It is only called on the error path.
 
@@ -13,9 +18,10 @@ decrypted secret).
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from collections.abc import Iterable
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 
 class YamlError(Exception):
@@ -25,8 +31,8 @@ class YamlError(Exception):
         super().__init__(message)
 
 
-@lru_cache(maxsize=None)
-def _fast_loader_class():
+@cache
+def _fast_loader_class() -> Any:
     import yaml
 
     base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -34,12 +40,12 @@ def _fast_loader_class():
     class Loader(base):  # type: ignore[valid-type,misc]
         """The safe loader, refusing duplicate keys (and naming both lines)."""
 
-        def construct_mapping(self, node, deep=False):
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
             merges = any(k.tag == "tag:yaml.org,2002:merge" for k, _ in node.value)
             own = [k for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"]  # before << is expanded
             mapping = super().construct_mapping(node, deep=deep)
             if merges or len(mapping) < len(own):  # fewer keys than entries: a duplicate
-                seen: dict = {}
+                seen: dict[Any, Any] = {}
                 for key_node in own:
                     key = self.construct_object(key_node, deep=True)
                     first = seen.setdefault(key, key_node)
@@ -48,7 +54,7 @@ def _fast_loader_class():
                             "while constructing a mapping", first.start_mark,
                             f'found duplicate key "{key}"', key_node.start_mark,
                         )
-            return mapping
+            return mapping  # type: ignore[no-any-return]
 
     # helm turns YAML into JSON, where a date is just a string: don't make datetime objects.
     Loader.yaml_implicit_resolvers = {
@@ -58,7 +64,7 @@ def _fast_loader_class():
     return Loader
 
 
-def _rt_loader():
+def _rt_loader() -> Any:
     from ruamel.yaml import YAML
 
     yaml = YAML(typ="rt")
@@ -71,7 +77,7 @@ def loads(text: str) -> Any:
     import yaml
 
     try:
-        return yaml.load(text, Loader=_fast_loader_class())  # noqa: S506 - a safe loader
+        return yaml.load(text, Loader=_fast_loader_class())
     except yaml.YAMLError as exc:
         raise _describe(exc) from None
 
@@ -79,6 +85,24 @@ def loads(text: str) -> Any:
 def load(path: Path) -> Any:
     """Parse a YAML file (see ``loads``)."""
     return loads(path.read_text(encoding="utf-8"))
+
+
+def load_all(text: str) -> list[Any]:
+    """Parse every document of a multi-document YAML stream (``---`` separated); empty documents are None."""
+    import yaml
+
+    try:
+        return list(yaml.load_all(text, Loader=_fast_loader_class()))
+    except yaml.YAMLError as exc:
+        raise _describe(exc) from None
+
+
+def dumps(data: Any) -> str:
+    """``data`` as block-style YAML, mapping keys in their given order."""
+    import yaml
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(data, Dumper=dumper, default_flow_style=False, sort_keys=False, allow_unicode=True)
 
 
 _DUPLICATE = re.compile(r'found duplicate key "(?P<key>[^"]*)"')
@@ -125,5 +149,5 @@ def line_of(path: Path, keys: Iterable[Any]) -> int | None:
         except (KeyError, TypeError, AttributeError):
             break
     if line is None and getattr(node, "lc", None) is not None and isinstance(node, (dict, list)):
-        line = node.lc.line + 1
+        line = node.lc.line + 1  # type: ignore[union-attr]
     return line

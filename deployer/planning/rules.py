@@ -1,9 +1,10 @@
-"""From changed file paths to the releases they affect: a pure function, no I/O.
+"""From changed file paths to the releases they affect: the path rules and the decision, pure (no I/O).
 
-``plan_deploys(fleet, changed, base=..., chart_dependents=...)`` returns a ``Plan``: support legs (one per
-cluster), canary legs and prod legs (one hub per leg), and hubs removed since the base revision. Every leg
-carries a human-readable reason. The caller loads the fleet (and the base fleet, from git), reads the charts'
-``file://`` dependencies and writes the outputs; this module only decides.
+``plan_rollout(fleet, changed, base=..., chart_dependents=...)`` returns a ``Rollout`` (``planning.legs``):
+support legs (one per cluster), canary legs and prod legs (one hub per leg), and hubs removed since the base
+revision. Every leg carries a human-readable reason. The caller (``planning.inputs``) loads the fleet (and the
+base fleet, from git) and reads the charts' ``file://`` dependencies; the CLI writes the outputs; this module
+only decides.
 
 The rules, in the order they are tried (the first that matches a path decides; see ``PATH_RULES``):
 
@@ -36,10 +37,10 @@ from __future__ import annotations
 
 import fnmatch
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from deployer.config.model import ClusterConfig, Fleet
+from deployer.planning.legs import HubLeg, Removed, Rollout, SupportLeg
 
 NOTHING, EVERYTHING, SUPPORT_CHART, CHART, CLUSTER_FILE, CLUSTER_DIR = (
     "nothing", "everything", "support-chart", "chart", "cluster-file", "cluster-dir")
@@ -75,48 +76,6 @@ def classify(path: str) -> tuple[str, str]:
     return "unmatched", "no rule"
 
 
-@dataclass(frozen=True)
-class SupportLeg:
-    cluster: str
-    provider: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class HubLeg:
-    cluster: str
-    provider: str
-    hubs: tuple[str, ...]
-    reason: str
-
-
-@dataclass(frozen=True)
-class Removed:
-    cluster: str
-    hub: str
-
-
-@dataclass(frozen=True)
-class Plan:
-    support: tuple[SupportLeg, ...] = ()
-    canary: tuple[HubLeg, ...] = ()
-    prod: tuple[HubLeg, ...] = ()
-    removed: tuple[Removed, ...] = ()
-    unmatched: tuple[str, ...] = field(default=(), compare=False)
-
-    def to_json(self) -> dict:
-        return {
-            "support": [{"cluster": s.cluster, "provider": s.provider, "reason": s.reason} for s in self.support],
-            "canary": [_leg_json(leg) for leg in self.canary],
-            "prod": [_leg_json(leg) for leg in self.prod],
-            "removed": [{"cluster": r.cluster, "hub": r.hub} for r in self.removed],
-        }
-
-
-def _leg_json(leg: HubLeg) -> dict:
-    return {"cluster": leg.cluster, "provider": leg.provider, "hubs": list(leg.hubs), "reason": leg.reason}
-
-
 class _Reasons:
     """Collects why each release is planned: support per cluster, hubs per (cluster, hub)."""
 
@@ -138,14 +97,14 @@ class _Reasons:
             self.add_hub(cluster.name, hub.name, why)
 
 
-def plan_deploys(
+def plan_rollout(
     fleet: Fleet,
     changed: Iterable[str],
     *,
     base: Mapping[str, ClusterConfig | None] | None = None,
     chart_dependents: Mapping[str, frozenset[str]] | None = None,
     force: str | None = None,
-) -> Plan:
+) -> Rollout:
     """Decide what to deploy.
 
     ``base``: the clusters as they were at the base revision (name -> config, None when unreadable there);
@@ -195,17 +154,17 @@ def plan_deploys(
             else:
                 unmatched.append(path)  # a cluster that no longer exists: see ``removed``
         elif effect == CLUSTER_DIR and path in users_of:
-            for cluster, hub in users_of[path]:
+            for cluster, hub_name in users_of[path]:
                 why = f"{path} changed (values file)"
-                if hub is None:
+                if hub_name is None:
                     reasons.add_support(cluster, why)
                 else:
-                    reasons.add_hub(cluster.name, hub, why)
+                    reasons.add_hub(cluster.name, hub_name, why)
         elif effect != NOTHING:
             unmatched.append(path)  # no rule, or a file in a cluster folder that no release lists
 
     _canaries_first(fleet, reasons)
-    return Plan(
+    return Rollout(
         support=tuple(
             SupportLeg(name, clusters[name].provider, _join(whys)) for name, whys in sorted(reasons.support.items())
         ),
@@ -275,34 +234,3 @@ def _removed(fleet: Fleet, base: Mapping[str, ClusterConfig | None] | None) -> t
 def _join(whys: list[str], most: int = 3) -> str:
     shown = "; ".join(whys[:most])
     return shown + (f"; and {len(whys) - most} more" if len(whys) > most else "")
-
-
-def fold_legs(legs: tuple[HubLeg, ...], max_legs: int) -> tuple[HubLeg, ...]:
-    """Group hubs of the same cluster into fewer legs until there are at most ``max_legs``.
-
-    Clusters never share a leg, so more clusters than ``max_legs`` cannot be folded: ``ValueError``.
-    """
-    if len(legs) <= max_legs:
-        return legs
-    by_cluster: dict[str, list[HubLeg]] = defaultdict(list)
-    for leg in legs:
-        by_cluster[leg.cluster].append(leg)
-    if len(by_cluster) > max_legs:
-        raise ValueError(f"{len(by_cluster)} clusters need at least as many legs, more than the limit of {max_legs}")
-    count = {name: len(group) for name, group in by_cluster.items()}
-    while sum(count.values()) > max_legs:
-        widest = max(sorted(count), key=lambda n: (count[n], n))  # the cluster with the most legs; ties by name
-        count[widest] -= 1
-    folded = []
-    for name in sorted(by_cluster):
-        group, parts = by_cluster[name], count[name]
-        size, extra = divmod(len(group), parts)
-        start = 0
-        for i in range(parts):
-            chunk = group[start:start + size + (1 if i < extra else 0)]
-            start += len(chunk)
-            hubs = tuple(h for leg in chunk for h in leg.hubs)
-            reason = chunk[0].reason if len(chunk) == 1 else f"{len(chunk)} hubs folded into one leg: " + "; ".join(
-                f"{leg.hubs[0]}: {leg.reason}" for leg in chunk[:3]) + (" ..." if len(chunk) > 3 else "")
-            folded.append(HubLeg(name, chunk[0].provider, hubs, reason))
-    return tuple(folded)

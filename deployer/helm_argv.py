@@ -151,10 +151,16 @@ def get_manifest_args(release: str, *, namespace: str, target: KubeTarget = Kube
     return argv + target.args()
 
 
-def history_args(release: str, *, namespace: str, target: KubeTarget = KubeTarget(), max_entries: int = 1) -> list[str]:
-    """``helm history`` as JSON; its entries (revision, status, description...) never hold values or manifests."""
-    return ["history", release, "--namespace", namespace, "--max", str(max_entries), "--output", "json",
-            *target.args()]
+def history_args(release: str, *, namespace: str, target: KubeTarget = KubeTarget(), max_entries: int | None = 1,
+                 output_json: bool = True) -> list[str]:
+    """``helm history`` (as JSON for the deployer; as helm's table, all entries, for a person to read); its entries
+    (revision, status, description...) never hold values or manifests."""
+    argv = ["history", release, "--namespace", namespace]
+    if max_entries is not None:
+        argv += ["--max", str(max_entries)]
+    if output_json:
+        argv += ["--output", "json"]
+    return argv + target.args()
 
 
 def rollback_args(release: str, revision: int, *, namespace: str, target: KubeTarget = KubeTarget()) -> list[str]:
@@ -175,6 +181,11 @@ def dependency_build_args(chart: str, *, skip_refresh: bool = False) -> list[str
 
 def repo_add_args(name: str, url: str) -> list[str]:
     return ["repo", "add", name, url]
+
+
+def pull_args(name: str, *, repository: str, version: str, destination: str) -> list[str]:
+    """``helm pull NAME --repo URL --version V -d DIR``: one chart archive, as a chart mirror holds it."""
+    return ["pull", name, "--repo", repository, "--version", version, "-d", destination]
 
 
 _REVISION = re.compile(r"^REVISION:\s*(\d+)\s*$", re.MULTILINE)

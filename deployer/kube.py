@@ -1,0 +1,249 @@
+"""The one way the deployer talks to the Kubernetes API from Python: a ``kubernetes`` client opened from a
+provider's ``ClusterAccess``. (helm and kubectl, which a person runs through ``use-cluster-credentials``, get the
+same access as files and flags; this module is for the deployer's own reads.)
+
+``api_client(access, env=..., workdir=...)`` is a context manager yielding a ``kubernetes.client.ApiClient``:
+
+- the kubeconfig is ``access.kubeconfig``, or the ambient one of the env mapping handed in (``KUBECONFIG``, a
+  ``:``-separated list merged as kubectl merges it, else ``$HOME/.kube/config`` with that mapping's ``HOME``); this
+  process's ``os.environ`` is never read. The context is ``access.context`` or the kubeconfig's current one;
+- an ``exec`` user (the exec credential plugin of the cloud providers' kubeconfigs, or any other, e.g.
+  ``gke-gcloud-auth-plugin``) is run here, through the ``Runner``, with the environment a helm child would get
+  (``access.child_env(env)``) plus the ``env`` entries the kubeconfig gives the plugin, and run again when the
+  ``expirationTimestamp`` of its token has passed; the library's own exec support would use ``os.environ`` and
+  start processes outside the runner. Other users (token, client certificate) are the library's to read;
+- files the library must write (CA and client certificate data) go to a private folder inside ``workdir`` (a
+  private folder the caller owns), removed when the block ends; nothing is written back to the kubeconfig.
+
+``api_errors(doing)`` turns the client's failures into typed errors that say what to do: 401/403 -> ``UsageError``
+about the credentials (exit 2); an API server that cannot be reached -> ``DeployerError`` (exit 1). A missing
+object (404) is for the caller to handle: ``secret_data`` returns None.
+
+The ``kubernetes`` package is imported only inside these functions (never at ``deployer --help``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from deployer.errors import DeployerError, UsageError
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
+    from deployer.auth import ClusterAccess
+    from deployer.run import Runner
+
+REQUEST_TIMEOUT = (10.0, 60.0)  # seconds to connect, seconds to read
+EXEC_TIMEOUT = 180.0  # seconds for one run of an exec credential plugin
+RENEW_BEFORE = 10.0  # seconds before a plugin's token expires that it is renewed
+# kubeconfig keys naming files, resolved against the folder of the kubeconfig that names them (as kubectl does)
+_PATH_KEYS = {"cluster": ("certificate-authority",), "user": ("client-certificate", "client-key", "tokenFile")}
+
+
+def kubeconfig_paths(access: ClusterAccess, env: Mapping[str, str]) -> list[Path]:
+    """The kubeconfig files of ``access``: its own, or the ambient ones of ``env`` (never ``os.environ``)."""
+    if access.kubeconfig is not None:
+        return [access.kubeconfig]
+    home = env.get("HOME")
+    if env.get("KUBECONFIG"):
+        paths = [p for p in env["KUBECONFIG"].split(os.pathsep) if p]
+        return [Path(home, p[2:]) if home and (p == "~" or p.startswith("~/")) else Path(p) for p in paths]
+    if not home:
+        raise UsageError("no kubeconfig: set KUBECONFIG (or HOME, for ~/.kube/config)")
+    return [Path(home) / ".kube" / "config"]
+
+
+def merged_kubeconfig(paths: list[Path]) -> dict[str, Any]:
+    """The kubeconfigs at ``paths`` merged as kubectl merges them: for each name the first file that defines it
+    wins, and so does the first ``current-context``. Relative file names become absolute. Missing files are skipped."""
+    from deployer import yamlio
+
+    merged: dict[str, Any] = {"clusters": [], "users": [], "contexts": [], "current-context": None}
+    found = []
+    for path in paths:
+        if not path.is_file():
+            continue
+        try:
+            data = yamlio.load(path) or {}
+        except yamlio.YamlError as exc:
+            raise UsageError(f"{path}: not a valid kubeconfig (line {exc.line}: {exc.message})") from None
+        if not isinstance(data, dict):
+            raise UsageError(f"{path}: not a valid kubeconfig (not a mapping)")
+        found.append(path)
+        for section in ("clusters", "users", "contexts"):
+            names = {entry.get("name") for entry in merged[section]}
+            for entry in data.get(section) or []:
+                if isinstance(entry, dict) and entry.get("name") not in names:
+                    merged[section].append(_absolute(copy.deepcopy(entry), section[:-1], path.parent))
+        merged["current-context"] = merged["current-context"] or data.get("current-context")
+    if not found:
+        raise UsageError(f"no kubeconfig found at {os.pathsep.join(str(p) for p in paths)}")
+    return merged
+
+
+def _absolute(entry: dict[str, Any], kind: str, folder: Path) -> dict[str, Any]:
+    body = entry.get(kind)
+    if isinstance(body, dict):
+        for key in _PATH_KEYS.get(kind, ()):
+            if isinstance(body.get(key), str) and body[key]:
+                body[key] = str(folder / body[key])  # an absolute name stays as it is
+        command = (body.get("exec") or {}).get("command") if kind == "user" else None
+        if isinstance(command, str) and os.sep in command and not os.path.isabs(command):
+            body["exec"]["command"] = str(folder / command)
+    return entry
+
+
+def _named(config: dict[str, Any], section: str, name: str | None) -> dict[str, Any] | None:
+    return next((e for e in config[section] if e.get("name") == name), None)
+
+
+@contextlib.contextmanager
+def api_client(access: ClusterAccess, *, env: Mapping[str, str], workdir: Path,
+               runner: Runner | None = None) -> Iterator[ApiClient]:
+    """A ``kubernetes`` ApiClient for ``access`` (see the module docstring); closed when the block ends."""
+    from kubernetes import client, config
+    from kubernetes.config.config_exception import ConfigException
+
+    from deployer.private import private_dir
+    from deployer.run import Runner
+
+    paths = kubeconfig_paths(access, env)
+    merged = merged_kubeconfig(paths)
+    context_name = access.context or merged["current-context"]
+    where = os.pathsep.join(str(p) for p in paths)
+    context = _named(merged, "contexts", context_name)
+    if not context_name or context is None:
+        raise UsageError(f"the kubeconfig ({where}) has no context '{context_name}'" if context_name else
+                         f"the kubeconfig ({where}) has no current context: name one")
+    user = _named(merged, "users", (context.get("context") or {}).get("user"))
+    exec_spec = (user or {}).get("user", {}).pop("exec", None) if user else None
+    configuration = client.Configuration()
+    with private_dir("kube-", parent=workdir) as files:
+        try:
+            config.load_kube_config_from_dict(  # type: ignore[no-untyped-call]
+                merged, context=context_name, client_configuration=configuration, persist_config=False,
+                temp_file_path=str(files))
+        except (ConfigException, KeyError, TypeError, ValueError) as exc:
+            raise UsageError(f"the kubeconfig ({where}), context '{context_name}', cannot be used: {exc}") from None
+        if exec_spec is not None:
+            cluster = _named(merged, "clusters", (context.get("context") or {}).get("cluster")) or {}
+            hook = ExecToken(exec_spec, cluster.get("cluster") or {}, env=access.child_env(env),
+                             runner=runner or Runner())
+            hook(configuration)  # the first token now: a failing plugin is reported before any request
+            configuration.refresh_api_key_hook = hook  # type: ignore[assignment]
+        api = client.ApiClient(configuration)
+        try:
+            yield api
+        finally:
+            api.close()  # type: ignore[no-untyped-call]
+
+
+class ExecToken:
+    """A kubeconfig's exec credential plugin, run through the runner with an explicit environment; used as the
+    client configuration's ``refresh_api_key_hook`` (called before every request), it runs the plugin again once
+    the token is about to expire."""
+
+    def __init__(self, spec: Mapping[str, Any], cluster: Mapping[str, Any], *, env: Mapping[str, str],
+                 runner: Runner) -> None:
+        if not spec.get("command"):
+            raise UsageError("the kubeconfig's exec credential plugin names no command")
+        self.argv = [str(spec["command"]), *(str(a) for a in spec.get("args") or [])]
+        info: dict[str, Any] = {"apiVersion": spec.get("apiVersion"), "kind": "ExecCredential",
+                                "spec": {"interactive": False}}
+        if spec.get("provideClusterInfo"):
+            info["spec"]["cluster"] = dict(cluster)
+        self.env = {**env, **{str(e["name"]): str(e["value"]) for e in spec.get("env") or []},
+                    "KUBERNETES_EXEC_INFO": json.dumps(info)}
+        self.api_version = spec.get("apiVersion")
+        self.runner = runner
+        self.token: str | None = None
+        self.expires_at: float | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, configuration: Any) -> None:
+        with self._lock:
+            if self.token is None or (self.expires_at is not None and time.time() >= self.expires_at - RENEW_BEFORE):
+                self.token, self.expires_at = self._run()
+            configuration.api_key["BearerToken"] = self.token
+            configuration.api_key_prefix["BearerToken"] = "Bearer"
+
+    def _run(self) -> tuple[str, float | None]:
+        done = self.runner.run(self.argv, env=self.env, timeout=EXEC_TIMEOUT, check=False)
+        name = Path(self.argv[0]).name
+        if done.returncode != 0:
+            tail = "\n".join(self.runner.redactor(done.stderr).strip().splitlines()[-10:])
+            raise UsageError(f"the kubeconfig's credential plugin ({name}) failed (exit {done.returncode}); it must "
+                             f"give a token for the cluster:\n{tail}")
+        try:
+            data = json.loads(done.stdout)
+            status = data["status"]
+            token = status["token"]
+        except (ValueError, KeyError, TypeError):
+            raise UsageError(f"the kubeconfig's credential plugin ({name}) gave no ExecCredential with a token "
+                             "(client certificates from exec plugins are not supported)") from None
+        if self.api_version and data.get("apiVersion") != self.api_version:
+            raise UsageError(f"the kubeconfig's credential plugin ({name}) answered with apiVersion "
+                             f"{data.get('apiVersion')}, not {self.api_version}")
+        self.runner.redactor.add(token)
+        return str(token), _expiry(status.get("expirationTimestamp"))
+
+
+def _expiry(stamp: Any) -> float | None:
+    if not stamp:
+        return None
+    import datetime
+
+    try:
+        when = datetime.datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except ValueError:
+        return None  # an unreadable expiry: keep the token until a request is refused
+    return when.timestamp() if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+@contextlib.contextmanager
+def api_errors(doing: str) -> Iterator[None]:
+    """Typed errors for a block of API calls; ``doing`` says what was attempted ("read Secret 'hub' in ...")."""
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+
+    try:
+        yield
+    except ApiException as exc:
+        if exc.status == 401:
+            raise UsageError(f"cannot {doing}: the Kubernetes API refused the credentials (401 Unauthorized); "
+                             "check or renew the cluster's credentials") from None
+        if exc.status == 403:
+            raise UsageError(f"cannot {doing}: the credentials are not allowed to (403 Forbidden); grant their "
+                             "identity access (RBAC) or use other credentials") from None
+        if exc.status == 0 or exc.status is None:
+            raise DeployerError(f"cannot {doing}: the Kubernetes API could not be reached ({exc.reason})") from None
+        raise DeployerError(f"cannot {doing}: the Kubernetes API answered {exc.status} {exc.reason}") from None
+    except HTTPError as exc:  # connection refused, TLS, timeouts (after urllib3's retries)
+        reason = getattr(exc, "reason", None) or exc
+        raise DeployerError(f"cannot {doing}: the Kubernetes API could not be reached ({reason}); check the "
+                            "network and the cluster's endpoint") from None
+
+
+def secret_data(api: ApiClient, namespace: str, name: str, *, doing: str) -> dict[str, str] | None:
+    """The ``data`` of Secret ``name`` in ``namespace`` (values base64-encoded, as the API gives them), or None
+    when there is no such Secret. The values are secret: they are never logged or put into an error."""
+    from kubernetes.client import CoreV1Api
+    from kubernetes.client.exceptions import ApiException
+
+    with api_errors(doing):
+        try:
+            secret = CoreV1Api(api).read_namespaced_secret(name, namespace, _request_timeout=REQUEST_TIMEOUT)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+    return {str(key): str(value) for key, value in (secret.data or {}).items()}

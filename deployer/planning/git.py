@@ -1,0 +1,64 @@
+"""What git knows: the paths changed since a base revision, and the clusters as they were there.
+
+The only module that runs git, always through the given ``Runner`` with exactly the given environment.
+``Git(root, runner, env).changed_paths(base)`` is ``git diff --name-only BASE...HEAD`` (changes on this branch
+since it left BASE); ``.clusters_at(base)`` reads every ``config/clusters/*/cluster.yaml`` of BASE without
+checking it out. A failing or missing git raises ``UsageError`` (exit 2) naming the git command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from deployer.config.load import cluster_from_text
+from deployer.config.model import ClusterConfig
+from deployer.errors import CommandError, UsageError
+from deployer.repo import CLUSTERS_DIR
+
+if TYPE_CHECKING:
+    from deployer.run import Runner
+
+
+@dataclass(frozen=True)
+class Git:
+    root: Path  # the config root; it may be a folder inside a bigger work tree
+    runner: Runner
+    env: Mapping[str, str]
+
+    def _git(self, *args: str) -> str:
+        try:
+            done = self.runner.run(["git", *args], env=self.env, cwd=self.root, check=False)
+        except CommandError as exc:  # the runner could not start git at all
+            if exc.returncode == 127:
+                raise UsageError("git is not installed; --base needs it") from None
+            raise
+        if done.returncode != 0:
+            first = (done.stderr.strip().splitlines() or [""])[0]
+            raise UsageError(f"git {' '.join(args)} failed: {first}")
+        return done.stdout
+
+    def _prefix(self) -> str:
+        """The config root's path inside the git work tree ('' at the top), so paths can be made root-relative."""
+        return self._git("rev-parse", "--show-prefix").strip()
+
+    def changed_paths(self, base: str) -> list[str]:
+        self._git("rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
+        prefix = self._prefix()
+        out = self._git("diff", "--name-only", "--no-renames", f"{base}...HEAD", "--", ".")
+        return [line[len(prefix):] for line in out.splitlines() if line.startswith(prefix)]
+
+    def clusters_at(self, base: str) -> dict[str, ClusterConfig | None]:
+        """name -> the cluster as it was at ``base`` (None when its cluster.yaml did not pass the checks there)."""
+        prefix = self._prefix()
+        listing = self._git("ls-tree", "--full-name", "--name-only", "-r", base, "--", CLUSTERS_DIR.as_posix())
+        found: dict[str, ClusterConfig | None] = {}
+        for path in listing.splitlines():
+            rel = path[len(prefix):]
+            parts = rel.split("/")
+            if len(parts) == 4 and parts[3] == "cluster.yaml":
+                text = self._git("show", f"{base}:{path}")
+                found[parts[2]] = cluster_from_text(self.root, parts[2], text)
+        return found

@@ -1,0 +1,92 @@
+"""The describe child (``python -m deployer.auth.plugin describe``) runs through the caller's Runner: logged,
+stopped at its timeout, and stopped by ``cancel()``."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+
+import pytest
+
+from deployer.auth import gcp
+from deployer.auth._base import STATE, State, _describe
+from deployer.errors import AuthError
+from deployer.run import Cancelled, Runner
+
+
+@pytest.fixture
+def silent_endpoint():
+    """A TCP port that accepts connections and never answers (a black-holed API endpoint)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def gke_state(repo, env, folder) -> State:
+    cluster = repo.cluster("gke-adc")
+    state = State(folder=folder, provider="gcp", cluster=cluster.name, settings=gcp.settings(cluster.spec, env))
+    (folder / STATE).write_text(json.dumps(state.to_json()))
+    return state
+
+
+def test_describe_is_logged_and_stopped_at_its_timeout(repo, adc_env, tmp_path, silent_endpoint):
+    env = {**adc_env, "DEPLOYER_GKE_ENDPOINT": silent_endpoint}
+    state = gke_state(repo, env, tmp_path)
+    lines: list[str] = []
+    runner = Runner(log=lines.append, grace=2)
+    start = time.monotonic()
+    with pytest.raises(AuthError) as caught:
+        _describe(state, env, runner, timeout=3)
+    assert time.monotonic() - start < 10
+    assert caught.value.kind == "unreachable"
+    assert "no answer from the gcp API within 3 s" in caught.value.message
+    assert len(lines) == 1 and f"-m deployer.auth.plugin describe {tmp_path} (" in lines[0]
+    assert not runner._live
+
+
+def test_cancel_stops_the_describe_child(repo, adc_env, tmp_path, silent_endpoint):
+    env = {**adc_env, "DEPLOYER_GKE_ENDPOINT": silent_endpoint}
+    state = gke_state(repo, env, tmp_path)
+    runner = Runner(grace=2)
+    outcome: list[BaseException | None] = []
+
+    def work() -> None:
+        try:
+            _describe(state, env, runner)
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not runner._live and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(1)  # the child is waiting for the endpoint
+    assert thread.is_alive(), outcome
+    started = time.monotonic()
+    runner.cancel()
+    thread.join(10)
+    assert not thread.is_alive() and time.monotonic() - started < 5
+    assert isinstance(outcome[0], Cancelled)

@@ -32,8 +32,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from deployer.testing.kubeapi import KubeAPIServer  # noqa: E402
 from deployer.testing.chart_cache import copy_charts  # noqa: E402
+from deployer.testing.kubeapi import KubeAPIServer  # noqa: E402
 from deployer.tools import find_tool  # noqa: E402
 from helpers import DEMO_KEY, demo_recipient, sops_encrypt  # noqa: E402
 
@@ -49,7 +49,8 @@ def make_repo(base: Path) -> Path:
     copy_charts(REPO / "helm-charts", root / "helm-charts")
     (cdir / "common.values.yaml").write_text(
         "identity:\n  cluster: bench\njupyterhub:\n  hub:\n    config:\n      JupyterHub:\n"
-        "        authenticator_class: dummy\n  proxy:\n    service:\n      type: ClusterIP\n")
+        "        authenticator_class: dummy\n  proxy:\n    service:\n      type: ClusterIP\n"
+    )
     secret = cdir / "enc-hub.secret.values.yaml"
     secret.write_text("jupyterhub:\n  hub:\n    config:\n      DummyAuthenticator:\n        password: bench-secret\n")
     sops_encrypt(secret, demo_recipient())
@@ -59,10 +60,16 @@ def make_repo(base: Path) -> Path:
         (cdir / f"{name}.values.yaml").write_text(f"identity:\n  displayName: Hub {name}\n")
         if name != "canary":
             shutil.copy(secret, cdir / f"enc-{name}.secret.values.yaml")  # sops files do not depend on their name
-        lines += [f"  - name: {name}", f"    domain: {name}.bench.example.org", "    helm_chart: basehub",
-                  f"    canary: {'true' if name == 'canary' else 'false'}", "    helm_chart_values_files:",
-                  "      - common.values.yaml", f"      - {name}.values.yaml",
-                  f"      - enc-{'hub' if name == 'canary' else name}.secret.values.yaml"]
+        lines += [
+            f"  - name: {name}",
+            f"    domain: {name}.bench.example.org",
+            "    helm_chart: basehub",
+            f"    canary: {'true' if name == 'canary' else 'false'}",
+            "    helm_chart_values_files:",
+            "      - common.values.yaml",
+            f"      - {name}.values.yaml",
+            f"      - enc-{'hub' if name == 'canary' else name}.secret.values.yaml",
+        ]
     (cdir / "cluster.yaml").write_text("\n".join(lines) + "\n")
     return root
 
@@ -75,14 +82,34 @@ def one_run(template: Path, work: Path, jobs: int, helm: int, latency: float) ->
         server.latency = latency
         kubeconfig = server.write_kubeconfig(work / "kubeconfig")
         mirror = os.environ.get("DEPLOYER_CHART_MIRROR")
-        env = {"PATH": f"{REPO / '.tools' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-               "HOME": os.environ.get("HOME", "/"), "SOPS_AGE_KEY_FILE": str(DEMO_KEY), "KUBECONFIG": str(kubeconfig),
-               "KUBECACHEDIR": str(work / "kube-cache"), "DEPLOYER_HELM": str(REPO / ".tools" / "bin" / f"helm{helm}"),
-               **({"DEPLOYER_CHART_MIRROR": mirror} if mirror else {})}
+        env = {
+            "PATH": f"{REPO / '.tools' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+            "HOME": os.environ.get("HOME", "/"),
+            "SOPS_AGE_KEY_FILE": str(DEMO_KEY),
+            "KUBECONFIG": str(kubeconfig),
+            "KUBECACHEDIR": str(work / "kube-cache"),
+            "DEPLOYER_HELM": str(REPO / ".tools" / "bin" / f"helm{helm}"),
+            **({"DEPLOYER_CHART_MIRROR": mirror} if mirror else {}),
+        }
         report_file = work / "report.json"
         started = time.perf_counter()
-        done = subprocess.run([DEPLOYER, "--repo", str(root), "deploy", "bench", "--jobs", str(jobs), "--verbose",
-                               "--report", str(report_file)], env=env, capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                DEPLOYER,
+                "--repo",
+                str(root),
+                "deploy",
+                "bench",
+                "--jobs",
+                str(jobs),
+                "--verbose",
+                "--report",
+                str(report_file),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         total = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"deploy failed:\n{done.stdout}\n{done.stderr}")
@@ -90,27 +117,41 @@ def one_run(template: Path, work: Path, jobs: int, helm: int, latency: float) ->
     builds = [line for line in done.stderr.splitlines() if line.startswith("$ ") and " dependency build " in line]
     build_seconds = sum(float(line.rsplit("(", 1)[1].split()[0]) for line in builds)
     shutil.rmtree(root)
-    return {"total": total, "sum": sum(r["seconds"] for r in results), "releases": len(results),
-            "builds": len(builds), "build_seconds": build_seconds,
-            "deployed": sum(r["status"] == "deployed" for r in results)}
+    return {
+        "total": total,
+        "sum": sum(r["seconds"] for r in results),
+        "releases": len(results),
+        "builds": len(builds),
+        "build_seconds": build_seconds,
+        "deployed": sum(r["status"] == "deployed" for r in results),
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 4])
-    parser.add_argument("--latency", type=float, nargs="+", default=[0.0, 0.02],
-                        help="seconds the stand-in adds to every API request (a distant API server)")
+    parser.add_argument(
+        "--latency",
+        type=float,
+        nargs="+",
+        default=[0.0, 0.02],
+        help="seconds the stand-in adds to every API request (a distant API server)",
+    )
     parser.add_argument("--helm", type=int, nargs="+", default=[4], choices=[3, 4], help="helm majors to run")
     args = parser.parse_args()
     find_tool("helm", REPO)
     with tempfile.TemporaryDirectory(prefix="bench-deploy-") as tmp:
         work = Path(tmp)
         template = make_repo(work)
-        print(f"cluster: 1 canary + {PROD_HUBS} prod hubs (basehub, 3 values files each, one sops-encrypted); "
-              f"{args.runs} runs per --jobs value, each on a fresh stand-in, basehub/charts/ removed before each run")
-        print("| helm | added API latency | --jobs | total wall time (median) | min | sum of the 13 release times "
-              "(median) | total / sum | dependency builds per run |")
+        print(
+            f"cluster: 1 canary + {PROD_HUBS} prod hubs (basehub, 3 values files each, one sops-encrypted); "
+            f"{args.runs} runs per --jobs value, each on a fresh stand-in, basehub/charts/ removed before each run"
+        )
+        print(
+            "| helm | added API latency | --jobs | total wall time (median) | min | sum of the 13 release times "
+            "(median) | total / sum | dependency builds per run |"
+        )
         print("|---|---|---|---|---|---|---|---|")
         for helm, latency, jobs in [(h, lat, j) for h in args.helm for lat in args.latency for j in args.jobs]:
             runs = [one_run(template, work, jobs, helm, latency) for _ in range(args.runs)]
@@ -119,9 +160,12 @@ def main() -> int:
             sums = [r["sum"] for r in runs]
             builds = sorted({r["builds"] for r in runs})
             build_time = statistics.median(r["build_seconds"] for r in runs)
-            print(f"| {helm} | {latency * 1000:.0f} ms | {jobs} | {statistics.median(totals):.2f} s | {min(totals):.2f} s | {statistics.median(sums):.2f} s "
-                  f"| {statistics.median(totals) / statistics.median(sums):.2f} | "
-                  f"{', '.join(map(str, builds))} (helm-charts/basehub, {build_time:.2f} s) |")
+            print(
+                f"| {helm} | {latency * 1000:.0f} ms | {jobs} | {statistics.median(totals):.2f} s "
+                f"| {min(totals):.2f} s | {statistics.median(sums):.2f} s "
+                f"| {statistics.median(totals) / statistics.median(sums):.2f} | "
+                f"{', '.join(map(str, builds))} (helm-charts/basehub, {build_time:.2f} s) |"
+            )
     return 0
 
 

@@ -37,13 +37,22 @@ def one_run(template: Path, work: Path, helm: Path) -> dict:
     shutil.copytree(template, root)
     with KubeAPIServer() as server:
         kubeconfig = server.write_kubeconfig(work / "kubeconfig", context="deployer-local")
-        env = {"PATH": f"{REPO / '.tools' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-               "HOME": os.environ.get("HOME", "/"), "SOPS_AGE_KEY_FILE": str(REPO / "config" / "DEMO-ONLY.age-key.txt"),
-               "KUBECONFIG": str(kubeconfig), "KUBECACHEDIR": str(work / "kube-cache"), "DEPLOYER_HELM": str(helm)}
+        env = {
+            "PATH": f"{REPO / '.tools' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+            "HOME": os.environ.get("HOME", "/"),
+            "SOPS_AGE_KEY_FILE": str(REPO / "config" / "DEMO-ONLY.age-key.txt"),
+            "KUBECONFIG": str(kubeconfig),
+            "KUBECACHEDIR": str(work / "kube-cache"),
+            "DEPLOYER_HELM": str(helm),
+        }
         report = work / "report.json"
         started = time.perf_counter()
-        done = subprocess.run([DEPLOYER, "--repo", str(root), "deploy", "local", "--report", str(report)],
-                              env=env, capture_output=True, text=True)
+        done = subprocess.run(
+            [DEPLOYER, "--repo", str(root), "deploy", "local", "--report", str(report)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         total = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"deploy failed with {helm}:\n{done.stdout}\n{done.stderr}")
@@ -64,15 +73,19 @@ def main() -> int:
             shutil.copytree(REPO / folder, template / folder)
         cache = ChartCache(helm=str(REPO / ".tools" / "bin" / "helm4"), mirror=mirror_dir(os.environ))
         cache.copy_charts(REPO / "helm-charts", template / "helm-charts")
-        print(f"deployer deploy local (support + staging + prod, real charts), {args.runs} runs per helm, "
-              "each on a fresh stand-in")
+        print(
+            f"deployer deploy local (support + staging + prod, real charts), {args.runs} runs per helm, "
+            "each on a fresh stand-in"
+        )
         print("| helm | total wall time (median) | min | support | staging | prod |")
         print("|---|---|---|---|---|---|")
         for major in args.helm:
             runs = [one_run(template, work, REPO / ".tools" / "bin" / f"helm{major}") for _ in range(args.runs)]
             med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-            print(f"| {major} | {med['total']:.2f} s | {min(r['total'] for r in runs):.2f} s | {med['support']:.2f} s "
-                  f"| {med['staging']:.2f} s | {med['prod']:.2f} s |")
+            print(
+                f"| {major} | {med['total']:.2f} s | {min(r['total'] for r in runs):.2f} s | {med['support']:.2f} s "
+                f"| {med['staging']:.2f} s | {med['prod']:.2f} s |"
+            )
     return 0
 
 

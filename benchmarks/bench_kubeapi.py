@@ -21,8 +21,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from deployer.tools import find_tool  # noqa: E402
 from deployer.testing.kubeapi import KubeAPIServer  # noqa: E402
+from deployer.tools import find_tool  # noqa: E402
 
 CHART = REPO / "tests" / "testing" / "charts" / "webapp"
 
@@ -34,8 +34,10 @@ def timed(argv: list[str], env: dict[str, str]) -> float:
 
 
 def summary(label: str, samples: list[float]) -> str:
-    return (f"{label}: median {statistics.median(samples):.3f}s, min {min(samples):.3f}s, "
-            f"max {max(samples):.3f}s over {len(samples)} runs")
+    return (
+        f"{label}: median {statistics.median(samples):.3f}s, min {min(samples):.3f}s, "
+        f"max {max(samples):.3f}s over {len(samples)} runs"
+    )
 
 
 def main() -> int:
@@ -52,11 +54,31 @@ def main() -> int:
         for n in range(args.runs):
             ns = f"bench-{n}"
             before = len(server.requests)
-            installs.append(timed([*base, "upgrade", "--install", "web", str(CHART), "-n", ns,
-                                   "--create-namespace", "--wait", "--timeout", "60s"], env))
+            installs.append(
+                timed(
+                    [
+                        *base,
+                        "upgrade",
+                        "--install",
+                        "web",
+                        str(CHART),
+                        "-n",
+                        ns,
+                        "--create-namespace",
+                        "--wait",
+                        "--timeout",
+                        "60s",
+                    ],
+                    env,
+                )
+            )
             requests = len(server.requests) - before
-            upgrades.append(timed([*base, "upgrade", "--install", "web", str(CHART), "-n", ns, "--wait",
-                                   "--set", "message=second"], env))
+            upgrades.append(
+                timed(
+                    [*base, "upgrade", "--install", "web", str(CHART), "-n", ns, "--wait", "--set", "message=second"],
+                    env,
+                )
+            )
             templates.append(timed([helm, "template", "web", str(CHART)], env))
         print(summary("helm upgrade --install (new release, --create-namespace --wait)", installs))
         print(f"  API requests per install: {requests}")

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from synthetic_fleet import write_fleet  # noqa: E402
+from synthetic_fleet import write_fleet
 
 
 def changed_paths(root: Path, count: int) -> list[str]:
@@ -46,15 +46,20 @@ def main() -> None:
         times, legs = [], 0
         for _ in range(args.runs):
             start = time.perf_counter()
-            proc = subprocess.run([deployer, "--repo", str(root), "generate-matrix", "--from", str(listing)],
-                                  capture_output=True, text=True)
+            proc = subprocess.run(
+                [deployer, "--repo", str(root), "generate-matrix", "--from", str(listing)],
+                capture_output=True,
+                text=True,
+            )
             times.append(time.perf_counter() - start)
             if proc.returncode != 0:
                 sys.exit(f"generate-matrix failed:\n{proc.stderr[-2000:]}")
             data = json.loads(proc.stdout)
             legs = sum(len(data[k]) for k in ("support", "canary", "prod"))
-    print(f"deployer generate-matrix, {args.clusters} clusters x {args.hubs} hubs, {args.paths} changed paths "
-          f"({legs} legs): best {min(times):.3f} s, median {statistics.median(times):.3f} s over {args.runs} runs")
+    print(
+        f"deployer generate-matrix, {args.clusters} clusters x {args.hubs} hubs, {args.paths} changed paths "
+        f"({legs} legs): best {min(times):.3f} s, median {statistics.median(times):.3f} s over {args.runs} runs"
+    )
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from synthetic_fleet import write_fleet  # noqa: E402
+from synthetic_fleet import write_fleet
 
 
 def main() -> None:
@@ -36,8 +36,10 @@ def main() -> None:
             if proc.returncode != 0:
                 sys.exit(f"validate failed:\n{proc.stderr[-2000:]}")
     hubs = args.clusters * args.hubs
-    print(f"deployer validate, {args.clusters} clusters x {args.hubs} hubs = {hubs} hubs: "
-          f"best {min(times):.2f} s, median {statistics.median(times):.2f} s over {args.runs} runs")
+    print(
+        f"deployer validate, {args.clusters} clusters x {args.hubs} hubs = {hubs} hubs: "
+        f"best {min(times):.2f} s, median {statistics.median(times):.2f} s over {args.runs} runs"
+    )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,17 @@ def write_fleet(out: Path, clusters: int, hubs: int) -> Path:
         name = f"cluster-{c:04d}"
         folder = out / "config" / "clusters" / name
         folder.mkdir(parents=True)
-        lines = [f"name: {name}", "provider: gcp", "gcp:", f"  project: project-{c:04d}", "  location: us-central1",
-                 f"  cluster: {name}", "support:", "  helm_chart_values_files: [support.values.yaml]", "hubs:"]
+        lines = [
+            f"name: {name}",
+            "provider: gcp",
+            "gcp:",
+            f"  project: project-{c:04d}",
+            "  location: us-central1",
+            f"  cluster: {name}",
+            "support:",
+            "  helm_chart_values_files: [support.values.yaml]",
+            "hubs:",
+        ]
         (folder / "support.values.yaml").write_text("clusterIssuer:\n  enabled: true\n  email: ops@example.org\n")
         (folder / "common.values.yaml").write_text(
             f"identity:\n  cluster: {name}\njupyterhub:\n  singleuser:\n    memory: {{guarantee: 1G, limit: 2G}}\n"
@@ -35,8 +44,11 @@ def write_fleet(out: Path, clusters: int, hubs: int) -> Path:
         for h in range(hubs):
             hub = f"hub-{h:03d}"
             dask = h % 5 == 4
-            lines += [f"  - name: {hub}", f"    domain: {hub}.{name}.example.org",
-                      f"    helm_chart: {'daskhub' if dask else 'basehub'}"]
+            lines += [
+                f"  - name: {hub}",
+                f"    domain: {hub}.{name}.example.org",
+                f"    helm_chart: {'daskhub' if dask else 'basehub'}",
+            ]
             if h == 0:
                 lines.append("    canary: true")
             if dask:
@@ -48,7 +60,8 @@ def write_fleet(out: Path, clusters: int, hubs: int) -> Path:
             else:
                 lines.append(f"    helm_chart_values_files: [common.values.yaml, {hub}.values.yaml]")
                 (folder / f"{hub}.values.yaml").write_text(
-                    f"identity:\n  displayName: Hub {h}\njupyterhub:\n  ingress:\n    hosts: [{hub}.{name}.example.org]\n"
+                    f"identity:\n  displayName: Hub {h}\n"
+                    f"jupyterhub:\n  ingress:\n    hosts: [{hub}.{name}.example.org]\n"
                 )
         (folder / "cluster.yaml").write_text("\n".join(lines) + "\n")
     return out

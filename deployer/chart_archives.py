@@ -29,8 +29,17 @@ from deployer.errors import UsageError
 
 MIRROR_VARIABLE = "DEPLOYER_CHART_MIRROR"
 
-__all__ = ["MIRROR_VARIABLE", "ArchiveError", "PackagedChart", "find_archive", "helm_cache_dir", "holds", "mirror_dir",
-           "places", "read_packaged"]
+__all__ = [
+    "MIRROR_VARIABLE",
+    "ArchiveError",
+    "PackagedChart",
+    "find_archive",
+    "helm_cache_dir",
+    "holds",
+    "mirror_dir",
+    "places",
+    "read_packaged",
+]
 
 
 class ArchiveError(UsageError):
@@ -47,8 +56,10 @@ def mirror_dir(env: Mapping[str, str]) -> Path | None:
         return None
     folder = Path(value).expanduser()
     if not folder.is_dir():
-        raise ArchiveError(f"{MIRROR_VARIABLE}={value}: not a folder; point it at a folder of <name>-<version>.tgz "
-                           "chart archives, or unset it")
+        raise ArchiveError(
+            f"{MIRROR_VARIABLE}={value}: not a folder; point it at a folder of <name>-<version>.tgz "
+            "chart archives, or unset it"
+        )
     return folder.absolute()
 
 
@@ -138,7 +149,8 @@ def _from_bytes(data: bytes, origin: str) -> PackagedChart:
                 name = member.name[2:] if member.name.startswith("./") else member.name
                 base = name.rsplit("/", 1)[-1]
                 if base in ("Chart.yaml", "values.yaml", "values.schema.json", "requirements.yaml") or (
-                        base.endswith(".tgz") and "/charts/" in name):
+                    base.endswith(".tgz") and "/charts/" in name
+                ):
                     handle = tar.extractfile(member)
                     if handle is not None:
                         files[name] = handle.read()
@@ -154,15 +166,16 @@ def _from_bytes(data: bytes, origin: str) -> PackagedChart:
 def _chart_at(files: Mapping[str, bytes], prefix: str, origin: str) -> PackagedChart:
     subs: list[PackagedChart] = []
     inner = f"{prefix}/charts/"
-    folders = sorted({n[len(inner):].split("/", 1)[0] for n in files
-                      if n.startswith(inner) and n[len(inner):].count("/") >= 1})
+    folders = sorted(
+        {n[len(inner) :].split("/", 1)[0] for n in files if n.startswith(inner) and n[len(inner) :].count("/") >= 1}
+    )
     for folder in folders:
         if folder[:1] in (".", "_"):
             continue  # helm's loader ignores charts/ entries starting with . or _
         if f"{inner}{folder}/Chart.yaml" in files:
             subs.append(_chart_at(files, f"{inner}{folder}", f"{origin}:{inner}{folder}"))
-    for name in sorted(n for n in files if n.startswith(inner) and "/" not in n[len(inner):] and n.endswith(".tgz")):
-        if name[len(inner):][:1] in (".", "_"):
+    for name in sorted(n for n in files if n.startswith(inner) and "/" not in n[len(inner) :] and n.endswith(".tgz")):
+        if name[len(inner) :][:1] in (".", "_"):
             continue
         subs.append(_from_bytes(files[name], f"{origin}:{name}"))
     return PackagedChart(

@@ -68,8 +68,9 @@ class Pin:
         return f"{self.name}-{self.version}.tgz"
 
     def fetch_hint(self, folder: Path | str) -> str:
-        return shell_join(["helm", *pull_args(self.name, repository=self.repository, version=self.version,
-                                              destination=str(folder))])
+        return shell_join(
+            ["helm", *pull_args(self.name, repository=self.repository, version=self.version, destination=str(folder))]
+        )
 
 
 def pins(charts: Iterable[Path]) -> list[Pin]:
@@ -96,8 +97,10 @@ def missing_message(mirror: Path, absent: list[Pin], shown: Mapping[Path, str] |
     for pin in absent:
         where = shown.get(pin.chart, str(pin.chart))
         lines.append(f"  {pin.archive_name} (pinned by {where}/Chart.lock); add it with: {pin.fetch_hint(mirror)}")
-    lines.append(f"(run that where {', '.join(sorted({p.repository for p in absent}))} can be reached), "
-                 f"or unset {MIRROR_VARIABLE} to fetch from the repositories")
+    lines.append(
+        f"(run that where {', '.join(sorted({p.repository for p in absent}))} can be reached), "
+        f"or unset {MIRROR_VARIABLE} to fetch from the repositories"
+    )
     return "\n".join(lines)
 
 
@@ -106,14 +109,16 @@ def _index(mirror: Path, wanted: Iterable[tuple[str, str]], base_url: str) -> st
     entries: dict[str, list[dict[str, object]]] = {}
     for name, version in sorted(set(wanted)):
         archive = mirror / f"{name}-{version}.tgz"
-        entries.setdefault(name, []).append({
-            "apiVersion": "v2",
-            "name": name,
-            "version": version,
-            "digest": hashlib.sha256(archive.read_bytes()).hexdigest(),
-            "created": "2000-01-01T00:00:00Z",
-            "urls": [f"{base_url}/{archive.name}"],
-        })
+        entries.setdefault(name, []).append(
+            {
+                "apiVersion": "v2",
+                "name": name,
+                "version": version,
+                "digest": hashlib.sha256(archive.read_bytes()).hexdigest(),
+                "created": "2000-01-01T00:00:00Z",
+                "urls": [f"{base_url}/{archive.name}"],
+            }
+        )
     return json.dumps({"apiVersion": "v1", "entries": entries, "generated": "2000-01-01T00:00:00Z"}, indent=1)
 
 
@@ -123,8 +128,12 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def serving(mirror: Path, charts: Iterable[Path], *, shown: Mapping[Path, str] | None = None,
-            ) -> Iterator[dict[str, str]]:
+def serving(
+    mirror: Path,
+    charts: Iterable[Path],
+    *,
+    shown: Mapping[Path, str] | None = None,
+) -> Iterator[dict[str, str]]:
     """Serve ``mirror`` on 127.0.0.1 and yield the helm environment mapping the charts' lock URLs to it.
 
     Raises ``MirrorError`` (before serving anything) when a pinned archive is missing; ``shown`` names the charts
@@ -158,8 +167,11 @@ def _repository_config(home: Path, urls: Iterable[str]) -> dict[str, str]:
     for url in sorted(urls):
         lines += [f"- name: {_repository_name(url)}", f"  url: {url}"]
     (home / "repositories.yaml").write_text("\n".join(lines) + "\n")
-    return {"HELM_REPOSITORY_CONFIG": str(home / "repositories.yaml"), "HELM_REPOSITORY_CACHE": str(cache),
-            "HELM_CACHE_HOME": str(home / "cache")}
+    return {
+        "HELM_REPOSITORY_CONFIG": str(home / "repositories.yaml"),
+        "HELM_REPOSITORY_CACHE": str(cache),
+        "HELM_CACHE_HOME": str(home / "cache"),
+    }
 
 
 def _repository_name(url: str) -> str:

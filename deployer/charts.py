@@ -35,8 +35,8 @@ __all__ = [
     "build_order",
     "dependencies_built",
     "dependencies_of",
-    "lock_digest",
     "local_dependents",
+    "lock_digest",
     "lock_in_sync",
     "read_archive",
     "read_chart",
@@ -124,7 +124,9 @@ def _load_yaml(path: Path) -> Any:
     except yamlio.YamlError as exc:
         raise _chart_problem(path, exc.line, exc.message) from None
     except FileNotFoundError:
-        raise _chart_problem(path, None, "missing: every chart folder (and every file:// dependency) needs one") from None
+        raise _chart_problem(
+            path, None, "missing: every chart folder (and every file:// dependency) needs one"
+        ) from None
 
 
 def _text(value: Any) -> str:
@@ -248,8 +250,8 @@ def lock_in_sync(chart_dir: str | Path) -> bool:
 def build_order(chart_dir: str | Path) -> list[Path]:
     """Chart folders whose dependencies to build, in order: ``file://`` dependencies (recursively) first.
 
-    E.g. ``build_order("helm-charts/daskhub")`` is ``[<abs>/basehub, <abs>/daskhub]``. A cycle, or a broken or missing
-``Chart.yaml``, raises ``ConfigError`` naming the file.
+    E.g. ``build_order("helm-charts/daskhub")`` is ``[<abs>/basehub, <abs>/daskhub]``. A cycle, or a broken or
+    missing ``Chart.yaml``, raises ``ConfigError`` naming the file.
     """
     order: list[Path] = []
     visiting: set[Path] = set()

@@ -21,8 +21,8 @@ server-side dry run    ``--dry-run=server`` (>=3.13) ``--dry-run=server``
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 SUPPORTED_MAJORS = (3, 4)
 DEFAULT_TIMEOUT = "10m0s"
@@ -93,11 +93,9 @@ def go_duration(seconds: float) -> str:
 
 
 def wait_args(major: int, *, wait: bool, timeout: str) -> list[str]:
-    if major >= 4:
-        flags = ["--wait=watcher"] if wait else []
-    else:
-        flags = ["--wait"] if wait else []
-    return [*flags, "--timeout", timeout]
+    if not wait:
+        return ["--timeout", timeout]
+    return ["--wait=watcher" if major >= 4 else "--wait", "--timeout", timeout]
 
 
 def values_args(values_files: Sequence[str]) -> list[str]:
@@ -110,8 +108,16 @@ def values_args(values_files: Sequence[str]) -> list[str]:
 def install_args(release: str, chart: str, *, namespace: str, values_files: Sequence[str]) -> list[str]:
     """The part of every install/upgrade that fixes what gets deployed (the deploy adds wait and target flags;
     an export's deploy.sh leaves them to whoever runs it)."""
-    return ["upgrade", "--install", release, chart, "--namespace", namespace, "--create-namespace",
-            *values_args(values_files)]
+    return [
+        "upgrade",
+        "--install",
+        release,
+        chart,
+        "--namespace",
+        namespace,
+        "--create-namespace",
+        *values_args(values_files),
+    ]
 
 
 def upgrade_args(
@@ -143,16 +149,23 @@ def template_args(release: str, chart: str, *, namespace: str, values_files: Seq
     return ["template", release, chart, "--namespace", namespace, *values_args(values_files)]
 
 
-def get_manifest_args(release: str, *, namespace: str, target: KubeTarget = KubeTarget(),
-                      revision: int | None = None) -> list[str]:
+def get_manifest_args(
+    release: str, *, namespace: str, target: KubeTarget = KubeTarget(), revision: int | None = None
+) -> list[str]:
     argv = ["get", "manifest", release, "--namespace", namespace]
     if revision is not None:
         argv += ["--revision", str(revision)]
     return argv + target.args()
 
 
-def history_args(release: str, *, namespace: str, target: KubeTarget = KubeTarget(), max_entries: int | None = 1,
-                 output_json: bool = True) -> list[str]:
+def history_args(
+    release: str,
+    *,
+    namespace: str,
+    target: KubeTarget = KubeTarget(),
+    max_entries: int | None = 1,
+    output_json: bool = True,
+) -> list[str]:
     """``helm history`` (as JSON for the deployer; as helm's table, all entries, for a person to read); its entries
     (revision, status, description...) never hold values or manifests."""
     argv = ["history", release, "--namespace", namespace]

@@ -50,8 +50,16 @@ def inventory_table(rows: list[ClusterRow]) -> str:
         if cluster["support"]:
             table.append((cluster["cluster"], cluster["provider"], "(support)", "support", "", ""))
         for hub in cluster["hubs"]:
-            table.append((cluster["cluster"], cluster["provider"], hub["name"], hub["chart"],
-                          "yes" if hub["canary"] else "no", hub["domain"]))
+            table.append(
+                (
+                    cluster["cluster"],
+                    cluster["provider"],
+                    hub["name"],
+                    hub["chart"],
+                    "yes" if hub["canary"] else "no",
+                    hub["domain"],
+                )
+            )
         if not cluster["support"] and not cluster["hubs"]:
             table.append((cluster["cluster"], cluster["provider"], "(no hubs)", "", "", ""))
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]

@@ -107,8 +107,9 @@ def _named(config: dict[str, Any], section: str, name: str | None) -> dict[str, 
 
 
 @contextlib.contextmanager
-def api_client(access: ClusterAccess, *, env: Mapping[str, str], workdir: Path,
-               runner: Runner | None = None) -> Iterator[ApiClient]:
+def api_client(
+    access: ClusterAccess, *, env: Mapping[str, str], workdir: Path, runner: Runner | None = None
+) -> Iterator[ApiClient]:
     """A ``kubernetes`` ApiClient for ``access`` (see the module docstring); closed when the block ends."""
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
@@ -122,22 +123,30 @@ def api_client(access: ClusterAccess, *, env: Mapping[str, str], workdir: Path,
     where = os.pathsep.join(str(p) for p in paths)
     context = _named(merged, "contexts", context_name)
     if not context_name or context is None:
-        raise UsageError(f"the kubeconfig ({where}) has no context '{context_name}'" if context_name else
-                         f"the kubeconfig ({where}) has no current context: name one")
+        raise UsageError(
+            f"the kubeconfig ({where}) has no context '{context_name}'"
+            if context_name
+            else f"the kubeconfig ({where}) has no current context: name one"
+        )
     user = _named(merged, "users", (context.get("context") or {}).get("user"))
     exec_spec = (user or {}).get("user", {}).pop("exec", None) if user else None
     configuration = client.Configuration()
     with private_dir("kube-", parent=workdir) as files:
         try:
             config.load_kube_config_from_dict(  # type: ignore[no-untyped-call]
-                merged, context=context_name, client_configuration=configuration, persist_config=False,
-                temp_file_path=str(files))
+                merged,
+                context=context_name,
+                client_configuration=configuration,
+                persist_config=False,
+                temp_file_path=str(files),
+            )
         except (ConfigException, KeyError, TypeError, ValueError) as exc:
             raise UsageError(f"the kubeconfig ({where}), context '{context_name}', cannot be used: {exc}") from None
         if exec_spec is not None:
             cluster = _named(merged, "clusters", (context.get("context") or {}).get("cluster")) or {}
-            hook = ExecToken(exec_spec, cluster.get("cluster") or {}, env=access.child_env(env),
-                             runner=runner or Runner())
+            hook = ExecToken(
+                exec_spec, cluster.get("cluster") or {}, env=access.child_env(env), runner=runner or Runner()
+            )
             hook(configuration)  # the first token now: a failing plugin is reported before any request
             configuration.refresh_api_key_hook = hook  # type: ignore[assignment]
         api = client.ApiClient(configuration)
@@ -152,17 +161,24 @@ class ExecToken:
     client configuration's ``refresh_api_key_hook`` (called before every request), it runs the plugin again once
     the token is about to expire."""
 
-    def __init__(self, spec: Mapping[str, Any], cluster: Mapping[str, Any], *, env: Mapping[str, str],
-                 runner: Runner) -> None:
+    def __init__(
+        self, spec: Mapping[str, Any], cluster: Mapping[str, Any], *, env: Mapping[str, str], runner: Runner
+    ) -> None:
         if not spec.get("command"):
             raise UsageError("the kubeconfig's exec credential plugin names no command")
         self.argv = [str(spec["command"]), *(str(a) for a in spec.get("args") or [])]
-        info: dict[str, Any] = {"apiVersion": spec.get("apiVersion"), "kind": "ExecCredential",
-                                "spec": {"interactive": False}}
+        info: dict[str, Any] = {
+            "apiVersion": spec.get("apiVersion"),
+            "kind": "ExecCredential",
+            "spec": {"interactive": False},
+        }
         if spec.get("provideClusterInfo"):
             info["spec"]["cluster"] = dict(cluster)
-        self.env = {**env, **{str(e["name"]): str(e["value"]) for e in spec.get("env") or []},
-                    "KUBERNETES_EXEC_INFO": json.dumps(info)}
+        self.env = {
+            **env,
+            **{str(e["name"]): str(e["value"]) for e in spec.get("env") or []},
+            "KUBERNETES_EXEC_INFO": json.dumps(info),
+        }
         self.api_version = spec.get("apiVersion")
         self.runner = runner
         self.token: str | None = None
@@ -181,18 +197,24 @@ class ExecToken:
         name = Path(self.argv[0]).name
         if done.returncode != 0:
             tail = "\n".join(self.runner.redactor(done.stderr).strip().splitlines()[-10:])
-            raise UsageError(f"the kubeconfig's credential plugin ({name}) failed (exit {done.returncode}); it must "
-                             f"give a token for the cluster:\n{tail}")
+            raise UsageError(
+                f"the kubeconfig's credential plugin ({name}) failed (exit {done.returncode}); it must "
+                f"give a token for the cluster:\n{tail}"
+            )
         try:
             data = json.loads(done.stdout)
             status = data["status"]
             token = status["token"]
         except (ValueError, KeyError, TypeError):
-            raise UsageError(f"the kubeconfig's credential plugin ({name}) gave no ExecCredential with a token "
-                             "(client certificates from exec plugins are not supported)") from None
+            raise UsageError(
+                f"the kubeconfig's credential plugin ({name}) gave no ExecCredential with a token "
+                "(client certificates from exec plugins are not supported)"
+            ) from None
         if self.api_version and data.get("apiVersion") != self.api_version:
-            raise UsageError(f"the kubeconfig's credential plugin ({name}) answered with apiVersion "
-                             f"{data.get('apiVersion')}, not {self.api_version}")
+            raise UsageError(
+                f"the kubeconfig's credential plugin ({name}) answered with apiVersion "
+                f"{data.get('apiVersion')}, not {self.api_version}"
+            )
         self.runner.redactor.add(token)
         return str(token), _expiry(status.get("expirationTimestamp"))
 
@@ -219,18 +241,24 @@ def api_errors(doing: str) -> Iterator[None]:
         yield
     except ApiException as exc:
         if exc.status == 401:
-            raise UsageError(f"cannot {doing}: the Kubernetes API refused the credentials (401 Unauthorized); "
-                             "check or renew the cluster's credentials") from None
+            raise UsageError(
+                f"cannot {doing}: the Kubernetes API refused the credentials (401 Unauthorized); "
+                "check or renew the cluster's credentials"
+            ) from None
         if exc.status == 403:
-            raise UsageError(f"cannot {doing}: the credentials are not allowed to (403 Forbidden); grant their "
-                             "identity access (RBAC) or use other credentials") from None
+            raise UsageError(
+                f"cannot {doing}: the credentials are not allowed to (403 Forbidden); grant their "
+                "identity access (RBAC) or use other credentials"
+            ) from None
         if exc.status == 0 or exc.status is None:
             raise DeployerError(f"cannot {doing}: the Kubernetes API could not be reached ({exc.reason})") from None
         raise DeployerError(f"cannot {doing}: the Kubernetes API answered {exc.status} {exc.reason}") from None
     except HTTPError as exc:  # connection refused, TLS, timeouts (after urllib3's retries)
         reason = getattr(exc, "reason", None) or exc
-        raise DeployerError(f"cannot {doing}: the Kubernetes API could not be reached ({reason}); check the "
-                            "network and the cluster's endpoint") from None
+        raise DeployerError(
+            f"cannot {doing}: the Kubernetes API could not be reached ({reason}); check the "
+            "network and the cluster's endpoint"
+        ) from None
 
 
 def secret_data(api: ApiClient, namespace: str, name: str, *, doing: str) -> dict[str, str] | None:

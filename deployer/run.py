@@ -152,8 +152,16 @@ class Runner:
     ) -> Completed:
         argv = tuple(str(a) for a in argv)
         start = time.monotonic()
-        proc = self._start(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=not binary, errors=None if binary else "replace")
+        proc = self._start(
+            argv,
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=not binary,
+            errors=None if binary else "replace",
+        )
         timed_out = False
         try:
             out, err = proc.communicate(timeout=timeout)
@@ -196,8 +204,9 @@ class Runner:
             raise Cancelled(f"interrupted: {' '.join(shown[:3])} was stopped")
         return 128 - code if code < 0 else code  # killed by signal N: 128 + N
 
-    def _start(self, argv: tuple[str, ...], *, env: Mapping[str, str], cwd: Path | str | None,
-               **popen: Any) -> subprocess.Popen[Any]:
+    def _start(
+        self, argv: tuple[str, ...], *, env: Mapping[str, str], cwd: Path | str | None, **popen: Any
+    ) -> subprocess.Popen[Any]:
         """Start a child and track it for ``cancel()``; refuse once cancelled."""
         if self.cancelled:
             raise Cancelled("interrupted: not starting " + " ".join(self.redactor.argv(argv[:2])))

@@ -35,4 +35,4 @@ def is_encrypted(content: Any) -> bool:
 
 def plain_name(name: str) -> str:
     """``enc-x.yaml`` -> ``x.yaml``; other names unchanged."""
-    return name[len(ENCRYPTED_PREFIX):] if name.startswith(ENCRYPTED_PREFIX) else name
+    return name[len(ENCRYPTED_PREFIX) :] if name.startswith(ENCRYPTED_PREFIX) else name

@@ -57,8 +57,9 @@ def explain_failure(returncode: int, stderr: str) -> str:
     return f"sops failed with exit code {returncode}: {first[:200]}"
 
 
-def decrypt(path: Path, *, display: str, env: Mapping[str, str], root: Path | None = None,
-            runner: Runner | None = None) -> Any:
+def decrypt(
+    path: Path, *, display: str, env: Mapping[str, str], root: Path | None = None, runner: Runner | None = None
+) -> Any:
     """Decrypt ``path`` and parse it (YAML or JSON), in memory."""
     text = _plaintext(path, display=display, env=env, root=root, runner=runner).decode("utf-8", errors="replace")
     try:
@@ -69,7 +70,12 @@ def decrypt(path: Path, *, display: str, env: Mapping[str, str], root: Path | No
 
 @contextlib.contextmanager
 def decrypted(
-    path: Path, *, display: str, env: Mapping[str, str], root: Path | None = None, workdir: Path | None = None,
+    path: Path,
+    *,
+    display: str,
+    env: Mapping[str, str],
+    root: Path | None = None,
+    workdir: Path | None = None,
     runner: Runner | None = None,
 ) -> Iterator[Path]:
     """Yield a 0600 temporary file (in ``workdir``, else in a new private folder) holding the plaintext of

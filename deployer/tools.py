@@ -35,8 +35,10 @@ def find_tool(name: str, root: Path | None = None, env: Mapping[str, str] | None
     if chosen:
         path = Path(chosen).expanduser()
         if not path.is_file() or not os.access(path, os.X_OK):
-            raise UsageError(f"{variable}={chosen}: no executable file there; point it at a {name} binary, or unset "
-                             f"it to use {name} from PATH")
+            raise UsageError(
+                f"{variable}={chosen}: no executable file there; point it at a {name} binary, or unset "
+                f"it to use {name} from PATH"
+            )
         return str(path.absolute())
     found = shutil.which(name, path=env.get("PATH", ""))
     if found:

@@ -15,22 +15,23 @@ result is a sorted list of ``Problem``; nothing is printed here.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Collection, Iterable, Mapping, Sequence
+from typing import Any
 
 from deployer import yamlio
+from deployer.chart_archives import mirror_dir
 from deployer.config.chartvalues import ChartCatalog, ChartError, chart_label
 from deployer.config.files import FileInfo, FileReader, scan_secrets
 from deployer.config.load import ClusterRead, cluster_names, read_cluster, require_clusters
 from deployer.config.model import ClusterConfig
-from deployer.config.schema import format_path
+from deployer.config.schema import KeyPath, format_path
 from deployer.errors import Problem, SecretsError, UsageError
-from deployer.chart_archives import mirror_dir
 from deployer.run import Runner
 from deployer.secrets import decrypt
-from deployer.values import depth_held, merge_layers, source_of
+from deployer.values import Layer, depth_held, merge_layers, source_of
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,9 @@ class Release:
     chart: str
     files: tuple[str, ...]  # entries as written in cluster.yaml, relative to the cluster folder
     cluster_file: str
-    keys: tuple  # where the release's entry is in cluster.yaml, e.g. ("hubs", 2)
+    keys: KeyPath  # where the release's entry is in cluster.yaml, e.g. ("hubs", 2)
 
-    def line(self, root: Path, *more) -> int | None:
+    def line(self, root: Path, *more: str | int) -> int | None:
         """The line of ``keys + more`` in cluster.yaml; computed only when a message needs it."""
         return yamlio.line_of(root / self.cluster_file, [*self.keys, *more])
 
@@ -56,9 +57,9 @@ def validate(
     env: Mapping[str, str],
     jobs: int = 8,
     decrypt: bool = True,
-    report: "Report | None" = None,
+    report: Report | None = None,
     unprepared: Collection[str] = (),
-    runner: "Runner | None" = None,
+    runner: Runner | None = None,
 ) -> list[Problem]:
     """Every problem of the selected clusters (and hubs), sorted.
 
@@ -88,20 +89,30 @@ def validate(
         problems.update(_provider_key(root, reader, config))
         for release in _releases(root, reads[name], hubs):
             infos = [
-                reader.check_entry(config.dir, f, label=release.label, listed_at=lambda j=j, r=release: (
-                    r.cluster_file, r.line(root, "helm_chart_values_files", j)))
+                reader.check_entry(
+                    config.dir,
+                    f,
+                    label=release.label,
+                    listed_at=_listed_at(root, release, j),
+                )
                 for j, f in enumerate(release.files)
             ]
             problems.update(i.problem for i in infos if i.problem)
             if not catalog.exists(release.chart):
                 chart_key = ("helm_chart",) if release.keys[0] == "hubs" else ()
-                problems.add(Problem(config.file, release.line(root, *chart_key), f"{release.label}: chart '{release.chart}' is not a folder of "
-                                     f"helm-charts/ with a Chart.yaml: use one of {', '.join(_charts(root)) or '(none)'}"))
+                problems.add(
+                    Problem(
+                        config.file,
+                        release.line(root, *chart_key),
+                        f"{release.label}: chart '{release.chart}' is not a folder of "
+                        f"helm-charts/ with a Chart.yaml: use one of {', '.join(_charts(root)) or '(none)'}",
+                    )
+                )
                 continue
             if release.chart in unprepared:
                 continue
-            try:
-                catalog.get(release.chart)  # a broken Chart.yaml or values.yaml is reported even if values can't be checked
+            try:  # a broken Chart.yaml or values.yaml is reported even if values can't be checked
+                catalog.get(release.chart)
             except ChartError as exc:
                 problems.add(Problem(exc.path, exc.line, exc.message))
                 continue
@@ -117,7 +128,9 @@ def validate(
         if report is not None:
             report.undecrypted = len(encrypted)
     for config, release, infos in releases:
-        problems.update(_values_problems(root, catalog, config, release, infos, secrets, opaque=None if decrypt else is_opaque))
+        problems.update(
+            _values_problems(root, catalog, config, release, infos, secrets, opaque=None if decrypt else is_opaque)
+        )
     return sorted(problems)
 
 
@@ -138,7 +151,7 @@ def _charts(root: Path) -> list[str]:
     return sorted(p.name for p in base.iterdir() if (p / "Chart.yaml").is_file()) if base.is_dir() else []
 
 
-def _hub_entries(read: ClusterRead) -> list[tuple[int, dict]]:
+def _hub_entries(read: ClusterRead) -> list[tuple[int, dict[str, Any]]]:
     hubs = read.raw.get("hubs") if isinstance(read.raw, dict) else None
     return [(i, h) for i, h in enumerate(hubs) if isinstance(h, dict)] if isinstance(hubs, list) else []
 
@@ -146,16 +159,23 @@ def _hub_entries(read: ClusterRead) -> list[tuple[int, dict]]:
 def _duplicate_hubs(root: Path, read: ClusterRead) -> list[Problem]:
     if read.config is None:
         return []
-    path, seen, out = root / read.config.file, {}, []
+    path = root / read.config.file
+    seen: dict[str, int] = {}  # hub name -> index of its first entry
+    out: list[Problem] = []
     for i, hub in _hub_entries(read):
         name = hub.get("name")
         if not isinstance(name, str):
             continue
         if name in seen:
             first = yamlio.line_of(path, ["hubs", seen[name], "name"])
-            out.append(Problem(read.config.file, yamlio.line_of(path, ["hubs", i, "name"]),
-                               f"hubs[{i}]: hub name '{name}' is already used on line {first}: hub names are helm "
-                               "releases and namespaces, so each must be unique in a cluster"))
+            out.append(
+                Problem(
+                    read.config.file,
+                    yamlio.line_of(path, ["hubs", i, "name"]),
+                    f"hubs[{i}]: hub name '{name}' is already used on line {first}: hub names are helm "
+                    "releases and namespaces, so each must be unique in a cluster",
+                )
+            )
         else:
             seen[name] = i
     return out
@@ -180,10 +200,15 @@ def _duplicate_domains(root: Path, reads: Mapping[str, ClusterRead], selected: s
             if cluster not in selected and other_cluster not in selected:
                 continue
             other_line = yamlio.line_of(root / other_file, ["hubs", other_i, "domain"])
-            out.append(Problem(read.config.file, yamlio.line_of(root / read.config.file, ["hubs", i, "domain"]),
-                               f"hub '{hub.get('name')}': domain '{domain}' is already used by hub "
-                               f"'{_name_at(reads[other_cluster], other_i)}' ({other_file}:{other_line}): "
-                               "each hub needs its own domain"))
+            out.append(
+                Problem(
+                    read.config.file,
+                    yamlio.line_of(root / read.config.file, ["hubs", i, "domain"]),
+                    f"hub '{hub.get('name')}': domain '{domain}' is already used by hub "
+                    f"'{_name_at(reads[other_cluster], other_i)}' ({other_file}:{other_line}): "
+                    "each hub needs its own domain",
+                )
+            )
     return out
 
 
@@ -196,13 +221,23 @@ def _provider_key(root: Path, reader: FileReader, config: ClusterConfig) -> list
     key = getattr(config.spec, field, None)
     if not key:
         return []
-    info = reader.check_entry(config.dir, key, label=f"{config.provider}.{field}", listed_at=lambda: (
-        config.file, yamlio.line_of(root / config.file, [config.provider, field])))
-    if not info.ok:
+    info = reader.check_entry(
+        config.dir,
+        key,
+        label=f"{config.provider}.{field}",
+        listed_at=lambda: (config.file, yamlio.line_of(root / config.file, [config.provider, field])),
+    )
+    if info.problem is not None:
         return [info.problem]
     if not info.encrypted:
-        return [Problem(info.rel, None, "holds cluster credentials but is not sops-encrypted: name it enc-* and "
-                        f"encrypt it with 'sops encrypt --in-place {info.rel}'")]
+        return [
+            Problem(
+                info.rel,
+                None,
+                "holds cluster credentials but is not sops-encrypted: name it enc-* and "
+                f"encrypt it with 'sops encrypt --in-place {info.rel}'",
+            )
+        ]
     return []
 
 
@@ -218,8 +253,13 @@ def _releases(root: Path, read: ClusterRead, only_hubs: Sequence[str]) -> Iterab
         yield Release(f"hub '{entry['name']}'", entry["helm_chart"], tuple(_entries(entry)), config.file, ("hubs", i))
 
 
-def _entries(block: dict) -> list[str]:
+def _entries(block: dict[str, Any]) -> list[str]:
     return list(block.get("helm_chart_values_files") or [])
+
+
+def _listed_at(root: Path, release: Release, index: int) -> Callable[[], tuple[str, int | None]]:
+    """Where cluster.yaml lists the release's ``index``-th values file (its line looked up only when asked)."""
+    return lambda: (release.cluster_file, release.line(root, "helm_chart_values_files", index))
 
 
 def _decrypt_all(root: Path, rels: set[str], env: Mapping[str, str], jobs: int, runner: Runner) -> dict[str, Any]:
@@ -234,14 +274,20 @@ def _decrypt_all(root: Path, rels: set[str], env: Mapping[str, str], jobs: int, 
     if not rels:
         return {}
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(rels)))) as pool:
-        return dict(zip(sorted(rels), pool.map(one, sorted(rels))))
+        names = sorted(rels)
+        return dict(zip(names, pool.map(one, names), strict=True))
 
 
 def _values_problems(
-    root: Path, catalog: ChartCatalog, config: ClusterConfig, release: Release, infos: list[FileInfo], secrets: dict,
-    opaque=None,
+    root: Path,
+    catalog: ChartCatalog,
+    config: ClusterConfig,
+    release: Release,
+    infos: list[FileInfo],
+    secrets: dict[str, Any],
+    opaque: Callable[[Any], bool] | None = None,
 ) -> list[Problem]:
-    layers = []
+    layers: list[Layer] = []
     for info in infos:
         data = secrets.get(info.rel) if info.encrypted else info.data
         if isinstance(data, Problem):
@@ -256,10 +302,10 @@ def _values_problems(
     secret_files = {i.rel for i in infos if i.encrypted}
     user = merge_layers(layers)
 
-    def show(keys) -> bool:
+    def show(keys: KeyPath) -> bool:
         return source_of(layers, _as_written(user, tuple(keys))) not in secret_files
 
-    out = []
+    out: list[Problem] = []
     for keys, message, failing in catalog.violations(chart, user, show_values=show, opaque=opaque):
         written = _as_written(user, keys)
         source = source_of(layers, written)
@@ -272,7 +318,7 @@ def _values_problems(
     return out
 
 
-def _as_written(user: dict, keys: tuple) -> tuple:
+def _as_written(user: dict[str, Any], keys: KeyPath) -> KeyPath:
     """Where the user wrote the value helm checked at ``keys``: a ``global`` helm copied down to a subchart
     (``jupyterhub.global.x``) was written at an ancestor's ``global`` (``global.x``)."""
     if "global" not in keys or depth_held(user, keys) == len(keys):

@@ -51,8 +51,10 @@ def _fast_loader_class() -> Any:
                     first = seen.setdefault(key, key_node)
                     if first is not key_node:
                         raise yaml.constructor.ConstructorError(
-                            "while constructing a mapping", first.start_mark,
-                            f'found duplicate key "{key}"', key_node.start_mark,
+                            "while constructing a mapping",
+                            first.start_mark,
+                            f'found duplicate key "{key}"',
+                            key_node.start_mark,
                         )
             return mapping  # type: ignore[no-any-return]
 

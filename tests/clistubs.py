@@ -29,72 +29,172 @@ V, B = "value", "bool"  # a flag taking a value, a boolean flag
 
 SPECS: dict[str, dict] = {
     "gcloud": {
-        "global": {"--project": V, "--account": V, "--configuration": V, "--verbosity": V, "--quiet": B, "-q": B,
-                   "--format": V},
+        "global": {
+            "--project": V,
+            "--account": V,
+            "--configuration": V,
+            "--verbosity": V,
+            "--quiet": B,
+            "-q": B,
+            "--format": V,
+        },
         "commands": {
             ("auth", "activate-service-account"): {
-                "positionals": (0, 1), "flags": {"--key-file": V, "--password-file": V, "--prompt-for-password": B},
-                "one_of": [("--key-file",)]},
+                "positionals": (0, 1),
+                "flags": {"--key-file": V, "--password-file": V, "--prompt-for-password": B},
+                "one_of": [("--key-file",)],
+            },
             ("container", "clusters", "get-credentials"): {
-                "positionals": (1, 1), "flags": {"--location": V, "--zone": V, "-z": V, "--region": V,
-                                                 "--internal-ip": B, "--dns-endpoint": B},
-                "one_of": [("--location", "--zone", "-z", "--region")]},
+                "positionals": (1, 1),
+                "flags": {
+                    "--location": V,
+                    "--zone": V,
+                    "-z": V,
+                    "--region": V,
+                    "--internal-ip": B,
+                    "--dns-endpoint": B,
+                },
+                "one_of": [("--location", "--zone", "-z", "--region")],
+            },
         },
     },
     "aws": {
-        "global": {"--region": V, "--profile": V, "--output": V, "--debug": B, "--no-cli-pager": B,
-                   "--endpoint-url": V},
+        "global": {
+            "--region": V,
+            "--profile": V,
+            "--output": V,
+            "--debug": B,
+            "--no-cli-pager": B,
+            "--endpoint-url": V,
+        },
         "commands": {
             ("eks", "update-kubeconfig"): {
-                "positionals": (0, 0), "flags": {"--name": V, "--role-arn": V, "--kubeconfig": V, "--alias": V,
-                                                 "--user-alias": V, "--dry-run": B, "--verbose": B,
-                                                 "--assume-role-arn": V},
-                "one_of": [("--name",)]},
+                "positionals": (0, 0),
+                "flags": {
+                    "--name": V,
+                    "--role-arn": V,
+                    "--kubeconfig": V,
+                    "--alias": V,
+                    "--user-alias": V,
+                    "--dry-run": B,
+                    "--verbose": B,
+                    "--assume-role-arn": V,
+                },
+                "one_of": [("--name",)],
+            },
         },
     },
     "az": {
         "global": {"--output": V, "-o": V, "--only-show-errors": B, "--debug": B, "--verbose": B, "--query": V},
         "commands": {
             ("login",): {
-                "positionals": (0, 0), "flags": {"--service-principal": B, "--username": V, "-u": V,
-                                                 "--password": V, "-p": V, "--certificate": V, "--tenant": V,
-                                                 "-t": V, "--allow-no-subscriptions": B, "--federated-token": V},
-                "one_of": [("--service-principal",), ("--username", "-u"), ("--password", "-p", "--certificate",
-                                                                             "--federated-token"),
-                           ("--tenant", "-t")]},
+                "positionals": (0, 0),
+                "flags": {
+                    "--service-principal": B,
+                    "--username": V,
+                    "-u": V,
+                    "--password": V,
+                    "-p": V,
+                    "--certificate": V,
+                    "--tenant": V,
+                    "-t": V,
+                    "--allow-no-subscriptions": B,
+                    "--federated-token": V,
+                },
+                "one_of": [
+                    ("--service-principal",),
+                    ("--username", "-u"),
+                    ("--password", "-p", "--certificate", "--federated-token"),
+                    ("--tenant", "-t"),
+                ],
+            },
             ("aks", "get-credentials"): {
-                "positionals": (0, 0), "flags": {"--resource-group": V, "-g": V, "--name": V, "-n": V,
-                                                 "--subscription": V, "--file": V, "-f": V, "--overwrite-existing": B,
-                                                 "--admin": B, "-a": B, "--context": V, "--format": V,
-                                                 "--public-fqdn": B},
-                "one_of": [("--resource-group", "-g"), ("--name", "-n")]},
+                "positionals": (0, 0),
+                "flags": {
+                    "--resource-group": V,
+                    "-g": V,
+                    "--name": V,
+                    "-n": V,
+                    "--subscription": V,
+                    "--file": V,
+                    "-f": V,
+                    "--overwrite-existing": B,
+                    "--admin": B,
+                    "-a": B,
+                    "--context": V,
+                    "--format": V,
+                    "--public-fqdn": B,
+                },
+                "one_of": [("--resource-group", "-g"), ("--name", "-n")],
+            },
         },
     },
     "kubelogin": {
         "global": {"--kubeconfig": V, "--context": V, "-v": V},
         "commands": {
             ("convert-kubeconfig",): {
-                "positionals": (0, 0), "flags": {"--login": V, "-l": V, "--client-id": V, "--tenant-id": V,
-                                                 "--server-id": V, "--environment": V, "--token-cache-dir": V},
+                "positionals": (0, 0),
+                "flags": {
+                    "--login": V,
+                    "-l": V,
+                    "--client-id": V,
+                    "--tenant-id": V,
+                    "--server-id": V,
+                    "--environment": V,
+                    "--token-cache-dir": V,
+                },
                 "one_of": [("--login", "-l")],
-                "choices": {("--login", "-l"): {"devicecode", "interactive", "spn", "ropc", "msi", "azurecli",
-                                                "azd", "workloadidentity", "azurepipelines"}}},
+                "choices": {
+                    ("--login", "-l"): {
+                        "devicecode",
+                        "interactive",
+                        "spn",
+                        "ropc",
+                        "msi",
+                        "azurecli",
+                        "azd",
+                        "workloadidentity",
+                        "azurepipelines",
+                    }
+                },
+            },
         },
     },
     "sops": {
-        "global": {"--decrypt": B, "-d": B, "--extract": V, "--output-type": V, "--input-type": V, "--output": V,
-                   "--ignore-mac": B},
-        "commands": {(): {"positionals": (1, 1), "flags": {}, "one_of": [("--decrypt", "-d")]},
-                     ("decrypt",): {"positionals": (1, 1), "flags": {}, "one_of": []}},
+        "global": {
+            "--decrypt": B,
+            "-d": B,
+            "--extract": V,
+            "--output-type": V,
+            "--input-type": V,
+            "--output": V,
+            "--ignore-mac": B,
+        },
+        "commands": {
+            (): {"positionals": (1, 1), "flags": {}, "one_of": [("--decrypt", "-d")]},
+            ("decrypt",): {"positionals": (1, 1), "flags": {}, "one_of": []},
+        },
     },
     "helm": {
         "global": {"--kubeconfig": V, "--kube-context": V, "--namespace": V, "-n": V, "--debug": B},
         "commands": {
             ("upgrade",): {
-                "positionals": (2, 2), "flags": {"--install": B, "-i": B, "--create-namespace": B, "--values": V,
-                                                 "-f": V, "--timeout": V, "--wait": "wait", "--atomic": B,
-                                                 "--dry-run": V, "--output": V, "-o": V},
-                "one_of": []},
+                "positionals": (2, 2),
+                "flags": {
+                    "--install": B,
+                    "-i": B,
+                    "--create-namespace": B,
+                    "--values": V,
+                    "-f": V,
+                    "--timeout": V,
+                    "--wait": "wait",
+                    "--atomic": B,
+                    "--dry-run": V,
+                    "--output": V,
+                    "-o": V,
+                },
+                "one_of": [],
+            },
             ("dependency", "build"): {"positionals": (1, 1), "flags": {"--skip-refresh": B}, "one_of": []},
             ("repo", "add"): {"positionals": (2, 2), "flags": {}, "one_of": []},
         },
@@ -102,14 +202,24 @@ SPECS: dict[str, dict] = {
     "kubectl": {
         "global": {"--kubeconfig": V, "--context": V, "--namespace": V, "-n": V},
         "commands": {
-            ("get",): {"positionals": (1, 2), "flags": {"--output": V, "-o": V, "--all-namespaces": B, "-A": B},
-                       "one_of": []},
+            ("get",): {
+                "positionals": (1, 2),
+                "flags": {"--output": V, "-o": V, "--all-namespaces": B, "-A": B},
+                "one_of": [],
+            },
             ("config", "current-context"): {"positionals": (0, 0), "flags": {}, "one_of": []},
         },
     },
 }
-RECORDED_ENV = ("CLOUDSDK_CONFIG", "KUBECONFIG", "AZURE_CONFIG_DIR", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                "AWS_SESSION_TOKEN", "AWS_PROFILE")
+RECORDED_ENV = (
+    "CLOUDSDK_CONFIG",
+    "KUBECONFIG",
+    "AZURE_CONFIG_DIR",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+)
 HELM4_WAIT = {"watcher", "hookOnly", "legacy"}
 
 
@@ -129,7 +239,7 @@ def parse(tool: str, argv: list[str]) -> tuple[tuple[str, ...], list[str], dict[
         arg = pending.pop(0)
         if command is None and not arg.startswith("-"):
             words.append(arg)
-            matches = [c for c in spec["commands"] if c and c[:len(words)] == tuple(words)]
+            matches = [c for c in spec["commands"] if c and c[: len(words)] == tuple(words)]
             if not matches and len(words) == 1 and () in spec["commands"]:
                 command = ()  # a tool without subcommands: this is its first positional
                 continue
@@ -212,8 +322,10 @@ def act(tool: str, command: tuple[str, ...], words: list[str], flags: dict[str, 
     elif (tool, command) == ("gcloud", ("container", "clusters", "get-credentials")):
         _write(Path(kubeconfig_env or _home(".kube", "config")), f"# gke {words[0]}\n")
     elif (tool, command) == ("aws", ("eks", "update-kubeconfig")):
-        _write(Path(_one(flags, "--kubeconfig") or kubeconfig_env or _home(".kube", "config")),
-               f"# eks {_one(flags, '--name')}\n")
+        _write(
+            Path(_one(flags, "--kubeconfig") or kubeconfig_env or _home(".kube", "config")),
+            f"# eks {_one(flags, '--name')}\n",
+        )
     elif (tool, command) == ("az", ("login",)):
         store = Path(os.environ.get("AZURE_CONFIG_DIR") or _home(".azure"))
         store.mkdir(parents=True, exist_ok=True)
@@ -265,8 +377,10 @@ def install_stubs(folder: Path, *, real_sops: str, helm_major: int) -> dict[str,
     here = Path(__file__).resolve().parent
     for tool in SPECS:
         path = folder / tool
-        path.write_text(f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(here)!r})\n"
-                        "from clistubs import main\nsys.exit(main())\n")
+        path.write_text(
+            f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(here)!r})\n"
+            "from clistubs import main\nsys.exit(main())\n"
+        )
         path.chmod(0o755)
     return {"STUB_LOG": str(folder / "calls.jsonl"), "STUB_REAL_SOPS": real_sops, "STUB_HELM_MAJOR": str(helm_major)}
 

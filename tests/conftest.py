@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers import DEMO_KEY, PROJECT, demo_recipient, sops_encrypt
 
 from deployer.cli import run
+from helpers import DEMO_KEY, PROJECT, demo_recipient, sops_encrypt
 
 
 @pytest.fixture(scope="session")

@@ -28,8 +28,10 @@ from pathlib import Path
 from typing import Any
 
 NO_OP_ACTIONS = ("actions/setup-python@", "actions/setup-node@", "./.github/actions/setup-deployer")
-TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>\d+)|(?P<op>&&|\|\||==|!=|!|\(|\)|,)"
-                   r"|(?P<name>[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*))")
+TOKEN = re.compile(
+    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>\d+)|(?P<op>&&|\|\||==|!=|!|\(|\)|,)"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*))"
+)
 FUNCTIONS = {"always", "success", "failure", "cancelled", "fromJSON", "join", "toJSON"}
 
 
@@ -92,9 +94,13 @@ class Runner:
             else:
                 source.append(f"_get({m['name']!r})")
         functions = {
-            "_always": lambda: True, "_success": lambda: ctx["_status"] == "success",
-            "_failure": lambda: ctx["_status"] == "failure", "_cancelled": lambda: False,
-            "_fromJSON": json.loads, "_toJSON": json.dumps, "_join": lambda items, sep=",": sep.join(items),
+            "_always": lambda: True,
+            "_success": lambda: ctx["_status"] == "success",
+            "_failure": lambda: ctx["_status"] == "failure",
+            "_cancelled": lambda: False,
+            "_fromJSON": json.loads,
+            "_toJSON": json.dumps,
+            "_join": lambda items, sep=",": sep.join(items),
         }
 
         def get(path: str) -> Any:
@@ -143,19 +149,27 @@ class Runner:
         return "failure" if "failure" in results else "success" if "success" in results else "skipped"
 
     def _job(self, name: str, job: Mapping) -> list[JobRun]:
-        needs = {n: {"result": self._result(n), "outputs": self.runs[n][0].outputs if len(self.runs[n]) == 1
-                     else {}} for n in _needs(job)}
+        needs = {
+            n: {"result": self._result(n), "outputs": self.runs[n][0].outputs if len(self.runs[n]) == 1 else {}}
+            for n in _needs(job)
+        }
         status = "success" if all(n["result"] == "success" for n in needs.values()) else "failure"
-        ctx = {"github": self.github, "needs": needs,
-               "env": {**(self.workflow.get("env") or {}), **(job.get("env") or {})},
-               "secrets": {}, "_status": status}
+        ctx = {
+            "github": self.github,
+            "needs": needs,
+            "env": {**(self.workflow.get("env") or {}), **(job.get("env") or {})},
+            "secrets": {},
+            "_status": status,
+        }
         if not self.condition(job.get("if"), ctx):
             return [JobRun(name)]
         include = self.interpolate((job.get("strategy") or {}).get("matrix", {}).get("include"), ctx)
         legs = [dict(entry) for entry in include] if include is not None else [None]
         with ThreadPoolExecutor(max_workers=len(legs)) as pool:  # legs run side by side, as on GitHub
-            futures = [pool.submit(self._leg, name, job, {**ctx, "_status": "success"}, matrix, i)
-                       for i, matrix in enumerate(legs)]
+            futures = [
+                pool.submit(self._leg, name, job, {**ctx, "_status": "success"}, matrix, i)
+                for i, matrix in enumerate(legs)
+            ]
             return [f.result() for f in futures]
 
     def _leg(self, name: str, job: Mapping, ctx: dict, matrix: dict | None, index: int) -> JobRun:
@@ -165,9 +179,15 @@ class Runner:
         temp = self.workdir / "runner-temp" / f"{name}-{index}"
         workspace.mkdir(parents=True)
         temp.mkdir(parents=True)
-        job_env = {**self.env, **{k: _text(self.interpolate(v, ctx)) for k, v in ctx["env"].items()},
-                   "GITHUB_WORKSPACE": str(workspace), "RUNNER_TEMP": str(temp), "CI": "true",
-                   "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": str(self.github.get("event_name", ""))}
+        job_env = {
+            **self.env,
+            **{k: _text(self.interpolate(v, ctx)) for k, v in ctx["env"].items()},
+            "GITHUB_WORKSPACE": str(workspace),
+            "RUNNER_TEMP": str(temp),
+            "CI": "true",
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_EVENT_NAME": str(self.github.get("event_name", "")),
+        }
         failed = False
         for i, step in enumerate(job["steps"]):
             ctx["_status"] = "failure" if failed else "success"
@@ -175,12 +195,17 @@ class Runner:
             if not self.condition(step.get("if"), ctx):
                 run.steps.append(StepRun(self.interpolate(label, ctx), "skipped"))
                 continue
-            files = {key: temp / f"{key.lower()}-{i}" for key in ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH",
-                                                                   "GITHUB_STEP_SUMMARY")}
+            files = {
+                key: temp / f"{key.lower()}-{i}"
+                for key in ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STEP_SUMMARY")
+            }
             for path in files.values():
                 path.touch()
-            env = {**job_env, **{k: _text(self.interpolate(v, ctx)) for k, v in (step.get("env") or {}).items()},
-                   **{k: str(v) for k, v in files.items()}}
+            env = {
+                **job_env,
+                **{k: _text(self.interpolate(v, ctx)) for k, v in (step.get("env") or {}).items()},
+                **{k: str(v) for k, v in files.items()},
+            }
             started = time.monotonic()
             done = self._step(step, ctx, workspace, env, temp / f"step-{i}.sh")
             done.seconds = time.monotonic() - started
@@ -188,8 +213,7 @@ class Runner:
             run.steps.append(done)
             failed = failed or done.outcome == "failure"
             if "id" in step:
-                ctx["steps"][step["id"]] = {"outputs": _read_pairs(files["GITHUB_OUTPUT"]),
-                                            "outcome": done.outcome}
+                ctx["steps"][step["id"]] = {"outputs": _read_pairs(files["GITHUB_OUTPUT"]), "outcome": done.outcome}
             job_env.update(_read_pairs(files["GITHUB_ENV"]))
             for line in files["GITHUB_PATH"].read_text().splitlines():
                 job_env["PATH"] = f"{line}:{job_env['PATH']}"
@@ -202,8 +226,14 @@ class Runner:
     def _step(self, step: Mapping, ctx: Mapping, workspace: Path, env: dict[str, str], script: Path) -> StepRun:
         if "run" in step:
             script.write_text(self.interpolate(step["run"], ctx))
-            proc = subprocess.run(["bash", "--noprofile", "--norc", "-e", str(script)], cwd=workspace, env=env,
-                                  capture_output=True, text=True, timeout=600)
+            proc = subprocess.run(
+                ["bash", "--noprofile", "--norc", "-e", str(script)],
+                cwd=workspace,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
             return StepRun("", "success" if proc.returncode == 0 else "failure", proc.stdout, proc.stderr)
         uses, given = step["uses"], {k: self.interpolate(v, ctx) for k, v in (step.get("with") or {}).items()}
         if uses.startswith("actions/checkout@"):
@@ -257,7 +287,7 @@ def _read_pairs(path: Path) -> dict[str, str]:
         if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
             name, marker = line.split("<<", 1)
             end = lines.index(marker, i + 1)
-            pairs[name] = "\n".join(lines[i + 1:end])
+            pairs[name] = "\n".join(lines[i + 1 : end])
             i = end + 1
             continue
         if "=" in line:

@@ -31,8 +31,11 @@ class HelmBinary:
         """``base`` (default: this process's environment) choosing this helm (``DEPLOYER_HELM``, which the deployer
         and ``KubeCluster.helm`` honour), with helm's own folders in ``home``: no user's repositories, plugins or
         caches play a part."""
-        return {**(os.environ if base is None else base), "DEPLOYER_HELM": str(self.path),
-                **{v: str(Path(home) / v.lower()) for v in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME")}}
+        return {
+            **(os.environ if base is None else base),
+            "DEPLOYER_HELM": str(self.path),
+            **{v: str(Path(home) / v.lower()) for v in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME")},
+        }
 
 
 @pytest.fixture(scope="session", params=MAJORS, ids=[f"helm{m}" for m in MAJORS])

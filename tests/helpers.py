@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from deployer.tools import find_tool
@@ -15,7 +15,9 @@ DEMO_KEY = PROJECT / "config" / "DEMO-ONLY.age-key.txt"
 
 
 # Resets SIGINT to its default, then becomes the given command (same pid).
-_SIGINT_DEFAULT = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])"
+_SIGINT_DEFAULT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])"
+)
 
 
 def with_default_sigint(argv: list[str]) -> list[str]:
@@ -27,19 +29,23 @@ def with_default_sigint(argv: list[str]) -> list[str]:
 
 
 def demo_recipient() -> str:
-    return next(line.split(": ", 1)[1] for line in DEMO_KEY.read_text().splitlines() if line.startswith("# public key:"))
+    return next(
+        line.split(": ", 1)[1] for line in DEMO_KEY.read_text().splitlines() if line.startswith("# public key:")
+    )
 
 
 def sops_encrypt(path: Path, recipient: str) -> None:
     """Encrypt ``path`` in place to an age recipient with the real sops."""
     subprocess.run(
         [find_tool("sops"), "encrypt", "--in-place", "--age", recipient, str(path)],
-        check=True, capture_output=True, cwd=path.parent, env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/")},
+        check=True,
+        capture_output=True,
+        cwd=path.parent,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/")},
     )
 
 
-
-@lru_cache(maxsize=None)
+@cache
 def other_recipient() -> str:
     """The public half of an age key that no test environment holds."""
     import pyrage
@@ -47,7 +53,9 @@ def other_recipient() -> str:
     return str(pyrage.x25519.Identity.generate().to_public())
 
 
-def run_deployer(*args: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+def run_deployer(
+    *args: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess:
     """Run the real ``deployer`` console script in a child process."""
     exe = Path(sys.executable).with_name("deployer")
     return subprocess.run([str(exe), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)

@@ -10,6 +10,7 @@ import shutil
 import stat
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,8 +22,13 @@ from deployer.testing.chart_cache import ChartCache, copy_charts
 
 ROOT = Path(__file__).resolve().parents[1]
 CHARTS = ROOT / "helm-charts"
-PINNED = {("jupyterhub", "4.2.0"), ("dask-gateway", "2024.1.0"), ("ingress-nginx", "4.13.0"),
-          ("cert-manager", "v1.16.1"), ("prometheus", "27.23.0")}
+PINNED = {
+    ("jupyterhub", "4.2.0"),
+    ("dask-gateway", "2024.1.0"),
+    ("ingress-nginx", "4.13.0"),
+    ("cert-manager", "v1.16.1"),
+    ("prometheus", "27.23.0"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +52,7 @@ def test_mirror_dir_reads_the_variable_and_refuses_a_folder_that_is_not_there(tm
     assert chart_mirror.mirror_dir({}) is None
     assert chart_mirror.mirror_dir({"DEPLOYER_CHART_MIRROR": ""}) is None
     assert chart_mirror.mirror_dir({"DEPLOYER_CHART_MIRROR": str(tmp_path)}) == tmp_path
-    with pytest.raises(UsageError, match="DEPLOYER_CHART_MIRROR=.*nope: not a folder") as caught:
+    with pytest.raises(UsageError, match=r"DEPLOYER_CHART_MIRROR=.*nope: not a folder") as caught:
         chart_mirror.mirror_dir({"DEPLOYER_CHART_MIRROR": str(tmp_path / "nope")})
     assert caught.value.exit_code == 2
 
@@ -66,7 +72,9 @@ def test_dependencies_built_from_a_read_only_mirror_are_its_archives(mirror: Pat
             if chart == "support":
                 cache.ensure(charts / chart)
             assert dependencies_built(charts / chart)
-            for dep in read_lock(charts / chart).dependencies:
+            lock = read_lock(charts / chart)
+            assert lock is not None, chart
+            for dep in lock.dependencies:
                 if not dep.is_local:
                     archive = charts / chart / "charts" / f"{dep.name}-{dep.version}.tgz"
                     assert sha(archive) == sha(ro / archive.name), archive
@@ -83,14 +91,18 @@ def test_building_in_place_writes_only_the_gitignored_charts_folders(chart_cache
     before = {p: p.read_bytes() for p in charts.rglob("*") if p.is_file()}
     chart_cache.ensure(charts / "daskhub")
     new = sorted(p.relative_to(charts).as_posix() for p in charts.rglob("*") if p.is_file() and p not in before)
-    assert new == ["basehub/charts/jupyterhub-4.2.0.tgz", "daskhub/charts/basehub-0.1.0.tgz",
-                   "daskhub/charts/dask-gateway-2024.1.0.tgz"]
+    assert new == [
+        "basehub/charts/jupyterhub-4.2.0.tgz",
+        "daskhub/charts/basehub-0.1.0.tgz",
+        "daskhub/charts/dask-gateway-2024.1.0.tgz",
+    ]
     assert all(p.read_bytes() == content for p, content in before.items())
     assert "helm-charts/*/charts/" in (ROOT / ".gitignore").read_text().split()
 
 
-def test_built_charts_are_skipped_and_an_edited_basehub_rebuilds_daskhub(chart_cache: ChartCache,
-                                                                         tmp_path: Path) -> None:
+def test_built_charts_are_skipped_and_an_edited_basehub_rebuilds_daskhub(
+    chart_cache: ChartCache, tmp_path: Path
+) -> None:
     charts = chart_cache.copy_charts(CHARTS, tmp_path / "helm-charts")
     assert chart_cache.ensure(charts / "daskhub") == []
     values = charts / "basehub" / "values.yaml"
@@ -114,11 +126,13 @@ def _chart_pinning(tmp_path: Path, version: str) -> Path:
     chart.mkdir()
     (chart / "Chart.yaml").write_text(
         "apiVersion: v2\nname: odd\nversion: 0.1.0\ndependencies:\n"
-        f"  - name: jupyterhub\n    version: {version}\n    repository: https://hub.jupyter.org/helm-chart/\n")
+        f"  - name: jupyterhub\n    version: {version}\n    repository: https://hub.jupyter.org/helm-chart/\n"
+    )
     deps = read_chart(chart).dependencies
     (chart / "Chart.lock").write_text(
         f"dependencies:\n- name: jupyterhub\n  repository: https://hub.jupyter.org/helm-chart/\n  version: {version}\n"
-        f"digest: {lock_digest(deps, deps)}\n")
+        f"digest: {lock_digest(deps, deps)}\n"
+    )
     return chart
 
 
@@ -152,8 +166,12 @@ def chart_repository(mirror: Path, tmp_path: Path):
     folder = tmp_path / "repo"
     folder.mkdir()
     shutil.copy(mirror / "jupyterhub-4.2.0.tgz", folder)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    handler.log_message = lambda *a: None
+
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    handler = functools.partial(QuietHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     url = f"http://127.0.0.1:{server.server_address[1]}/charts/"
     (folder / "charts").mkdir()
@@ -169,23 +187,33 @@ def chart_repository(mirror: Path, tmp_path: Path):
 def _chart_using(tmp_path: Path, repository: str) -> Path:
     chart = tmp_path / "hub"
     chart.mkdir()
-    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: hub\nversion: 0.1.0\ndependencies:\n"
-                                      f"  - name: jupyterhub\n    version: 4.2.0\n    repository: {repository}\n")
+    (chart / "Chart.yaml").write_text(
+        "apiVersion: v2\nname: hub\nversion: 0.1.0\ndependencies:\n"
+        f"  - name: jupyterhub\n    version: 4.2.0\n    repository: {repository}\n"
+    )
     deps = read_chart(chart).dependencies
-    (chart / "Chart.lock").write_text(f"dependencies:\n- name: jupyterhub\n  repository: {repository}\n"
-                                      f"  version: 4.2.0\ndigest: {lock_digest(deps, deps)}\n")
+    (chart / "Chart.lock").write_text(
+        f"dependencies:\n- name: jupyterhub\n  repository: {repository}\n"
+        f"  version: 4.2.0\ndigest: {lock_digest(deps, deps)}\n"
+    )
     return chart
 
 
 def _empty_helm_home(tmp_path: Path) -> dict[str, str]:
     home = tmp_path / "helm-home"
-    return {"PATH": os.environ["PATH"], "HOME": str(home), "HELM_REPOSITORY_CONFIG": str(home / "repositories.yaml"),
-            "HELM_REPOSITORY_CACHE": str(home / "cache"), "HELM_CACHE_HOME": str(home / "cache-home"),
-            "HELM_CONFIG_HOME": str(home / "config")}
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "HELM_REPOSITORY_CONFIG": str(home / "repositories.yaml"),
+        "HELM_REPOSITORY_CACHE": str(home / "cache"),
+        "HELM_CACHE_HOME": str(home / "cache-home"),
+        "HELM_CONFIG_HOME": str(home / "config"),
+    }
 
 
-def test_a_helm_that_never_ran_repo_add_still_builds_from_the_real_repository(chart_repository: str,
-                                                                             tmp_path: Path) -> None:
+def test_a_helm_that_never_ran_repo_add_still_builds_from_the_real_repository(
+    chart_repository: str, tmp_path: Path
+) -> None:
     """A new machine or CI runner: helm knows no repository; the deployer names the lock's URLs itself."""
     chart = _chart_using(tmp_path, chart_repository)
     env = _empty_helm_home(tmp_path)
@@ -210,25 +238,25 @@ def test_validate_builds_missing_dependencies_first_unless_told_not_to(mirror: P
     """A fresh clone: `deployer validate` builds charts/ (from the mirror here) and checks the real schemas."""
     from helpers import DEMO_KEY, PROJECT, run_deployer
 
-    def cli(*args: str, env: dict[str, str]):
-        done = run_deployer(*args, env=env)
-        done.code, done.err, done.output = done.returncode, done.stderr, done.stdout + done.stderr
-        return done
-
     repo = tmp_path / "repo"
     for folder in ("config", "schemas"):
         shutil.copytree(PROJECT / folder, repo / folder)
     copy_charts(CHARTS, repo / "helm-charts")
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "SOPS_AGE_KEY_FILE": str(DEMO_KEY),
-           "DEPLOYER_CHART_MIRROR": str(mirror), "HELM_CACHE_HOME": str(tmp_path / "helm-cache")}
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "SOPS_AGE_KEY_FILE": str(DEMO_KEY),
+        "DEPLOYER_CHART_MIRROR": str(mirror),
+        "HELM_CACHE_HOME": str(tmp_path / "helm-cache"),
+    }
     offline = {k: v for k, v in env.items() if k != "DEPLOYER_CHART_MIRROR"}
-    refused = cli("--repo", str(repo), "validate", "--no-fetch", env=offline)
-    assert refused.code == 2 and "the pinned dependency jupyterhub 4.2.0 is not available here" in refused.err
+    refused = run_deployer("--repo", str(repo), "validate", "--no-fetch", env=offline)
+    assert refused.returncode == 2 and "the pinned dependency jupyterhub 4.2.0 is not available here" in refused.stderr
     assert not (repo / "helm-charts" / "basehub" / "charts").exists()  # --no-fetch: helm never ran
     typo = repo / "config" / "clusters" / "local" / "prod.values.yaml"
     typo.write_text(typo.read_text() + "  hub:\n    imagee: x\n")  # under jupyterhub:
-    checked = cli("--repo", str(repo), "validate", env=env)
-    assert checked.code == 2, checked.output
-    assert "config/clusters/local/prod.values.yaml:" in checked.err and "jupyterhub.hub.imagee" in checked.err
+    checked = run_deployer("--repo", str(repo), "validate", env=env)
+    assert checked.returncode == 2, checked.stdout + checked.stderr
+    assert "config/clusters/local/prod.values.yaml:" in checked.stderr and "jupyterhub.hub.imagee" in checked.stderr
     for chart in ("basehub", "daskhub", "support"):
         assert dependencies_built(repo / "helm-charts" / chart)

@@ -35,7 +35,7 @@ def built_charts(chart_cache: ChartCache, tmp_path_factory: pytest.TempPathFacto
     return chart_cache.copy_charts(CHARTS, tmp_path_factory.mktemp("built") / "helm-charts")
 
 
-# --- rendering our charts with the real dependency charts -----------------------------------------------------------------------------
+# --- rendering our charts with the real dependency charts -----------------------------------------------------
 
 
 def test_basehub_renders_what_deploy_and_health_check_rely_on(chart_cache: ChartCache, built_charts: Path) -> None:

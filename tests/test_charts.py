@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -91,7 +92,7 @@ def test_values_yaml_satisfies_own_schema(name: str) -> None:
 def test_schema_rejects_unknown_top_level_key_and_allows_dependency_subtrees(name: str) -> None:
     validator = jsonschema.Draft7Validator(json.loads((CHARTS / name / "values.schema.json").read_text()))
     assert not validator.is_valid({"unknownKey": 1})
-    allowed = {"global": {"anything": True}}
+    allowed: dict[str, Any] = {"global": {"anything": True}}
     for dep_name, _, _ in PINS[name]:
         allowed[dep_name] = {"any": {"nested": ["thing"]}}
     assert validator.is_valid(allowed)
@@ -222,6 +223,7 @@ def test_lock_digest_equals_helms_for_a_tricky_chart(helm: str, chart_cache, tmp
         )
     assert result.returncode == 0, result.stderr
     lock = read_lock(chart)
+    assert lock is not None
     assert [(d.name, d.version) for d in lock.dependencies] == [
         ("jupyterhub", "4.2.0"),
         ("dask-gateway", "2024.1.0"),

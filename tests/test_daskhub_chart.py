@@ -28,9 +28,18 @@ LOCAL_COMMON = PROJECT / "config" / "clusters" / "local" / "common.values.yaml"
 EXTRA_CONFIG_KEY = "daskhub-dask-gateway-addresses"
 SERVICE_TOKEN_KEY = "hub.services.dask-gateway.apiToken"
 # kinds of cluster-scoped objects the charts could render (any of them must be unique per release)
-CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "PriorityClass", "IngressClass", "StorageClass",
-                  "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "PersistentVolume", "Namespace",
-                  "APIService"}
+CLUSTER_SCOPED = {
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "PriorityClass",
+    "IngressClass",
+    "StorageClass",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+    "PersistentVolume",
+    "Namespace",
+    "APIService",
+}
 # the dask-gateway chart's names: "<prefix>-<fullname>", fullname = "<release>-dask-gateway"
 GATEWAY_CLUSTER_ROLES = ("api", "controller", "traefik")
 
@@ -105,13 +114,16 @@ def traefik_service_name(found: dict[tuple[str, str], dict]) -> str:
 # --- rendering -------------------------------------------------------------------------------------------------------
 
 
-def test_two_releases_render_distinct_cluster_scoped_names(helm_binary: HelmBinary, charts: Path,
-                                                           values_file: Path) -> None:
-    rendered = {release: by_kind_and_name(render(helm_binary, charts / "daskhub", release, release,
-                                                 "-f", str(values_file)))
-                for release in ("alpha", "beta")}
-    cluster_scoped = {release: {key for key in found if key[0] in CLUSTER_SCOPED}
-                      for release, found in rendered.items()}
+def test_two_releases_render_distinct_cluster_scoped_names(
+    helm_binary: HelmBinary, charts: Path, values_file: Path
+) -> None:
+    rendered = {
+        release: by_kind_and_name(render(helm_binary, charts / "daskhub", release, release, "-f", str(values_file)))
+        for release in ("alpha", "beta")
+    }
+    cluster_scoped = {
+        release: {key for key in found if key[0] in CLUSTER_SCOPED} for release, found in rendered.items()
+    }
     for release, keys in cluster_scoped.items():
         for prefix in GATEWAY_CLUSTER_ROLES:
             assert ("ClusterRole", f"{prefix}-{release}-dask-gateway") in keys, (release, sorted(keys))
@@ -134,14 +146,16 @@ def test_two_releases_render_distinct_cluster_scoped_names(helm_binary: HelmBina
         assert extra_env["DASK_GATEWAY__AUTH__TYPE"] == "jupyterhub"
         # Traefik and the controller select this release's objects only
         traefik_args = found[("Deployment", f"traefik-{release}-dask-gateway")]["spec"]["template"]["spec"][
-            "containers"][0]["args"]
+            "containers"
+        ][0]["args"]
         selector = f"--providers.kubernetescrd.labelselector=gateway.dask.org/instance={release}-dask-gateway"
         assert selector in traefik_args
 
 
 def test_the_gateway_finds_its_own_hub(helm_binary: HelmBinary, charts: Path) -> None:
-    found = by_kind_and_name(render(helm_binary, charts / "daskhub", "alpha", "alpha",
-                                    "--set", "basehub.identity.cluster=t"))
+    found = by_kind_and_name(
+        render(helm_binary, charts / "daskhub", "alpha", "alpha", "--set", "basehub.identity.cluster=t")
+    )
     # the token: the Secret `hub` of the same namespace, where the JupyterHub chart generates it
     assert SERVICE_TOKEN_KEY in found[("Secret", "hub")]["data"]
     [api] = found[("Deployment", "api-alpha-dask-gateway")]["spec"]["template"]["spec"]["containers"]
@@ -157,14 +171,18 @@ def test_the_gateway_finds_its_own_hub(helm_binary: HelmBinary, charts: Path) ->
     assert "HUB_SERVICE_HOST" in gateway_config
 
 
-@pytest.mark.parametrize("release", [
-    "hub-with-dask-gateway",  # the chart's fullname is then the release name alone
-    "a" * 53,  # helm's longest release name: the chart truncates its names to 63 characters
-    "x" * 40 + "-dask",  # truncation right after a "-", which the chart trims
-])
+@pytest.mark.parametrize(
+    "release",
+    [
+        "hub-with-dask-gateway",  # the chart's fullname is then the release name alone
+        "a" * 53,  # helm's longest release name: the chart truncates its names to 63 characters
+        "x" * 40 + "-dask",  # truncation right after a "-", which the chart trims
+    ],
+)
 def test_extra_config_follows_the_chart_naming_helpers(helm_binary: HelmBinary, charts: Path, release: str) -> None:
-    found = by_kind_and_name(render(helm_binary, charts / "daskhub", release, "ns",
-                                    "--set", "basehub.identity.cluster=t"))
+    found = by_kind_and_name(
+        render(helm_binary, charts / "daskhub", release, "ns", "--set", "basehub.identity.cluster=t")
+    )
     traefik = traefik_service_name(found)
     assert gateway_address(found, release, "ns") == (f"{traefik}.ns:80",) * 2
 
@@ -190,8 +208,9 @@ def test_fixed_gateway_names_are_refused(helm_binary: HelmBinary, charts: Path, 
 
 
 @pytest.mark.e2e
-def test_two_daskhubs_install_side_by_side(kube_cluster: KubeCluster, helm_binary: HelmBinary, charts: Path,
-                                           values_file: Path, tmp_path: Path) -> None:
+def test_two_daskhubs_install_side_by_side(
+    kube_cluster: KubeCluster, helm_binary: HelmBinary, charts: Path, values_file: Path, tmp_path: Path
+) -> None:
     env = helm_binary.env(tmp_path)  # this helm, with its own folders in tmp_path
 
     def helm(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -200,19 +219,32 @@ def test_two_daskhubs_install_side_by_side(kube_cluster: KubeCluster, helm_binar
     releases = [(f"dh{n}-{helm_binary.major}", kube_cluster.unique_namespace(f"dh{n}")) for n in (1, 2)]
     try:
         for name, namespace in releases:
-            helm("upgrade", "--install", name, str(charts / "daskhub"), "--namespace", namespace,
-                 "--create-namespace", "-f", str(values_file), "--wait", "--timeout", "3m")
+            helm(
+                "upgrade",
+                "--install",
+                name,
+                str(charts / "daskhub"),
+                "--namespace",
+                namespace,
+                "--create-namespace",
+                "-f",
+                str(values_file),
+                "--wait",
+                "--timeout",
+                "3m",
+            )
         for name, namespace in releases:
             status = json.loads(helm("status", name, "--namespace", namespace, "-o", "json").stdout)
             assert (status["info"]["status"], status["version"]) == ("deployed", 1)
             for prefix in GATEWAY_CLUSTER_ROLES:
                 role = kube_cluster.get_object("clusterroles", f"{prefix}-{name}-dask-gateway")
+                assert role is not None, prefix
                 assert role["metadata"]["annotations"]["meta.helm.sh/release-name"] == name
                 assert role["metadata"]["annotations"]["meta.helm.sh/release-namespace"] == namespace
             assert kube_cluster.get_object("services", f"traefik-{name}-dask-gateway", namespace) is not None
-            assert kube_cluster.get_object("deployments", f"api-{name}-dask-gateway", namespace)["status"][
-                "readyReplicas"] == 1
-            assert kube_cluster.get_object("deployments", "hub", namespace)["status"]["readyReplicas"] == 1
+            for deployment in (f"api-{name}-dask-gateway", "hub"):
+                found = kube_cluster.get_object("deployments", deployment, namespace)
+                assert found is not None and found["status"]["readyReplicas"] == 1, deployment
     finally:
         for name, namespace in releases:
             if helm("status", name, "--namespace", namespace, check=False).returncode == 0:

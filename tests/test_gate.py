@@ -16,17 +16,25 @@ def leg(cluster: str, *hubs: str) -> HubLeg:
 
 
 PLAN = Rollout(
-    support=(SupportLeg("a", "gcp", "r"), SupportLeg("b", "gcp", "r"), SupportLeg("c", "gcp", "r"),
-             SupportLeg("a-eu", "gcp", "r")),
+    support=(
+        SupportLeg("a", "gcp", "r"),
+        SupportLeg("b", "gcp", "r"),
+        SupportLeg("c", "gcp", "r"),
+        SupportLeg("a-eu", "gcp", "r"),
+    ),
     canary=(leg("a", "staging"), leg("b", "staging"), leg("c", "staging"), leg("a-eu", "staging")),
     prod=(leg("a", "p1"), leg("a", "p2"), leg("b", "p1"), leg("c", "p1"), leg("a-eu", "p1")),
 )
 
 
 def deploy_report(cluster: str, *results: tuple[str, str, str]) -> dict:
-    return {"cluster": cluster, "results": [
-        {"release": rel, "kind": kind, "status": status, "revision": 1, "seconds": 1.0, "error": None}
-        for rel, kind, status in results]}
+    return {
+        "cluster": cluster,
+        "results": [
+            {"release": rel, "kind": kind, "status": status, "revision": 1, "seconds": 1.0, "error": None}
+            for rel, kind, status in results
+        ],
+    }
 
 
 def health(cluster: str, hub: str, healthy: bool) -> dict:
@@ -54,8 +62,11 @@ def test_prod_gate_drops_exactly_the_failed_clusters():
     result = gate(PLAN, "prod", read_outcomes(REPORTS), require_health=True)
     assert clusters(result.allowed) == ["c/p1", "a-eu/p1"]
     blocked = {f"{lg.cluster}/{lg.hubs[0]}": why for lg, why in result.blocked}
-    assert blocked == {"a/p1": "canary staging failed", "a/p2": "canary staging failed", "b/p1": "support failed; "
-                       "canary staging has no report (the leg did not finish)"}
+    assert blocked == {
+        "a/p1": "canary staging failed",
+        "a/p2": "canary staging failed",
+        "b/p1": "support failed; canary staging has no report (the leg did not finish)",
+    }
 
 
 def test_canary_gate_needs_only_support():
@@ -70,8 +81,9 @@ def test_missing_reports_count_as_failures():
     assert all("has no report" in why for _, why in result.blocked)
 
 
-@pytest.mark.parametrize("healthy, require, allowed", [(False, False, False), (None, True, False), (None, False, True),
-                                                       (True, True, True)])
+@pytest.mark.parametrize(
+    "healthy, require, allowed", [(False, False, False), (None, True, False), (None, False, True), (True, True, True)]
+)
 def test_unhealthy_canary_blocks_prod(healthy, require, allowed):
     reports = [deploy_report("c", ("support", "support", "deployed"), ("staging", "hub", "deployed"))]
     if healthy is not None:
@@ -81,15 +93,20 @@ def test_unhealthy_canary_blocks_prod(healthy, require, allowed):
 
 
 def test_a_release_failed_in_any_report_is_failed():
-    reports = [deploy_report("c", ("support", "support", "deployed")),
-               deploy_report("c", ("support", "support", "failed"))]
+    reports = [
+        deploy_report("c", ("support", "support", "deployed")),
+        deploy_report("c", ("support", "support", "failed")),
+    ]
     assert read_outcomes(reports).support == {"c": "failed"}
 
 
 def test_plan_json_round_trip():
-    data = {"support": [{"cluster": "a", "provider": "gcp", "reason": "x"}],
-            "canary": [{"cluster": "a", "provider": "gcp", "hubs": ["s"], "reason": "y"}],
-            "prod": [], "removed": [{"cluster": "a", "hub": "old"}]}
+    data = {
+        "support": [{"cluster": "a", "provider": "gcp", "reason": "x"}],
+        "canary": [{"cluster": "a", "provider": "gcp", "hubs": ["s"], "reason": "y"}],
+        "prod": [],
+        "removed": [{"cluster": "a", "hub": "old"}],
+    }
     assert Rollout.from_json(data).to_json() == data
 
 
@@ -100,8 +117,19 @@ def test_gate_cli_with_report_files(tmp_path, cli, mini_repo):
         folder.mkdir(parents=True)
         (folder / "r.json").write_text(json.dumps(report))
     out = tmp_path / "github_output"
-    result = cli("--repo", str(mini_repo), "gate", "--plan", str(tmp_path / "plan.json"), "--stage", "prod",
-                 "--results", str(tmp_path / "reports"), "--require-health", env={"GITHUB_OUTPUT": str(out)})
+    result = cli(
+        "--repo",
+        str(mini_repo),
+        "gate",
+        "--plan",
+        str(tmp_path / "plan.json"),
+        "--stage",
+        "prod",
+        "--results",
+        str(tmp_path / "reports"),
+        "--require-health",
+        env={"GITHUB_OUTPUT": str(out)},
+    )
     assert result.code == 0, result.output
     assert [lg["cluster"] for lg in json.loads(result.out)["allowed"]] == ["c", "a-eu"]
     assert "held back: a p1: canary staging failed" in result.err
@@ -109,28 +137,43 @@ def test_gate_cli_with_report_files(tmp_path, cli, mini_repo):
     assert [lg["cluster"] for lg in legs] == ["c", "a-eu"] and set(legs[0]) == {"cluster", "provider", "hubs", "reason"}
 
 
-@pytest.mark.parametrize("plan, where", [
-    ('{"canary": [{"no": 1}]}', "canary[0]: missing key 'cluster'"),
-    ("[]", "the top level: must be an object, not a list"),
-    ('{"support": [1]}', "support[0]: must be an object, not a number"),
-    ('{"support": {"cluster": "a"}}', "support: must be a list, not an object"),
-    ('{"prod": [{"cluster": "a", "hubs": "h1"}]}', "prod[0].hubs: must be a list, not a string"),
-    ('{"prod": [{"cluster": "a", "hubs": [1]}]}', "prod[0].hubs: must be a non-empty list of hub names"),
-    ('{"prod": [{"cluster": "a", "hubs": []}]}', "prod[0].hubs: must be a non-empty list of hub names"),
-    ('{"prod": [{"cluster": ["a"], "hubs": ["h"]}]}', "prod[0].cluster: must be a non-empty string"),
-    ('{"prod": [{"cluster": "a", "hubs": ["h"], "reason": null}]}', "prod[0].reason: must be a string"),
-    ('{"removed": [{"cluster": "a"}]}', "removed[0]: missing key 'hub'"),
-    ('{"canary": [' + ",".join(['{"cluster":"a","hubs":["h"]}'] * 100_001) + "]}",
-     "canary: 100001 entries, more than the limit of 100000"),
-    ("[" * 100_000 + "]" * 100_000, "not JSON"),
-    ("not json", "not JSON"),
-    ("\udcff\udcfe", "not JSON"),
-])
+@pytest.mark.parametrize(
+    "plan, where",
+    [
+        ('{"canary": [{"no": 1}]}', "canary[0]: missing key 'cluster'"),
+        ("[]", "the top level: must be an object, not a list"),
+        ('{"support": [1]}', "support[0]: must be an object, not a number"),
+        ('{"support": {"cluster": "a"}}', "support: must be a list, not an object"),
+        ('{"prod": [{"cluster": "a", "hubs": "h1"}]}', "prod[0].hubs: must be a list, not a string"),
+        ('{"prod": [{"cluster": "a", "hubs": [1]}]}', "prod[0].hubs: must be a non-empty list of hub names"),
+        ('{"prod": [{"cluster": "a", "hubs": []}]}', "prod[0].hubs: must be a non-empty list of hub names"),
+        ('{"prod": [{"cluster": ["a"], "hubs": ["h"]}]}', "prod[0].cluster: must be a non-empty string"),
+        ('{"prod": [{"cluster": "a", "hubs": ["h"], "reason": null}]}', "prod[0].reason: must be a string"),
+        ('{"removed": [{"cluster": "a"}]}', "removed[0]: missing key 'hub'"),
+        (
+            '{"canary": [' + ",".join(['{"cluster":"a","hubs":["h"]}'] * 100_001) + "]}",
+            "canary: 100001 entries, more than the limit of 100000",
+        ),
+        ("[" * 100_000 + "]" * 100_000, "not JSON"),
+        ("not json", "not JSON"),
+        ("\udcff\udcfe", "not JSON"),
+    ],
+)
 def test_gate_cli_rejects_a_bad_plan(tmp_path, cli, mini_repo, plan, where):
     path = tmp_path / "plan.json"
     path.write_text(plan, errors="surrogateescape")
-    result = cli("--repo", str(mini_repo), "gate", "--plan", str(path), "--stage", "prod",
-                 "--results", str(tmp_path / "none"), env={})
+    result = cli(
+        "--repo",
+        str(mini_repo),
+        "gate",
+        "--plan",
+        str(path),
+        "--stage",
+        "prod",
+        "--results",
+        str(tmp_path / "none"),
+        env={},
+    )
     assert result.code == 2 and "Traceback" not in result.output, result.output
     assert result.err.startswith(f"{path}: not a plan printed by 'deployer generate-matrix' (")
     assert where in result.err and "pass the plan file that generate-matrix wrote" in result.err
@@ -152,7 +195,17 @@ def test_malformed_reports_count_as_missing(tmp_path, cli, mini_repo, junk):
     (tmp_path / "plan.json").write_text(json.dumps(plan.to_json()))
     (tmp_path / "reports").mkdir()
     (tmp_path / "reports" / "r.json").write_text(junk)
-    result = cli("--repo", str(mini_repo), "gate", "--plan", str(tmp_path / "plan.json"), "--stage", "prod",
-                 "--results", str(tmp_path / "reports"), env={})
+    result = cli(
+        "--repo",
+        str(mini_repo),
+        "gate",
+        "--plan",
+        str(tmp_path / "plan.json"),
+        "--stage",
+        "prod",
+        "--results",
+        str(tmp_path / "reports"),
+        env={},
+    )
     assert result.code == 0 and "Traceback" not in result.output, result.output
     assert json.loads(result.out)["allowed"] == [] and "support has no report" in result.err

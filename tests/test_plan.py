@@ -18,21 +18,34 @@ DEPS = {"basehub": frozenset({"daskhub"})}
 
 def hub(cluster: str, name: str, *files: str, chart: str = "basehub", canary: bool = False) -> HubConfig:
     d = f"config/clusters/{cluster}"
-    return HubConfig(name=name, domain=f"{name}.{cluster}.org", helm_chart=chart, canary=canary,
-                     values_files=tuple(f"{d}/{f}" for f in files))
+    return HubConfig(
+        name=name,
+        domain=f"{name}.{cluster}.org",
+        helm_chart=chart,
+        canary=canary,
+        values_files=tuple(f"{d}/{f}" for f in files),
+    )
 
 
 def cluster(name: str, *hubs: HubConfig, support: bool = True, provider: str = "kubeconfig") -> ClusterConfig:
     spec = KubeconfigSpec() if provider == "kubeconfig" else GcpSpec("proj-12345", "us-central1", name)
     d = f"config/clusters/{name}"
-    return ClusterConfig(name=name, provider=provider, spec=spec, dir=d,
-                         support=SupportConfig((f"{d}/support.values.yaml",)) if support else None, hubs=hubs)
+    return ClusterConfig(
+        name=name,
+        provider=provider,
+        spec=spec,
+        dir=d,
+        support=SupportConfig((f"{d}/support.values.yaml",)) if support else None,
+        hubs=hubs,
+    )
 
 
-A = cluster("a",
-            hub("a", "staging", "common.values.yaml", "staging.values.yaml", canary=True),
-            hub("a", "prod", "common.values.yaml", "prod.values.yaml"),
-            hub("a", "dask", "dask.values.yaml", chart="daskhub"))
+A = cluster(
+    "a",
+    hub("a", "staging", "common.values.yaml", "staging.values.yaml", canary=True),
+    hub("a", "prod", "common.values.yaml", "prod.values.yaml"),
+    hub("a", "dask", "dask.values.yaml", chart="daskhub"),
+)
 AEU = cluster("a-eu", hub("a-eu", "main", "main.values.yaml"), support=False)
 B = cluster("b", hub("b", "canary", "c.values.yaml", canary=True), hub("b", "x", "x.values.yaml"), provider="gcp")
 FLEET = Fleet(root=Path("."), clusters=(A, AEU, B))
@@ -50,49 +63,53 @@ ALL = {"support": ["a", "b"], "canary": ["a/staging", "b/canary"], "prod": ["a/d
 NONE: dict[str, list[str]] = {"support": [], "canary": [], "prod": []}
 
 
-@pytest.mark.parametrize("path, expected", [
-    # rule 1: a values file -> the hubs listing it (shared -> all of them), with their cluster's canaries
-    ("config/clusters/a/prod.values.yaml", {"support": [], "canary": ["a/staging"], "prod": ["a/prod"]}),
-    ("config/clusters/a/common.values.yaml", {"support": [], "canary": ["a/staging"], "prod": ["a/prod"]}),
-    ("config/clusters/a/staging.values.yaml", {"support": [], "canary": ["a/staging"], "prod": []}),
-    # rule 2: a support values file -> that cluster's support
-    ("config/clusters/a/support.values.yaml", {"support": ["a"], "canary": [], "prod": []}),
-    # rule 3 without a base: support and every hub of the cluster
-    ("config/clusters/b/cluster.yaml", {"support": ["b"], "canary": ["b/canary"], "prod": ["b/x"]}),
-    # rule 4: a chart -> hubs using it, directly or through file:// (daskhub uses basehub)
-    ("helm-charts/daskhub/values.yaml", {"support": [], "canary": ["a/staging"], "prod": ["a/dask"]}),
-    ("helm-charts/basehub/templates/x.yaml", {"support": [], "canary": ["a/staging", "b/canary"],
-                                              "prod": ["a/dask", "a/prod", "a-eu/main", "b/x"]}),
-    ("helm-charts/support/Chart.yaml", {"support": ["a", "b"], "canary": [], "prod": []}),
-    # rule 5: deployer code -> everything; things that cannot change a deploy -> nothing
-    ("deployer/helm.py", ALL),
-    ("pyproject.toml", ALL),
-    ("scripts/install-tools", ALL),
-    ("schemas/cluster.schema.json", ALL),
-    ("README.md", NONE),
-    ("helm-charts/basehub/README.md", NONE),
-    ("tests/test_plan.py", NONE),
-    ("benchmarks/bench_plan.py", NONE),
-    ("docs/index.rst", NONE),
-    ("deployer/testing/kubeapi/server.py", NONE),
-    ("deployer/health/check.py", NONE),
-    ("deployer/cli/health.py", NONE),
-    (".github/workflows/deploy-hubs.yaml", NONE),
-    (".ci/run", NONE),
-    ("scripts/demo", NONE),
-    # rule 8: no rule, or a file no release lists -> nothing
-    ("somewhere/else.txt", NONE),
-    ("config/clusters/a/unused.values.yaml", NONE),
-    ("config/clusters/gone/cluster.yaml", NONE),
-])
+@pytest.mark.parametrize(
+    "path, expected",
+    [
+        # rule 1: a values file -> the hubs listing it (shared -> all of them), with their cluster's canaries
+        ("config/clusters/a/prod.values.yaml", {"support": [], "canary": ["a/staging"], "prod": ["a/prod"]}),
+        ("config/clusters/a/common.values.yaml", {"support": [], "canary": ["a/staging"], "prod": ["a/prod"]}),
+        ("config/clusters/a/staging.values.yaml", {"support": [], "canary": ["a/staging"], "prod": []}),
+        # rule 2: a support values file -> that cluster's support
+        ("config/clusters/a/support.values.yaml", {"support": ["a"], "canary": [], "prod": []}),
+        # rule 3 without a base: support and every hub of the cluster
+        ("config/clusters/b/cluster.yaml", {"support": ["b"], "canary": ["b/canary"], "prod": ["b/x"]}),
+        # rule 4: a chart -> hubs using it, directly or through file:// (daskhub uses basehub)
+        ("helm-charts/daskhub/values.yaml", {"support": [], "canary": ["a/staging"], "prod": ["a/dask"]}),
+        (
+            "helm-charts/basehub/templates/x.yaml",
+            {"support": [], "canary": ["a/staging", "b/canary"], "prod": ["a/dask", "a/prod", "a-eu/main", "b/x"]},
+        ),
+        ("helm-charts/support/Chart.yaml", {"support": ["a", "b"], "canary": [], "prod": []}),
+        # rule 5: deployer code -> everything; things that cannot change a deploy -> nothing
+        ("deployer/helm.py", ALL),
+        ("pyproject.toml", ALL),
+        ("scripts/install-tools", ALL),
+        ("schemas/cluster.schema.json", ALL),
+        ("README.md", NONE),
+        ("helm-charts/basehub/README.md", NONE),
+        ("tests/test_plan.py", NONE),
+        ("benchmarks/bench_plan.py", NONE),
+        ("docs/index.rst", NONE),
+        ("deployer/testing/kubeapi/server.py", NONE),
+        ("deployer/health/check.py", NONE),
+        ("deployer/cli/health.py", NONE),
+        (".github/workflows/deploy-hubs.yaml", NONE),
+        (".ci/run", NONE),
+        ("scripts/demo", NONE),
+        # rule 8: no rule, or a file no release lists -> nothing
+        ("somewhere/else.txt", NONE),
+        ("config/clusters/a/unused.values.yaml", NONE),
+        ("config/clusters/gone/cluster.yaml", NONE),
+    ],
+)
 def test_each_path_rule(path, expected):
     assert summary(plan_rollout(FLEET, [path], chart_dependents=DEPS)) == expected
 
 
 def untested_rules(paths: list[str]) -> set[str]:
     """The patterns of PATH_RULES that decide none of ``paths`` (the first rule matching a path decides)."""
-    deciding = {next((pattern for pattern, _, _ in PATH_RULES if fnmatch.fnmatchcase(p, pattern)), None)
-                for p in paths}
+    deciding = {next((pattern for pattern, _, _ in PATH_RULES if fnmatch.fnmatchcase(p, pattern)), None) for p in paths}
     return {pattern for pattern, _, _ in PATH_RULES} - deciding
 
 
@@ -134,11 +151,17 @@ def test_a_cluster_without_support_gets_no_support_leg():
     assert [s.cluster for s in plan_rollout(FLEET, ["deployer/x.py"]).support] == ["a", "b"]
 
 
-@pytest.mark.parametrize("force, expected", [
-    ("support", {"support": ["a", "b"], "canary": [], "prod": []}),
-    ("hubs", {"support": [], "canary": ["a/staging", "b/canary"], "prod": ["a/dask", "a/prod", "a-eu/main", "b/x"]}),
-    ("all", ALL),
-])
+@pytest.mark.parametrize(
+    "force, expected",
+    [
+        ("support", {"support": ["a", "b"], "canary": [], "prod": []}),
+        (
+            "hubs",
+            {"support": [], "canary": ["a/staging", "b/canary"], "prod": ["a/dask", "a/prod", "a-eu/main", "b/x"]},
+        ),
+        ("all", ALL),
+    ],
+)
 def test_force(force, expected):
     assert summary(plan_rollout(FLEET, [], force=force, chart_dependents=DEPS)) == expected
 
@@ -175,10 +198,13 @@ def test_base_support_entry_change_plans_support_only():
     assert summary(plan) == {"support": ["a"], "canary": [], "prod": []}
 
 
-@pytest.mark.parametrize("change", [
-    lambda c: replace(c, provider="gcp", spec=GcpSpec("proj-12345", "us-central1", "a")),
-    lambda c: replace(c, spec=KubeconfigSpec(context="other")),
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda c: replace(c, provider="gcp", spec=GcpSpec("proj-12345", "us-central1", "a")),
+        lambda c: replace(c, spec=KubeconfigSpec(context="other")),
+    ],
+)
 def test_base_provider_change_plans_the_whole_cluster(change):
     plan = plan_rollout(with_cluster(FLEET, change(A)), ["config/clusters/a/cluster.yaml"], base=BASE)
     assert summary(plan) == {"support": ["a"], "canary": ["a/staging"], "prod": ["a/dask", "a/prod"]}
@@ -197,8 +223,13 @@ def test_removed_cluster_lists_all_its_hubs():
 
 
 def test_output_is_deterministic_whatever_the_input_order():
-    paths = ["config/clusters/b/x.values.yaml", "helm-charts/daskhub/a.yaml", "config/clusters/a/prod.values.yaml",
-             "README.md", "config/clusters/a/support.values.yaml"]
+    paths = [
+        "config/clusters/b/x.values.yaml",
+        "helm-charts/daskhub/a.yaml",
+        "config/clusters/a/prod.values.yaml",
+        "README.md",
+        "config/clusters/a/support.values.yaml",
+    ]
     shuffled = Fleet(Path("."), (B, A, AEU))
     one = plan_rollout(FLEET, paths, chart_dependents=DEPS).to_json()
     two = plan_rollout(shuffled, list(reversed(paths)), chart_dependents=DEPS).to_json()
@@ -210,12 +241,15 @@ def legs(spec: dict[str, int]) -> tuple[HubLeg, ...]:
     return tuple(HubLeg(c, "gcp", (f"h{i:02d}",), f"r{i}") for c, n in spec.items() for i in range(n))
 
 
-@pytest.mark.parametrize("spec, limit, sizes", [
-    ({"a": 3, "b": 2}, 5, {"a": [1, 1, 1], "b": [1, 1]}),  # fits: one hub per leg
-    ({"a": 6, "b": 2}, 4, {"a": [3, 3], "b": [1, 1]}),  # the widest cluster folds first
-    ({"a": 5, "b": 5, "c": 1}, 3, {"a": [5], "b": [5], "c": [1]}),
-    ({"a": 7}, 3, {"a": [3, 2, 2]}),
-])
+@pytest.mark.parametrize(
+    "spec, limit, sizes",
+    [
+        ({"a": 3, "b": 2}, 5, {"a": [1, 1, 1], "b": [1, 1]}),  # fits: one hub per leg
+        ({"a": 6, "b": 2}, 4, {"a": [3, 3], "b": [1, 1]}),  # the widest cluster folds first
+        ({"a": 5, "b": 5, "c": 1}, 3, {"a": [5], "b": [5], "c": [1]}),
+        ({"a": 7}, 3, {"a": [3, 2, 2]}),
+    ],
+)
 def test_folding_groups_hubs_of_one_cluster(spec, limit, sizes):
     folded = fold_legs(legs(spec), limit)
     assert len(folded) <= limit

@@ -2,9 +2,8 @@
 
 from pathlib import Path
 
-from helpers import run_deployer
-
 from deployer.cli import run
+from helpers import run_deployer
 
 
 def test_root_is_found_from_a_subfolder(mini_repo, cli):

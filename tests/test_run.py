@@ -103,8 +103,6 @@ def test_timeout_stops_the_child() -> None:
 
 def test_cancel_racing_a_start_still_stops_that_child(monkeypatch) -> None:
     # cancel() lands after run() checked the flag and started the child, before the child was tracked
-    import deployer.run as run_module
-
     runner = Runner(grace=2)
     real_popen = subprocess.Popen
 
@@ -115,7 +113,7 @@ def test_cancel_racing_a_start_still_stops_that_child(monkeypatch) -> None:
         canceller.join()
         return proc
 
-    monkeypatch.setattr(run_module.subprocess, "Popen", popen_then_cancel)
+    monkeypatch.setattr("deployer.run.subprocess.Popen", popen_then_cancel)
     start = time.monotonic()
     with pytest.raises(Cancelled):
         runner.run(["sleep", "30"], env={"PATH": os.environ["PATH"]})
@@ -136,6 +134,7 @@ def test_binary_output_is_kept_byte_for_byte() -> None:
 
 # -- interactive: a command on the deployer's own terminal ------------------------------------------------------
 
+
 @pytest.fixture
 def sigint_raises():
     """Ctrl-C as KeyboardInterrupt whatever this process inherited (a background job inherits SIGINT ignored)."""
@@ -151,7 +150,8 @@ def sigint_raises():
 def test_interactive_inherits_the_terminal_and_returns_the_exit_code(capfd) -> None:
     lines: list[str] = []
     code = Runner(log=lines.append).interactive(
-        [PY, "-c", "import os, sys; print('hello', os.environ['ONLY']); sys.exit(7)"], env={"ONLY": "this"})
+        [PY, "-c", "import os, sys; print('hello', os.environ['ONLY']); sys.exit(7)"], env={"ONLY": "this"}
+    )
     assert code == 7
     assert "hello this" in capfd.readouterr().out
     assert re.fullmatch(r"\$ \S+ -c .* \(\d+\.\d\d s, exit 7\)", lines[0])
@@ -187,8 +187,10 @@ def test_interactive_stops_the_command_on_any_other_exception(tmp_path) -> None:
 
     old = signal.signal(signal.SIGTERM, on_term)
     pid_file = tmp_path / "pid"
-    script = ("import os, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-              f"open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)")
+    script = (
+        "import os, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        f"open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    )
     timer = threading.Timer(0.5, signal.pthread_kill, args=(threading.main_thread().ident, signal.SIGTERM))
     try:
         timer.start()

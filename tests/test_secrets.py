@@ -9,11 +9,11 @@ import threading
 import time
 
 import pytest
-from helpers import other_recipient, sops_encrypt
 
 from deployer.errors import SecretsError
 from deployer.run import Cancelled, Runner
 from deployer.secrets import decrypt, decrypted
+from helpers import other_recipient, sops_encrypt
 
 SECRET = "SECRETS-TEST-MARKER-0042"
 
@@ -47,8 +47,10 @@ def test_decrypted_file_is_removed_when_the_body_fails(secret_file, demo_key_env
     assert not plain.exists() and not plain.parent.exists()
 
 
-NO_KEY = ("cannot decrypt: no key for this file is available here; for age keys set SOPS_AGE_KEY_FILE "
-          "to a file holding the private key of one of its recipients (for KMS, log in to that cloud)")
+NO_KEY = (
+    "cannot decrypt: no key for this file is available here; for age keys set SOPS_AGE_KEY_FILE "
+    "to a file holding the private key of one of its recipients (for KMS, log in to that cloud)"
+)
 MAC_MISMATCH = "cannot decrypt: the file was changed after encryption (MAC mismatch); re-encrypt it with 'sops edit'"
 NO_METADATA = "cannot decrypt: the file has no valid sops metadata; encrypt it with 'sops encrypt --in-place'"
 
@@ -98,8 +100,9 @@ def test_other_failures_name_sops_exit_code_and_first_line(secret_file, demo_key
     secret_file.write_text(text)
     with pytest.raises(SecretsError) as info:
         decrypt(secret_file, display="x", env=demo_key_env)
-    assert re.fullmatch(r"sops failed with exit code [1-9]\d*: Error decrypting tree: .*Could not decrypt value.*",
-                        info.value.message), info.value.message
+    assert re.fullmatch(
+        r"sops failed with exit code [1-9]\d*: Error decrypting tree: .*Could not decrypt value.*", info.value.message
+    ), info.value.message
     assert SECRET not in str(info.value)
 
 
@@ -168,10 +171,18 @@ def test_sigterm_removes_the_decrypted_file(secret_file, demo_key_env):
     from pathlib import Path
 
     proc = subprocess.Popen(
-        [sys.executable, "-c", SIGTERM_SCRIPT, str(secret_file), demo_key_env["PATH"],
-         demo_key_env["SOPS_AGE_KEY_FILE"]],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            SIGTERM_SCRIPT,
+            str(secret_file),
+            demo_key_env["PATH"],
+            demo_key_env["SOPS_AGE_KEY_FILE"],
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
+    assert proc.stdout is not None
     plain = Path(proc.stdout.readline().strip())
     assert plain.is_file() and SECRET in plain.read_text()
     proc.send_signal(signal.SIGTERM)

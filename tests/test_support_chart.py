@@ -52,20 +52,33 @@ def test_every_example_cluster_renders_the_issuer_as_a_late_hook(tmp_path, reque
     chart = _support_chart(tmp_path, request)
     assert {p.parent.name for p in EXAMPLE_VALUES} >= {"local", "demo-aws", "demo-gcp"}
     for values in EXAMPLE_VALUES:
-        done = subprocess.run([helm_bin, "template", RELEASE, str(chart), "--namespace", NAMESPACE,
-                               "--values", str(values)], capture_output=True, text=True, timeout=120,
-                              env={**os.environ, "HELM_CACHE_HOME": str(tmp_path / "cache"),
-                                   "HELM_CONFIG_HOME": str(tmp_path / "config")})
+        done = subprocess.run(
+            [helm_bin, "template", RELEASE, str(chart), "--namespace", NAMESPACE, "--values", str(values)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={
+                **os.environ,
+                "HELM_CACHE_HOME": str(tmp_path / "cache"),
+                "HELM_CONFIG_HOME": str(tmp_path / "config"),
+            },
+        )
         assert done.returncode == 0, f"{values}: {done.stderr}"
         docs = [doc for doc in yaml.safe_load_all(done.stdout) if doc]
-        hooks = [(doc, doc["metadata"].get("annotations") or {}) for doc in docs
-                 if "helm.sh/hook" in (doc["metadata"].get("annotations") or {})]
+        hooks = [
+            (doc, doc["metadata"].get("annotations") or {})
+            for doc in docs
+            if "helm.sh/hook" in (doc["metadata"].get("annotations") or {})
+        ]
         [notes] = [notes for doc, notes in hooks if doc["kind"] == "ClusterIssuer"]
         assert set(notes["helm.sh/hook"].split(",")) == {"post-install", "post-upgrade"}, values
         assert notes["helm.sh/hook-delete-policy"] == "before-hook-creation", values
-        cert_manager = [int(n.get("helm.sh/hook-weight", "0")) for doc, n in hooks
-                        if "post-install" in n["helm.sh/hook"].split(",")
-                        and doc["metadata"]["name"].startswith(f"{RELEASE}-cert-manager")]
+        cert_manager = [
+            int(n.get("helm.sh/hook-weight", "0"))
+            for doc, n in hooks
+            if "post-install" in n["helm.sh/hook"].split(",")
+            and doc["metadata"]["name"].startswith(f"{RELEASE}-cert-manager")
+        ]
         assert cert_manager and int(notes["helm.sh/hook-weight"]) > max(cert_manager), values
         assert [doc["kind"] for doc in docs].count("ClusterIssuer") == 1, values
 
@@ -87,9 +100,21 @@ def test_support_chart_one_install_with_cluster_issuer(kube_cluster, tmp_path, r
         return kube_cluster.helm(*args, env=env, check=check, timeout=timeout)
 
     def deploy(*extra_values: Path) -> None:
-        helm("upgrade", "--install", RELEASE, str(chart), "--namespace", NAMESPACE, "--create-namespace",
-             "--values", str(values), *[a for v in extra_values for a in ("--values", str(v))],
-             "--wait", "--timeout", "3m")
+        helm(
+            "upgrade",
+            "--install",
+            RELEASE,
+            str(chart),
+            "--namespace",
+            NAMESPACE,
+            "--create-namespace",
+            "--values",
+            str(values),
+            *[a for v in extra_values for a in ("--values", str(v))],
+            "--wait",
+            "--timeout",
+            "3m",
+        )
 
     def status() -> dict:
         return json.loads(helm("status", RELEASE, "--namespace", NAMESPACE, "--output", "json").stdout)

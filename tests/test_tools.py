@@ -40,7 +40,7 @@ def test_a_tool_found_nowhere_says_how_to_get_it(tmp_path: Path, monkeypatch) ->
     import deployer.tools as tools
 
     monkeypatch.setattr(tools, "_OWN_CHECKOUT", tmp_path / "no-checkout")
-    with pytest.raises(ToolMissingError, match="sops: not found on PATH.*DEPLOYER_SOPS"):
+    with pytest.raises(ToolMissingError, match=r"sops: not found on PATH.*DEPLOYER_SOPS"):
         find_tool("sops", tmp_path, {"PATH": str(tmp_path)})
 
 

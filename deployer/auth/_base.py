@@ -115,8 +115,14 @@ class State:
 
     def to_json(self) -> dict[str, Any]:
         """What ``state.json`` holds (``load`` reads it back; ``folder`` is where it lies)."""
-        return {"provider": self.provider, "cluster": self.cluster, "settings": dict(self.settings),
-                "key": self.key, "max_age": self.max_age, "key_source": self.key_source}
+        return {
+            "provider": self.provider,
+            "cluster": self.cluster,
+            "settings": dict(self.settings),
+            "key": self.key,
+            "max_age": self.max_age,
+            "key_source": self.key_source,
+        }
 
     @classmethod
     def load(cls, folder: Path) -> State:
@@ -124,17 +130,30 @@ class State:
             data = json.loads((folder / STATE).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise credentials_gone_error("?", "?") from None
-        return cls(folder=folder, provider=data["provider"], cluster=data["cluster"], settings=data["settings"],
-                   key=data.get("key"), max_age=data.get("max_age"), key_source=data.get("key_source"))
+        return cls(
+            folder=folder,
+            provider=data["provider"],
+            cluster=data["cluster"],
+            settings=data["settings"],
+            key=data.get("key"),
+            max_age=data.get("max_age"),
+            key_source=data.get("key_source"),
+        )
 
 
 def credentials_gone_error(provider: str, cluster: str) -> AuthError:
     """The error for a kubeconfig used after the deployer run that made it has removed its folder."""
-    return AuthError(provider, cluster, "this kubeconfig's credentials are gone: the deployer run that made it has "
-                     "ended; start a new one (e.g. deployer use-cluster-credentials CLUSTER)", "no-credentials")
+    return AuthError(
+        provider,
+        cluster,
+        "this kubeconfig's credentials are gone: the deployer run that made it has "
+        "ended; start a new one (e.g. deployer use-cluster-credentials CLUSTER)",
+        "no-credentials",
+    )
 
 
 # -- the parent side --------------------------------------------------------------------------------------------
+
 
 def plugin_argv(command: str, folder: Path) -> list[str]:
     return [sys.executable, "-m", PLUGIN_MODULE, command, str(folder)]
@@ -147,17 +166,27 @@ def kubeconfig_dict(name: str, endpoint: Endpoint, folder: Path) -> dict[str, An
     return {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": name, "cluster": {"server": endpoint.server,
-                                                "certificate-authority-data": endpoint.ca_data}}],
-        "users": [{"name": user, "user": {"exec": {
-            "apiVersion": EXEC_API,
-            "command": argv[0],
-            "args": argv[1:],
-            "interactiveMode": "Never",
-            "provideClusterInfo": False,
-            "installHint": "This kubeconfig was made by the deployer and works only while the deployer run that "
-                           "made it (e.g. deployer use-cluster-credentials) is running.",
-        }}}],
+        "clusters": [
+            {"name": name, "cluster": {"server": endpoint.server, "certificate-authority-data": endpoint.ca_data}}
+        ],
+        "users": [
+            {
+                "name": user,
+                "user": {
+                    "exec": {
+                        "apiVersion": EXEC_API,
+                        "command": argv[0],
+                        "args": argv[1:],
+                        "interactiveMode": "Never",
+                        "provideClusterInfo": False,
+                        "installHint": (
+                            "This kubeconfig was made by the deployer and works only while the deployer run that "
+                            "made it (e.g. deployer use-cluster-credentials) is running."
+                        ),
+                    }
+                },
+            }
+        ],
         "contexts": [{"name": name, "context": {"cluster": name, "user": user}}],
         "current-context": name,
     }
@@ -172,14 +201,22 @@ def max_age(env: Mapping[str, str], provider: str, cluster: str) -> float | None
     except ValueError:
         value = 0
     if value <= 0:
-        raise AuthError(provider, cluster, f"{MAX_AGE_VAR} must be a positive number of seconds (got {raw!r})",
-                        "failed")
+        raise AuthError(
+            provider, cluster, f"{MAX_AGE_VAR} must be a positive number of seconds (got {raw!r})", "failed"
+        )
     return value
 
 
 @contextlib.contextmanager
-def exec_access(cluster: ClusterConfig, *, settings: Mapping[str, Any], root: Path, env: Mapping[str, str],
-                workdir: Path, runner: Runner | None = None) -> Iterator[ClusterAccess]:
+def exec_access(
+    cluster: ClusterConfig,
+    *,
+    settings: Mapping[str, Any],
+    root: Path,
+    env: Mapping[str, str],
+    workdir: Path,
+    runner: Runner | None = None,
+) -> Iterator[ClusterAccess]:
     """Decrypt the cluster's key (if any), ask the provider (in a child process run by ``runner``) for the endpoint
     and CA, and yield a ``ClusterAccess`` on a kubeconfig whose user is the exec plugin. Everything is removed on
     exit."""
@@ -187,19 +224,29 @@ def exec_access(cluster: ClusterConfig, *, settings: Mapping[str, Any], root: Pa
     from deployer.secrets import decrypted
 
     runner = runner or Runner()
-    with private_dir(f"{cluster.provider}-{cluster.name}-", parent=workdir) as folder, \
-            contextlib.ExitStack() as stack:
+    with private_dir(f"{cluster.provider}-{cluster.name}-", parent=workdir) as folder, contextlib.ExitStack() as stack:
         key = None
         if cluster.key_file:
-            path = stack.enter_context(decrypted(root / cluster.key_file, display=cluster.key_file, env=env,
-                                                 root=root, workdir=folder, runner=runner))
+            path = stack.enter_context(
+                decrypted(
+                    root / cluster.key_file, display=cluster.key_file, env=env, root=root, workdir=folder, runner=runner
+                )
+            )
             key = path.name
-        state = State(folder=folder, provider=cluster.provider, cluster=cluster.name, settings=dict(settings),
-                      key=key, max_age=max_age(env, cluster.provider, cluster.name), key_source=cluster.key_file)
+        state = State(
+            folder=folder,
+            provider=cluster.provider,
+            cluster=cluster.name,
+            settings=dict(settings),
+            key=key,
+            max_age=max_age(env, cluster.provider, cluster.name),
+            key_source=cluster.key_file,
+        )
         write_private(folder / STATE, json.dumps(state.to_json(), indent=1))
         endpoint = _describe(state, env, runner)
-        kubeconfig = write_private(folder / KUBECONFIG,
-                                   json.dumps(kubeconfig_dict(cluster.name, endpoint, folder), indent=1))
+        kubeconfig = write_private(
+            folder / KUBECONFIG, json.dumps(kubeconfig_dict(cluster.name, endpoint, folder), indent=1)
+        )
         yield ClusterAccess(kubeconfig=kubeconfig, context=cluster.name)
 
 
@@ -207,8 +254,11 @@ def _describe(state: State, env: Mapping[str, str], runner: Runner, timeout: flo
     """Run the describe child (see the module docstring) and read its answer."""
     proc = runner.run(plugin_argv("describe", state.folder), env=env, timeout=timeout, check=False)
     if proc.timed_out:
-        raise state.error(f"no answer from the {state.provider} API within {timeout:g} s; check the "
-                          "network (and any endpoint override)", "unreachable")
+        raise state.error(
+            f"no answer from the {state.provider} API within {timeout:g} s; check the "
+            "network (and any endpoint override)",
+            "unreachable",
+        )
     try:
         answer = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {}
     except (ValueError, IndexError):
@@ -222,6 +272,7 @@ def _describe(state: State, env: Mapping[str, str], runner: Runner, timeout: flo
 
 
 # -- the plugin side ---------------------------------------------------------------------------------------------
+
 
 def read_cache(state: State, now: float | None = None) -> Token | None:
     """The cached token while it is still good for a while; None otherwise."""
@@ -251,15 +302,21 @@ def write_cache(state: State, token: Token) -> None:
     """Replace the cache atomically (concurrent helm runs may call the plugin at the same time); a cache that
     cannot be written only costs a new token next time."""
     with contextlib.suppress(OSError):
-        replace_private(state.folder / CACHE, json.dumps(
-            {"value": token.value, "expires_at": token.expires_at, "issued_at": token.issued_at}))
+        replace_private(
+            state.folder / CACHE,
+            json.dumps({"value": token.value, "expires_at": token.expires_at, "issued_at": token.issued_at}),
+        )
 
 
 def exec_credential(token: Token) -> dict[str, Any]:
     """The ExecCredential kubectl and helm read; it expires when the plugin would make a new token anyway."""
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(refresh_at(token)))
-    return {"apiVersion": EXEC_API, "kind": "ExecCredential", "spec": {},
-            "status": {"token": token.value, "expirationTimestamp": stamp}}
+    return {
+        "apiVersion": EXEC_API,
+        "kind": "ExecCredential",
+        "spec": {},
+        "status": {"token": token.value, "expirationTimestamp": stamp},
+    }
 
 
 def ca_data(pem_or_b64: str | bytes) -> str:

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import base64
 import contextlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, ContextManager, Iterator, Mapping
+from typing import Any
 
 from azure.core.exceptions import (
     ClientAuthenticationError,
@@ -42,28 +43,36 @@ from deployer.run import Runner
 ENDPOINT_VAR = "DEPLOYER_AZURE_ENDPOINT"
 AUTHORITY_VAR = "AZURE_AUTHORITY_HOST"
 AKS_SCOPE = "6dae42f8-4368-4678-94ff-3960e28e3630/.default"  # the AKS server application, in every cloud
-_RETRIES = {"retry_total": 2, "retry_backoff_factor": 0.5}
-_NO_CREDENTIALS = ("no Azure credentials found: add a sops-encrypted service principal file (azure.key, with "
-                   "client_id, client_secret and tenant_id) to the cluster, or provide credentials that "
-                   "DefaultAzureCredential finds (AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, workload "
-                   "identity federation in CI, a managed identity, or 'az login')")
+_RETRIES: dict[str, Any] = {"retry_total": 2, "retry_backoff_factor": 0.5}  # azure-core retry policy options
+_NO_CREDENTIALS = (
+    "no Azure credentials found: add a sops-encrypted service principal file (azure.key, with "
+    "client_id, client_secret and tenant_id) to the cluster, or provide credentials that "
+    "DefaultAzureCredential finds (AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, workload "
+    "identity federation in CI, a managed identity, or 'az login')"
+)
 
 
 def settings(spec: AzureSpec, env: Mapping[str, str]) -> dict[str, Any]:
-    return {"subscription_id": spec.subscription_id, "resource_group": spec.resource_group, "cluster": spec.cluster,
-            "tenant_id": spec.tenant_id, "endpoint": env.get(ENDPOINT_VAR) or None,
-            "authority": env.get(AUTHORITY_VAR) or None}
+    return {
+        "subscription_id": spec.subscription_id,
+        "resource_group": spec.resource_group,
+        "cluster": spec.cluster,
+        "tenant_id": spec.tenant_id,
+        "endpoint": env.get(ENDPOINT_VAR) or None,
+        "authority": env.get(AUTHORITY_VAR) or None,
+    }
 
 
-def access(cluster: ClusterConfig, *, root: Path, env: Mapping[str, str],
-           workdir: Path, runner: Runner | None = None) -> ContextManager[ClusterAccess]:
+def access(
+    cluster: ClusterConfig, *, root: Path, env: Mapping[str, str], workdir: Path, runner: Runner | None = None
+) -> contextlib.AbstractContextManager[ClusterAccess]:
     spec = cluster.spec
     assert isinstance(spec, AzureSpec), cluster.name
-    return exec_access(cluster, settings=settings(spec, env), root=root, env=env, workdir=workdir,
-                       runner=runner)
+    return exec_access(cluster, settings=settings(spec, env), root=root, env=env, workdir=workdir, runner=runner)
 
 
 # -- in the plugin process ----------------------------------------------------------------------------------------
+
 
 def describe(state: State) -> tuple[Endpoint, Token]:
     s = state.settings
@@ -107,11 +116,21 @@ def _credential(state: State) -> tuple[Any, str]:
         return DefaultAzureCredential(exclude_interactive_browser_credential=True, **extra), "DefaultAzureCredential"
     key = state.key_data()
     tenant = key.get("tenant_id") or s.get("tenant_id")
-    missing = [k for k, v in (("client_id", key.get("client_id")), ("client_secret", key.get("client_secret")),
-                              ("tenant_id", tenant)) if not v]
+    missing = [
+        k
+        for k, v in (
+            ("client_id", key.get("client_id")),
+            ("client_secret", key.get("client_secret")),
+            ("tenant_id", tenant),
+        )
+        if not v
+    ]
     if missing:
-        raise state.error(f"the key file ({state.key_name}) lacks {', '.join(missing)}; a service principal file holds "
-                          "client_id, client_secret and tenant_id (or set azure.tenant_id)", "no-credentials")
+        raise state.error(
+            f"the key file ({state.key_name}) lacks {', '.join(missing)}; a service principal file holds "
+            "client_id, client_secret and tenant_id (or set azure.tenant_id)",
+            "no-credentials",
+        )
     credential = ClientSecretCredential(str(tenant), str(key["client_id"]), str(key["client_secret"]), **extra)
     return credential, f"service principal {key['client_id']} (tenant {tenant}, from the cluster's key file)"
 
@@ -142,33 +161,46 @@ def _errors(state: State, identity: str, doing: str) -> Iterator[None]:
     except CredentialUnavailableError:
         raise state.error(_NO_CREDENTIALS, "no-credentials") from None
     except ResourceNotFoundError:
-        raise state.error(f"AKS cluster '{s['cluster']}' not found in {where} (asked as {identity}); check "
-                          "azure.subscription_id, azure.resource_group and azure.cluster", "not-found") from None
+        raise state.error(
+            f"AKS cluster '{s['cluster']}' not found in {where} (asked as {identity}); check "
+            "azure.subscription_id, azure.resource_group and azure.cluster",
+            "not-found",
+        ) from None
     except ClientAuthenticationError as exc:
         attempts = _chain_attempts(exc)
         if attempts and all("unavailable" in line.lower() for line in attempts):
             raise state.error(f"{_NO_CREDENTIALS} [{'; '.join(attempts)}]", "no-credentials") from None
         if attempts:
             failed = "; ".join(line for line in attempts if "unavailable" not in line.lower())
-            raise state.error(f"Microsoft Entra ID rejected {identity}: {failed[:600]}; check the client id, "
-                              "secret and tenant", "rejected") from None
+            raise state.error(
+                f"Microsoft Entra ID rejected {identity}: {failed[:600]}; check the client id, secret and tenant",
+                "rejected",
+            ) from None
         if exc.status_code == 403:
-            raise state.error(f"access denied: {identity} may not {doing} ({where}): {_arm_message(exc)}; grant it "
-                              "the 'Azure Kubernetes Service Cluster User Role' on the cluster, or use other "
-                              "credentials", "access-denied") from None
-        raise state.error(f"Microsoft Entra ID rejected {identity}: {_arm_message(exc)}; check the client id, "
-                          "secret and tenant", "rejected") from None
+            raise state.error(
+                f"access denied: {identity} may not {doing} ({where}): {_arm_message(exc)}; grant it "
+                "the 'Azure Kubernetes Service Cluster User Role' on the cluster, or use other "
+                "credentials",
+                "access-denied",
+            ) from None
+        raise state.error(
+            f"Microsoft Entra ID rejected {identity}: {_arm_message(exc)}; check the client id, secret and tenant",
+            "rejected",
+        ) from None
     except HttpResponseError as exc:
         if exc.status_code == 403:
-            raise state.error(f"access denied: {identity} may not {doing} ({where}): {_arm_message(exc)}; grant it "
-                              "the 'Azure Kubernetes Service Cluster User Role' on the cluster, or use other "
-                              "credentials", "access-denied") from None
-        raise state.error(f"Azure refused to {doing} ({where}): HTTP {exc.status_code}: {_arm_message(exc)}") \
-            from None
+            raise state.error(
+                f"access denied: {identity} may not {doing} ({where}): {_arm_message(exc)}; grant it "
+                "the 'Azure Kubernetes Service Cluster User Role' on the cluster, or use other "
+                "credentials",
+                "access-denied",
+            ) from None
+        raise state.error(f"Azure refused to {doing} ({where}): HTTP {exc.status_code}: {_arm_message(exc)}") from None
     except (ServiceRequestError, ServiceResponseError) as exc:
         api = s.get("endpoint") or "https://management.azure.com"
-        raise state.error(f"cannot reach Azure ({api} or the Entra authority): {str(exc).splitlines()[0][:300]}; "
-                          "check the network or proxy"
-                          + (f", and {ENDPOINT_VAR}/{AUTHORITY_VAR}" if s.get("endpoint") or s.get("authority")
-                             else ""), "unreachable") from None
-
+        raise state.error(
+            f"cannot reach Azure ({api} or the Entra authority): {str(exc).splitlines()[0][:300]}; "
+            "check the network or proxy"
+            + (f", and {ENDPOINT_VAR}/{AUTHORITY_VAR}" if s.get("endpoint") or s.get("authority") else ""),
+            "unreachable",
+        ) from None

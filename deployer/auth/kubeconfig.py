@@ -8,8 +8,8 @@ in, or ``~/.kube/config``). ``kubeconfig.context`` selects the context (default:
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Iterator, Mapping
 
 from deployer.auth import ClusterAccess
 from deployer.config.model import ClusterConfig, KubeconfigSpec
@@ -18,8 +18,9 @@ from deployer.secrets import decrypted
 
 
 @contextlib.contextmanager
-def access(cluster: ClusterConfig, *, root: Path, env: Mapping[str, str], workdir: Path,
-           runner: Runner | None = None) -> Iterator[ClusterAccess]:
+def access(
+    cluster: ClusterConfig, *, root: Path, env: Mapping[str, str], workdir: Path, runner: Runner | None = None
+) -> Iterator[ClusterAccess]:
     spec = cluster.spec
     assert isinstance(spec, KubeconfigSpec), cluster.name
     if spec.file is None:

@@ -34,8 +34,10 @@ def _provider(state: State) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise state.error(f"the Python SDK for '{state.provider}' is missing ({exc.name}): "
-                          f"pip install 'deployer[{extra}]'", "missing-extra") from None
+        raise state.error(
+            f"the Python SDK for '{state.provider}' is missing ({exc.name}): pip install 'deployer[{extra}]'",
+            "missing-extra",
+        ) from None
 
 
 def token(folder: Path) -> int:

@@ -42,8 +42,10 @@ def kubeconfig_value(access: ClusterAccess, env: Mapping[str, str], workdir: Pat
     else:
         files = [str(Path(env.get("HOME", "~")).expanduser() / ".kube" / "config")]
     if access.context is not None and not _is_current(access):
-        selector = write_private(workdir / "current-context.kubeconfig",
-                                 json.dumps({"apiVersion": "v1", "kind": "Config", "current-context": access.context}))
+        selector = write_private(
+            workdir / "current-context.kubeconfig",
+            json.dumps({"apiVersion": "v1", "kind": "Config", "current-context": access.context}),
+        )
         files.insert(0, str(selector))
     if access.kubeconfig is None and len(files) == 1:
         return None
@@ -59,14 +61,17 @@ def _is_current(access: ClusterAccess) -> bool:
         return False
 
 
-def run_with_credentials(cluster: ClusterConfig, argv: Sequence[str], *, root: Path, env: Mapping[str, str],
-                         runner: Runner | None = None) -> int:
+def run_with_credentials(
+    cluster: ClusterConfig, argv: Sequence[str], *, root: Path, env: Mapping[str, str], runner: Runner | None = None
+) -> int:
     from deployer.errors import CommandError, UsageError
     from deployer.run import Runner
 
     runner = runner or Runner(grace=STOP_GRACE)
-    with private_dir() as workdir, \
-            cluster_access(cluster, root=root, env=env, workdir=workdir, runner=runner) as access:
+    with (
+        private_dir() as workdir,
+        cluster_access(cluster, root=root, env=env, workdir=workdir, runner=runner) as access,
+    ):
         child_env = access.child_env(env)
         value = kubeconfig_value(access, env, workdir)
         if value is not None:

@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -58,8 +59,13 @@ class EnvOption(click.Option):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--repo", metavar="DIR", envvar="DEPLOYER_REPO", cls=EnvOption,
-              help="The config repository (default: the first folder above the current one holding config/clusters/).")
+@click.option(
+    "--repo",
+    metavar="DIR",
+    envvar="DEPLOYER_REPO",
+    cls=EnvOption,
+    help="The config repository (default: the first folder above the current one holding config/clusters/).",
+)
 @click.version_option(package_name="deployer")
 @click.pass_context
 def cli(ctx: click.Context, repo: str | None) -> None:
@@ -86,9 +92,18 @@ def _register() -> None:
     )
 
     for command in (
-        validate.validate, listing.list_clusters, matrix.generate_matrix, gate.gate,
-        deploy.deploy, deploy_support.deploy_support, template.template, diff.diff,
-        health.health_check, health.run_hub_health_check, credentials.use_cluster_credentials, export.export,
+        validate.validate,
+        listing.list_clusters,
+        matrix.generate_matrix,
+        gate.gate,
+        deploy.deploy,
+        deploy_support.deploy_support,
+        template.template,
+        diff.diff,
+        health.health_check,
+        health.run_hub_health_check,
+        credentials.use_cluster_credentials,
+        export.export,
     ):
         cli.add_command(command)
 
@@ -96,7 +111,7 @@ def _register() -> None:
 _register()
 
 
-def _on_sigterm(signum, frame):  # pragma: no cover - exercised by subprocess tests
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:  # pragma: no cover - exercised by subprocess tests
     raise Terminated()
 
 

@@ -31,19 +31,39 @@ def _timeout(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    for option in reversed([
-        click.option("--dry-run", is_flag=True,
-                     help="Print the plain helm and sops commands that do the same deploy; touch no cluster, "
-                          "decrypt nothing."),
-        click.option("--report", "report_file", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
-                     help="Write the results as JSON: {cluster, results: [{release, kind, status, revision, "
-                          "seconds, error}]}."),
-        click.option("--timeout", default="10m", show_default=True, callback=_timeout, metavar="DURATION",
-                     help="How long helm waits for each release (e.g. 300s, 10m, 1h)."),
-        click.option("--wait/--no-wait", default=True, show_default=True,
-                     help="Wait until each release's workloads are ready before it counts as deployed."),
-        click.option("--verbose", "-v", is_flag=True, help="Print every command run (secrets redacted)."),
-    ]):
+    for option in reversed(
+        [
+            click.option(
+                "--dry-run",
+                is_flag=True,
+                help="Print the plain helm and sops commands that do the same deploy; touch no cluster, "
+                "decrypt nothing.",
+            ),
+            click.option(
+                "--report",
+                "report_file",
+                type=click.Path(dir_okay=False, writable=True),
+                metavar="FILE",
+                help="Write the results as JSON: {cluster, results: [{release, kind, status, revision, "
+                "seconds, error}]}.",
+            ),
+            click.option(
+                "--timeout",
+                default="10m",
+                show_default=True,
+                callback=_timeout,
+                metavar="DURATION",
+                help="How long helm waits for each release (e.g. 300s, 10m, 1h).",
+            ),
+            click.option(
+                "--wait/--no-wait",
+                default=True,
+                show_default=True,
+                help="Wait until each release's workloads are ready before it counts as deployed.",
+            ),
+            click.option("--verbose", "-v", is_flag=True, help="Print every command run (secrets redacted)."),
+        ]
+    ):
         func = option(func)
     return func
 
@@ -66,7 +86,9 @@ class Progress:
             if event.result is None:
                 self.running[job.release] = time.monotonic()
                 if not self.tty:
-                    self._line(f"{job.release}: deploying ({job.kind}, chart {job.chart_path}, namespace {job.namespace})")
+                    self._line(
+                        f"{job.release}: deploying ({job.kind}, chart {job.chart_path}, namespace {job.namespace})"
+                    )
             else:
                 self.running.pop(job.release, None)
                 self.finished += 1
@@ -97,8 +119,19 @@ def describe(result: ReleaseResult) -> str:
     return f"{result.release}: FAILED after {result.seconds:.1f} s\n{indented}"
 
 
-def run_deploy(app: App, cluster: str, hubs: tuple[str, ...] | None, *, support: bool | None, jobs: int, dry_run: bool,
-               report_file: str | None, timeout: str, wait: bool, verbose: bool) -> None:
+def run_deploy(
+    app: App,
+    cluster: str,
+    hubs: tuple[str, ...] | None,
+    *,
+    support: bool | None,
+    jobs: int,
+    dry_run: bool,
+    report_file: str | None,
+    timeout: str,
+    wait: bool,
+    verbose: bool,
+) -> None:
     from deployer.deploy.engine import DeployOptions
 
     options = DeployOptions(jobs=jobs, wait=wait, timeout=timeout)
@@ -112,8 +145,9 @@ def run_deploy(app: App, cluster: str, hubs: tuple[str, ...] | None, *, support:
 
     progress = Progress()
     runner = Runner(log=progress.log if verbose else None)
-    report = deploy(app.root, cluster, hubs, env=app.env, support=support, options=options, runner=runner,
-                    on_event=progress)
+    report = deploy(
+        app.root, cluster, hubs, env=app.env, support=support, options=options, runner=runner, on_event=progress
+    )
     if report.dependency_builds:
         click.echo(f"built chart dependencies once: {', '.join(report.dependency_builds)}", err=True)
     click.echo(report.table())

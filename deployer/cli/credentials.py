@@ -30,7 +30,10 @@ def use_cluster_credentials(app: App, cluster: str, command: tuple[str, ...]) ->
     if threading_is_main():  # a closed terminal must clean up too
         signal.signal(signal.SIGHUP, _on_sigterm)
     if not command:
-        click.echo(f"Starting {app.env.get('SHELL') or '/bin/sh'} with the credentials of cluster {cluster}; "
-                   "exit it to remove them.", err=True)
+        click.echo(
+            f"Starting {app.env.get('SHELL') or '/bin/sh'} with the credentials of cluster {cluster}; "
+            "exit it to remove them.",
+            err=True,
+        )
     code = run_with_credentials(load_cluster(app.root, cluster), command, root=app.root, env=app.env)
     raise click.exceptions.Exit(code)

@@ -15,10 +15,14 @@ if TYPE_CHECKING:
 @click.command()
 @click.argument("cluster")
 @click.argument("hubs", nargs=-1)
-@click.option("--support/--no-support", default=None,
-              help="Deploy the cluster's support chart first (default: yes without HUBS, no with HUBS).")
-@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=4, show_default=True,
-              help="Prod hubs deployed in parallel.")
+@click.option(
+    "--support/--no-support",
+    default=None,
+    help="Deploy the cluster's support chart first (default: yes without HUBS, no with HUBS).",
+)
+@click.option(
+    "--jobs", "-j", type=click.IntRange(1, 64), default=4, show_default=True, help="Prod hubs deployed in parallel."
+)
 @common_options
 @click.pass_obj
 def deploy(app: App, /, cluster: str, hubs: tuple[str, ...], support: bool | None, jobs: int, **kwargs: Any) -> None:

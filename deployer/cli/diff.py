@@ -13,8 +13,11 @@ if TYPE_CHECKING:
 @click.command()
 @click.argument("cluster")
 @click.argument("hubs", nargs=-1)
-@click.option("--support/--no-support", default=None,
-              help="Include the support release (default: yes without HUBS, no with HUBS).")
+@click.option(
+    "--support/--no-support",
+    default=None,
+    help="Include the support release (default: yes without HUBS, no with HUBS).",
+)
 @click.pass_obj
 def diff(app: App, cluster: str, hubs: tuple[str, ...], support: bool | None) -> None:
     """Show what `deployer deploy CLUSTER [HUB...]` would change in the live releases, as a unified diff of

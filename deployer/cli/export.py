@@ -24,8 +24,11 @@ def export(app: App, cluster: str, hub: str, outdir: str, decrypt: bool, force: 
     from deployer.export.bundle import export_hub
 
     if decrypt:
-        click.echo("WARNING: --decrypt writes this hub's secrets in plaintext into OUTDIR (files 0600). "
-                   "Hand them over privately and delete them once re-encrypted.", err=True)
+        click.echo(
+            "WARNING: --decrypt writes this hub's secrets in plaintext into OUTDIR (files 0600). "
+            "Hand them over privately and delete them once re-encrypted.",
+            err=True,
+        )
     result = export_hub(app.root, cluster, hub, Path(outdir), env=app.env, decrypt=decrypt, force=force)
     click.echo(f"exported hub {hub} of cluster {cluster} to {result.outdir}")
     for path in result.files:

@@ -15,10 +15,18 @@ MAX_PLAN_CHARS = 64 * 1024 * 1024  # a plan of the largest fleet is a few MB; mo
 @click.command()
 @click.option("--plan", "plan_file", required=True, type=click.File("r"), help="The JSON that generate-matrix printed.")
 @click.option("--stage", required=True, type=click.Choice(["canary", "prod"]), help="The stage about to run.")
-@click.option("--results", "results_dir", required=True, type=click.Path(file_okay=False),
-              help="Folder of report files (*.json, searched recursively) written by earlier legs.")
-@click.option("--require-health/--no-require-health", default=False,
-              help="For prod: a canary without a health report counts as failed.")
+@click.option(
+    "--results",
+    "results_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder of report files (*.json, searched recursively) written by earlier legs.",
+)
+@click.option(
+    "--require-health/--no-require-health",
+    default=False,
+    help="For prod: a canary without a health report counts as failed.",
+)
 @click.pass_obj
 def gate(app: App, plan_file: TextIO, stage: str, results_dir: str, require_health: bool) -> None:
     """Print the legs of STAGE whose cluster's earlier legs all succeeded (JSON), and why others are held.
@@ -38,13 +46,17 @@ def gate(app: App, plan_file: TextIO, stage: str, results_dir: str, require_heal
     except UnicodeDecodeError:
         text = "\0"  # not JSON: refused below
     if len(text) > MAX_PLAN_CHARS:
-        raise UsageError(f"{plan_file.name}: more than {MAX_PLAN_CHARS} characters, not a plan printed by "
-                         "'deployer generate-matrix'; pass the plan file that generate-matrix wrote")
+        raise UsageError(
+            f"{plan_file.name}: more than {MAX_PLAN_CHARS} characters, not a plan printed by "
+            "'deployer generate-matrix'; pass the plan file that generate-matrix wrote"
+        )
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise UsageError(f"{plan_file.name}: not a plan printed by 'deployer generate-matrix' (not JSON: "
-                         f"{str(exc)[:200]}); pass the plan file that generate-matrix wrote") from None
+        raise UsageError(
+            f"{plan_file.name}: not a plan printed by 'deployer generate-matrix' (not JSON: "
+            f"{str(exc)[:200]}); pass the plan file that generate-matrix wrote"
+        ) from None
     plan = Rollout.from_json(data, source=plan_file.name)
     reports = []
     for path in sorted(Path(results_dir).rglob("*.json")) if Path(results_dir).is_dir() else []:

@@ -17,19 +17,51 @@ if TYPE_CHECKING:
 @click.argument("cluster")
 @click.argument("hub")
 @click.option("--url", metavar="URL", help="The hub's public URL (default: https://<domain>/ from the config).")
-@click.option("--token", metavar="TOKEN", envvar="JUPYTERHUB_API_TOKEN", show_envvar=True, cls=EnvOption,
-              help="An API token with the scopes admin:users, admin:servers, access:servers (default: the "
-                   "deployer-health-check service token, read from the hub's Secret in the cluster).")
-@click.option("--attempts", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
-              help="Try this many times before calling the hub unhealthy.")
-@click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True, metavar="SECONDS",
-              help="Time limit of one attempt.")
+@click.option(
+    "--token",
+    metavar="TOKEN",
+    envvar="JUPYTERHUB_API_TOKEN",
+    show_envvar=True,
+    cls=EnvOption,
+    help="An API token with the scopes admin:users, admin:servers, access:servers (default: the "
+    "deployer-health-check service token, read from the hub's Secret in the cluster).",
+)
+@click.option(
+    "--attempts",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Try this many times before calling the hub unhealthy.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=600,
+    show_default=True,
+    metavar="SECONDS",
+    help="Time limit of one attempt.",
+)
 @click.option("--user", "username", metavar="NAME", help="The test user (default: deployer-health-check).")
-@click.option("--report", "report_file", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Write the JSON report of the steps to FILE.")
+@click.option(
+    "--report",
+    "report_file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write the JSON report of the steps to FILE.",
+)
 @click.pass_obj
-def health_check(app: App, cluster: str, hub: str, url: str | None, token: str | None, attempts: int, timeout: float,
-                 username: str | None, report_file: str | None) -> None:
+def health_check(
+    app: App,
+    cluster: str,
+    hub: str,
+    url: str | None,
+    token: str | None,
+    attempts: int,
+    timeout: float,
+    username: str | None,
+    report_file: str | None,
+) -> None:
     """Check that HUB of CLUSTER works: API, test user, server start, proxy, kernel, stop, clean-up.
 
     Exit 0 healthy, 1 unhealthy, 2 bad input (unknown hub, refused token). With --url and --token (or
@@ -39,10 +71,18 @@ def health_check(app: App, cluster: str, hub: str, url: str | None, token: str |
     from deployer.health.client import trust
 
     try:
-        target = hub_target(cluster, hub, root=None if url and token else app.root, env=app.env, url=url,
-                            token=token)
-        report = check_hub(target.url, target.token, cluster=cluster, hub=hub, username=username,
-                           attempts=attempts, timeout=timeout, on_step=_render_step, ssl_context=trust(app.env))
+        target = hub_target(cluster, hub, root=None if url and token else app.root, env=app.env, url=url, token=token)
+        report = check_hub(
+            target.url,
+            target.token,
+            cluster=cluster,
+            hub=hub,
+            username=username,
+            attempts=attempts,
+            timeout=timeout,
+            on_step=_render_step,
+            ssl_context=trust(app.env),
+        )
     except DeployerError as exc:
         if report_file:
             _write_report(report_file, HealthReport(cluster, hub, url or "", error=exc.render()))
@@ -67,6 +107,9 @@ def _write_report(path: str, report: HealthReport) -> None:
 
 
 run_hub_health_check = click.Command(
-    name="run-hub-health-check", callback=health_check.callback, params=health_check.params,
-    help="Alias of health-check.", short_help="Alias of health-check.",
+    name="run-hub-health-check",
+    callback=health_check.callback,
+    params=health_check.params,
+    help="Alias of health-check.",
+    short_help="Alias of health-check.",
 )

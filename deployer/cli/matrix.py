@@ -12,19 +12,40 @@ if TYPE_CHECKING:
 
 @click.command(name="generate-matrix")
 @click.argument("paths", nargs=-1)
-@click.option("--from", "from_file", type=click.File("r"),
-              help="Read changed paths, one per line, from FILE ('-' = stdin).")
-@click.option("--base", metavar="REF",
-              help="Add the paths changed since REF (git diff REF...HEAD) and compare cluster.yaml with REF.")
+@click.option(
+    "--from", "from_file", type=click.File("r"), help="Read changed paths, one per line, from FILE ('-' = stdin)."
+)
+@click.option(
+    "--base",
+    metavar="REF",
+    help="Add the paths changed since REF (git diff REF...HEAD) and compare cluster.yaml with REF.",
+)
 @click.option("--force", type=click.Choice(["support", "hubs", "all"]), help="Plan these whatever changed.")
-@click.option("--max-legs", type=click.IntRange(1), default=256, show_default=True,
-              help="Fold hubs of a cluster into fewer legs above this.")
-@click.option("--comment", "comment_file", type=click.Path(dir_okay=False),
-              help="Write the plan as a markdown table for a pull-request comment.")
+@click.option(
+    "--max-legs",
+    type=click.IntRange(1),
+    default=256,
+    show_default=True,
+    help="Fold hubs of a cluster into fewer legs above this.",
+)
+@click.option(
+    "--comment",
+    "comment_file",
+    type=click.Path(dir_okay=False),
+    help="Write the plan as a markdown table for a pull-request comment.",
+)
 @click.option("--verbose", "-v", is_flag=True, help="List the changed paths that matched no rule (on stderr).")
 @click.pass_obj
-def generate_matrix(app: App, paths: tuple[str, ...], from_file: TextIO | None, base: str | None, force: str | None,
-                    max_legs: int, comment_file: str | None, verbose: bool) -> None:
+def generate_matrix(
+    app: App,
+    paths: tuple[str, ...],
+    from_file: TextIO | None,
+    base: str | None,
+    force: str | None,
+    max_legs: int,
+    comment_file: str | None,
+    verbose: bool,
+) -> None:
     """Print which support, canary and prod legs the changed PATHS affect, as JSON.
 
     Inside GitHub Actions (GITHUB_OUTPUT set) each list is also written as a step output, and the plan as a
@@ -38,8 +59,7 @@ def generate_matrix(app: App, paths: tuple[str, ...], from_file: TextIO | None, 
     from deployer.run import Runner
 
     given = list(paths) + (read_paths(from_file) if from_file else [])
-    rollout = gather_rollout(app.root, MatrixRequest(tuple(given), base, force, max_legs), env=app.env,
-                             runner=Runner())
+    rollout = gather_rollout(app.root, MatrixRequest(tuple(given), base, force, max_legs), env=app.env, runner=Runner())
     click.echo(json.dumps(rollout.to_json(), indent=2))
     if verbose:
         for path in rollout.unmatched:

@@ -13,14 +13,23 @@ if TYPE_CHECKING:
 @click.command()
 @click.argument("cluster", required=False)
 @click.argument("hubs", nargs=-1)
-@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=8, show_default=True,
-              help="Secret files decrypted in parallel.")
-@click.option("--decrypt/--no-decrypt", default=True, show_default=True,
-              help="--no-decrypt: read secret files without their keys (CI for pull requests from forks): their "
-                   "keys are still checked against the charts' schemas, their values are not.")
-@click.option("--fetch/--no-fetch", default=True, show_default=True,
-              help="Build missing chart dependencies first (helm dependency build, from DEPLOYER_CHART_MIRROR when "
-                   "set): their schemas are checked too. --no-fetch: never run helm.")
+@click.option(
+    "--jobs", "-j", type=click.IntRange(1, 64), default=8, show_default=True, help="Secret files decrypted in parallel."
+)
+@click.option(
+    "--decrypt/--no-decrypt",
+    default=True,
+    show_default=True,
+    help="--no-decrypt: read secret files without their keys (CI for pull requests from forks): their "
+    "keys are still checked against the charts' schemas, their values are not.",
+)
+@click.option(
+    "--fetch/--no-fetch",
+    default=True,
+    show_default=True,
+    help="Build missing chart dependencies first (helm dependency build, from DEPLOYER_CHART_MIRROR when "
+    "set): their schemas are checked too. --no-fetch: never run helm.",
+)
 @click.pass_obj
 def validate(app: App, cluster: str | None, hubs: tuple[str, ...], jobs: int, decrypt: bool, fetch: bool) -> None:
     """Check the whole fleet (or CLUSTER, or some of its HUBS) and report every problem.
@@ -39,11 +48,15 @@ def validate(app: App, cluster: str | None, hubs: tuple[str, ...], jobs: int, de
 
         build_missing(app.root, app.env)
     report = Report()
-    problems = run_validation(app.root, [cluster] if cluster else [], hubs, env=app.env, jobs=jobs, decrypt=decrypt,
-                              report=report)
+    problems = run_validation(
+        app.root, [cluster] if cluster else [], hubs, env=app.env, jobs=jobs, decrypt=decrypt, report=report
+    )
     if not decrypt:
-        click.echo(f"--no-decrypt: {report.undecrypted} secret file(s) read without decryption: their keys were "
-                   "checked, their values were not", err=True)
+        click.echo(
+            f"--no-decrypt: {report.undecrypted} secret file(s) read without decryption: their keys were "
+            "checked, their values were not",
+            err=True,
+        )
     if problems:
         raise ConfigError(problems)
     scope = f"cluster {cluster}" + (f" (hubs {', '.join(hubs)})" if hubs else "") if cluster else "the fleet"

@@ -4,24 +4,30 @@
 as folders, and its other dependencies from the archives its ``Chart.lock`` pins (see
 ``deployer.chart_archives.find_archive``: the chart's ``charts/``, ``DEPLOYER_CHART_MIRROR``, helm's cache), subcharts
 inside archives included (folders or nested ``.tgz``). A pinned archive found nowhere is a ``ChartError`` saying
-what to run. ``ChartCatalog.violations(chart, user_values)`` applies helm's rules (``deployer.config.helmvalues``: enabled
-dependencies, aliases, ``import-values``, globals, coalescing) and yields every schema violation, of every chart
-helm would check, with its key path from the top of the user's values.
+what to run. ``ChartCatalog.violations(chart, user_values)`` applies helm's rules (``deployer.config.helmvalues``:
+enabled dependencies, aliases, ``import-values``, globals, coalescing) and yields every schema violation, of every
+chart helm would check, with its key path from the top of the user's values.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
+from deployer import yamlio
 from deployer.chart_archives import ArchiveError, PackagedChart, find_archive, helm_cache_dir, mirror_dir, read_packaged
 from deployer.charts import dependencies_of, read_chart, read_lock
-from deployer import yamlio
 from deployer.config.helmvalues import (
-    Chart, CoalesceError, coalesce_values, process_dependencies, schema_targets,
+    Chart,
+    CoalesceError,
+    coalesce_values,
+    process_dependencies,
+    schema_targets,
 )
 from deployer.config.schema import KeyPath, Schema, compiled_text, schema_problems
 from deployer.errors import ConfigError
@@ -96,7 +102,9 @@ class ChartCatalog:
             return self._folders[folder]
         rel = self._rel(folder)
         if rel in seen:
-            raise ChartError(f"{rel}/Chart.yaml", None, f"file:// dependencies form a cycle: {' -> '.join(seen + (rel,))}")
+            raise ChartError(
+                f"{rel}/Chart.yaml", None, f"file:// dependencies form a cycle: {' -> '.join((*seen, rel))}"
+            )
         try:
             info = read_chart(folder)  # the one reader of Chart.yaml (deployer.charts)
             lock = read_lock(folder)
@@ -106,13 +114,13 @@ class ChartCatalog:
         values = self._yaml(folder / "values.yaml", f"{rel}/values.yaml") if (folder / "values.yaml").exists() else {}
         schema_path = folder / "values.schema.json"
         schema = SchemaRef(schema_path.read_bytes(), f"{rel}/values.schema.json") if schema_path.is_file() else None
-        locked = {}
+        locked: dict[str, tuple[str, int]] = {}  # dependency name -> its pinned version and index in Chart.lock
         for i, dep in enumerate(lock.dependencies if lock else ()):
             locked.setdefault(dep.name, (dep.version, i))
-        subs = []
+        subs: list[Chart] = []
         for dep in info.dependencies:
             if dep.is_local:
-                subs.append(self._folder(dep.local_path(folder), seen + (rel,)))
+                subs.append(self._folder(dep.local_path(folder), (*seen, rel)))
                 continue
             version, index = locked.get(dep.name, (dep.version, None))
             archive = find_archive(folder, dep.name, version, self.env)
@@ -131,19 +139,25 @@ class ChartCatalog:
         self._folders[folder] = chart
         return chart
 
-    def _missing(self, folder: Path, rel: str, name: str, version: str, repository: str, index: int | None,
-                 has_lock: bool) -> ChartError:
+    def _missing(
+        self, folder: Path, rel: str, name: str, version: str, repository: str, index: int | None, has_lock: bool
+    ) -> ChartError:
         looked = [f"{rel}/charts/"]
         mirror = mirror_dir(self.env)
         looked.append(f"the chart mirror {mirror}" if mirror else "DEPLOYER_CHART_MIRROR (not set)")
         looked.append(f"helm's cache {helm_cache_dir(self.env)}")
         line = yamlio.line_of(folder / "Chart.lock", ["dependencies", index]) if index is not None else None
         where = f"{rel}/Chart.lock" if has_lock else f"{rel}/Chart.yaml"
-        return ChartError(where, line, (
-            f"chart {folder.name}: the pinned dependency {name} {version} is not available here (looked in "
-            f"{', '.join(looked)}), so values for it cannot be checked: run 'helm dependency build {rel}' where "
-            f"{repository or 'its repository'} can be reached, or set DEPLOYER_CHART_MIRROR to a folder holding "
-            f"{name}-{version}.tgz"))
+        return ChartError(
+            where,
+            line,
+            (
+                f"chart {folder.name}: the pinned dependency {name} {version} is not available here (looked in "
+                f"{', '.join(looked)}), so values for it cannot be checked: run 'helm dependency build {rel}' where "
+                f"{repository or 'its repository'} can be reached, or set DEPLOYER_CHART_MIRROR to a folder holding "
+                f"{name}-{version}.tgz"
+            ),
+        )
 
     def _archive(self, path: Path) -> Chart:
         try:
@@ -163,10 +177,9 @@ class ChartCatalog:
         reqs = dependencies_of(meta)
         if reqs is None and packaged.requirements_yaml and str(meta.get("apiVersion", "v1")) == "v1":
             reqs = dependencies_of(self._yaml_text(packaged.requirements_yaml, f"{packaged.origin}/requirements.yaml"))
-        text = lambda v: "" if v is None else str(v)  # noqa: E731
         return Chart(
-            name=text(meta.get("name")),
-            version=text(meta.get("version")),
+            name=_text(meta.get("name")),
+            version=_text(meta.get("version")),
             values=values if isinstance(values, dict) else {},
             schema=SchemaRef(packaged.schema, f"{packaged.origin}/values.schema.json") if packaged.schema else None,
             requirements=reqs,
@@ -188,7 +201,7 @@ class ChartCatalog:
 
     # -- checking ------------------------------------------------------------------------------------------
 
-    def processed(self, chart: ChartValues, user: dict) -> Chart:
+    def processed(self, chart: ChartValues, user: dict[str, Any]) -> Chart:
         """The chart tree helm renders for ``user`` (computed once per chart when no condition or tag applies)."""
         if chart.tree.needs_conditions():
             return process_dependencies(chart.tree, user)
@@ -199,7 +212,7 @@ class ChartCatalog:
     def violations(
         self,
         chart: ChartValues,
-        user: dict,
+        user: dict[str, Any],
         *,
         show_values: Callable[[KeyPath], bool],
         opaque: Callable[[Any], bool] | None = None,
@@ -209,10 +222,8 @@ class ChartCatalog:
         ``opaque(value)`` tells values whose content is unknown (sops-encrypted): only their place is checked.
         """
         fingerprint = None
-        try:
+        with contextlib.suppress(TypeError, ValueError):
             fingerprint = hashlib.sha1(json.dumps(user, sort_keys=True, default=repr).encode()).hexdigest()
-        except (TypeError, ValueError):
-            pass
         if fingerprint is not None:
             fingerprint += "/opaque" if opaque else ""
         if fingerprint is not None and (chart.name, fingerprint) in self._clean:
@@ -229,13 +240,21 @@ class ChartCatalog:
                 found = True
                 yield at, f"must be a mapping: it holds the values of the subchart {target.real_name}", target
                 continue
-            for keys, message in schema_problems(
-                target.schema.compiled(), part, show_values=lambda k, at=at: show_values(at + tuple(k)), opaque=opaque
-            ):
+            show = _below(at, show_values)
+            for keys, message in schema_problems(target.schema.compiled(), part, show_values=show, opaque=opaque):
                 found = True
-                yield at + keys, message, target
+                yield (*at, *keys), message, target
         if not found and fingerprint is not None:
             self._clean.add((chart.name, fingerprint))
+
+
+def _below(at: KeyPath, show_values: Callable[[KeyPath], bool]) -> Callable[[KeyPath], bool]:
+    """``show_values`` for key paths relative to ``at``."""
+    return lambda keys: show_values((*at, *keys))
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 def _unique(charts: list[Chart]) -> tuple[Chart, ...]:
@@ -250,4 +269,3 @@ def _unique(charts: list[Chart]) -> tuple[Chart, ...]:
 def chart_label(chart: Chart) -> str:
     """How messages name a chart: its name, and the alias it has here when it has one."""
     return chart.real_name if chart.name == chart.real_name else f"{chart.real_name} (alias {chart.name})"
-

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from deployer import yamlio
 from deployer.errors import Problem
@@ -106,12 +107,30 @@ def scan_secrets(reader: FileReader, cluster_dir: str) -> list[Problem]:
         if not info.ok:
             continue  # a syntax problem is reported where the file is used
         if is_secret_file(name) and not info.encrypted:
-            problems.append(Problem(rel, None, "is not encrypted, but its name says it holds secrets: "
-                                    f"encrypt it with 'sops encrypt --in-place {rel}' (rules in .sops.yaml) before committing"))
+            problems.append(
+                Problem(
+                    rel,
+                    None,
+                    "is not encrypted, but its name says it holds secrets: "
+                    f"encrypt it with 'sops encrypt --in-place {rel}' (rules in .sops.yaml) before committing",
+                )
+            )
         elif info.encrypted and not name.startswith(ENCRYPTED_PREFIX):
-            problems.append(Problem(rel, None, f"is sops-encrypted but not named {ENCRYPTED_PREFIX}*: rename it to "
-                                    f"{ENCRYPTED_PREFIX}{name} and update cluster.yaml"))
+            problems.append(
+                Problem(
+                    rel,
+                    None,
+                    f"is sops-encrypted but not named {ENCRYPTED_PREFIX}*: rename it to "
+                    f"{ENCRYPTED_PREFIX}{name} and update cluster.yaml",
+                )
+            )
         elif is_secret_file(name) and not name.startswith(ENCRYPTED_PREFIX):
-            problems.append(Problem(rel, None, f"holds secrets but is not named {ENCRYPTED_PREFIX}*: rename it to "
-                                    f"{ENCRYPTED_PREFIX}{name} and update cluster.yaml"))
+            problems.append(
+                Problem(
+                    rel,
+                    None,
+                    f"holds secrets but is not named {ENCRYPTED_PREFIX}*: rename it to "
+                    f"{ENCRYPTED_PREFIX}{name} and update cluster.yaml",
+                )
+            )
     return problems

@@ -61,7 +61,8 @@ class Chart:
     def needs_conditions(self) -> bool:
         """Whether any dependency at any depth has a condition or tags (else enabling needs no values)."""
         return any(r.condition or r.tags for r in self.requirements or ()) or any(
-            c.needs_conditions() for c in self.charts)
+            c.needs_conditions() for c in self.charts
+        )
 
 
 class CoalesceError(Exception):
@@ -73,6 +74,7 @@ class CoalesceError(Exception):
 
 
 # --- coalescing (helm's coalesce.go), functional: returns the same object when nothing changes ---------------
+
 
 def _tables(dst: Any, src: Any, merge: bool) -> Any:
     """``coalesceTablesFullKey``: ``src`` under ``dst`` (``dst`` wins); with ``merge`` nulls are kept."""
@@ -177,6 +179,7 @@ def merge_values(chart: Chart, values: Mapping[str, Any] | None) -> dict[str, An
 
 
 # --- paths (helm's Values.Table / PathValue) ---------------------------------------------------------------
+
 
 def _table(values: Any, dotted: str) -> dict[str, Any] | None:
     node = values
@@ -313,10 +316,10 @@ def compatible(constraint: str, version: str) -> bool:
 
 # --- dependencies (helm's dependencies.go) ------------------------------------------------------------------
 
+
 def _alias_copies(chart: Chart) -> tuple[list[Chart], list[Requirement]]:
     reqs = list(chart.requirements or ())
-    kept = [c for c in chart.charts
-            if not any(c.name == r.name and compatible(r.version, c.version) for r in reqs)]
+    kept = [c for c in chart.charts if not any(c.name == r.name and compatible(r.version, c.version) for r in reqs)]
     renamed = []
     for req in reqs:
         for sub in chart.charts:

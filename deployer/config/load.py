@@ -7,9 +7,10 @@ the strict forms for commands that act on a cluster: any problem raises ``Config
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from deployer import yamlio
 from deployer.config.model import (
@@ -19,7 +20,7 @@ from deployer.config.model import (
     HubConfig,
     SupportConfig,
 )
-from deployer.config.schema import compiled, format_path, schema_problems
+from deployer.config.schema import KeyPath, compiled, format_path, schema_problems
 from deployer.errors import ConfigError, Problem, UsageError
 from deployer.repo import CLUSTERS_DIR
 
@@ -66,7 +67,9 @@ def read_cluster(root: Path, name: str) -> ClusterRead:
     path = root / rel
     result = ClusterRead(name=name, config=None)
     if not path.is_file():
-        result.problems.append(Problem(cdir, None, "no cluster.yaml in this cluster folder: add one or remove the folder"))
+        result.problems.append(
+            Problem(cdir, None, "no cluster.yaml in this cluster folder: add one or remove the folder")
+        )
         return result
     try:
         raw = yamlio.load(path)
@@ -85,7 +88,7 @@ def check_cluster_data(root: Path, name: str, raw: Any, path: Path | None = None
     rel = f"{cdir}/cluster.yaml"
     result = ClusterRead(name=name, config=None, raw=raw)
 
-    def line(keys) -> int | None:
+    def line(keys: Sequence[str | int]) -> int | None:
         return yamlio.line_of(path, keys) if path is not None else None
 
     if not isinstance(raw, dict):
@@ -125,7 +128,7 @@ def cluster_from_text(root: Path, name: str, text: str) -> ClusterConfig | None:
     return read.config if not read.problems else None
 
 
-def _hub_name(raw: dict, index: int) -> str | None:
+def _hub_name(raw: dict[str, Any], index: int) -> str | None:
     hubs = raw.get("hubs")
     if isinstance(hubs, list) and index < len(hubs) and isinstance(hubs[index], dict):
         name = hubs[index].get("name")
@@ -133,11 +136,16 @@ def _hub_name(raw: dict, index: int) -> str | None:
     return None
 
 
-def _cluster_hint(raw: dict, keys: tuple, message: str) -> str:
+def _cluster_hint(raw: dict[str, Any], keys: KeyPath, message: str) -> str:
     provider = raw.get("provider")
     if len(keys) == 1 and keys[0] in SPEC_CLASSES and message == "is not allowed here":
         return f"a '{keys[0]}:' block does not go with provider '{provider}': remove it or change provider"
-    if not keys and message.startswith("missing required key '") and provider in SPEC_CLASSES and f"'{provider}'" in message:
+    if (
+        not keys
+        and message.startswith("missing required key '")
+        and provider in SPEC_CLASSES
+        and f"'{provider}'" in message
+    ):
         return f"provider is '{provider}', so a '{provider}:' block is required (see schemas/cluster.schema.json)"
     if len(keys) == 3 and keys[0] == "hubs" and keys[2] == "name" and message == "is not allowed here":
         return "'support' is the release and namespace of the cluster's support chart: choose another hub name"
@@ -146,7 +154,7 @@ def _cluster_hint(raw: dict, keys: tuple, message: str) -> str:
     return message
 
 
-def _build(raw: dict, name: str, cdir: str, bad_hubs: set[int], *, spec_ok: bool) -> ClusterConfig:
+def _build(raw: dict[str, Any], name: str, cdir: str, bad_hubs: set[int], *, spec_ok: bool) -> ClusterConfig:
     provider = raw.get("provider")
     spec = None
     if spec_ok and provider in SPEC_CLASSES and isinstance(raw.get(provider), dict):
@@ -178,7 +186,7 @@ def _build(raw: dict, name: str, cdir: str, bad_hubs: set[int], *, spec_ok: bool
     )
 
 
-def _files(cdir: str, names: list) -> list[str]:
+def _files(cdir: str, names: list[Any]) -> list[str]:
     """Values file names as written, joined to the cluster folder (safety is checked by ``checks``)."""
     return [f"{cdir}/{n}" if isinstance(n, str) else str(n) for n in names]
 

@@ -10,7 +10,6 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
 
 from deployer.errors import UsageError
 
@@ -50,7 +49,7 @@ class KubeconfigSpec:
     context: str | None = None
 
 
-ProviderSpec = Union[GcpSpec, AwsSpec, AzureSpec, KubeconfigSpec]
+ProviderSpec = GcpSpec | AwsSpec | AzureSpec | KubeconfigSpec
 SPEC_CLASSES: dict[str, type] = {"gcp": GcpSpec, "aws": AwsSpec, "azure": AzureSpec, "kubeconfig": KubeconfigSpec}
 
 
@@ -132,8 +131,10 @@ def no_hub_message(cluster: ClusterConfig, unknown: Iterable[str]) -> str:
     for name in unknown:
         close = difflib.get_close_matches(name, known, n=1)
         parts.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
-    return (f"{cluster.file}: no hub named {', '.join(parts)} in cluster '{cluster.name}'; "
-            f"its hubs: {', '.join(known) or '(none)'}")
+    return (
+        f"{cluster.file}: no hub named {', '.join(parts)} in cluster '{cluster.name}'; "
+        f"its hubs: {', '.join(known) or '(none)'}"
+    )
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+from deployer.config.schema import JsonObject
 
 START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
 
 
-def _resolve(schema: dict, node: dict) -> dict:
+def _resolve(schema: JsonObject, node: JsonObject) -> JsonObject:
     while "$ref" in node:
         ref = node["$ref"].split("/")[-1]
         merged = {**schema["$defs"][ref], **{k: v for k, v in node.items() if k != "$ref"}}
@@ -21,17 +24,17 @@ def _resolve(schema: dict, node: dict) -> dict:
     return node
 
 
-def _type(schema: dict, node: dict) -> str:
+def _type(schema: JsonObject, node: JsonObject) -> str:
     if "enum" in node:
         return " \\| ".join(f"`{v}`" for v in node["enum"])
-    kind = node.get("type", "")
+    kind: str = node.get("type", "")
     if kind == "array" and "items" in node:
         item = _resolve(schema, node["items"]).get("type", "")
-        return f"list of { {'object': 'mappings', 'string': 'strings'}.get(item, item)}"
+        return f"list of { {'object': 'mappings', 'string': 'strings'}.get(item, item) }"
     return {"object": "mapping"}.get(kind, kind)
 
 
-def _rows(schema: dict, node: dict, prefix: str, required: set[str]):
+def _rows(schema: JsonObject, node: JsonObject, prefix: str, required: set[str]) -> Iterator[tuple[str, str, str, str]]:
     for key, child in node.get("properties", {}).items():
         child = _resolve(schema, child)
         if set(child) <= {"not", "description"}:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from functools import lru_cache
+from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
-KeyPath = tuple  # of str (mapping keys) and int (list indexes)
+KeyPath = tuple[str | int, ...]  # mapping keys and list indexes
+JsonObject = dict[str, Any]  # a parsed JSON Schema (or a part of one)
 
 
 class Schema:
@@ -27,15 +29,15 @@ class Schema:
     a schema using keywords newer than draft-07 skips the fast path.
     """
 
-    def __init__(self, source: dict):
+    def __init__(self, source: JsonObject):
         self.source = _without_dangling_refs(source)
         self._inlined = inline_refs(self.source)  # siblings of a $ref keep their meaning, as both helms apply them
         self._fast = _fast_validator(self._inlined)
-        self._full = None
+        self._full: Any = None  # a jsonschema validator (untyped)
 
     def is_valid(self, instance: Any) -> bool:
         if self._fast is None:
-            return self.full.is_valid(instance)
+            return bool(self.full.is_valid(instance))
         from fastjsonschema import JsonSchemaValueException
 
         try:
@@ -45,7 +47,7 @@ class Schema:
         return True
 
     @property
-    def full(self):
+    def full(self) -> Any:
         if self._full is None:
             from jsonschema.exceptions import SchemaError
 
@@ -61,7 +63,7 @@ class Schema:
     lenient = False  # a chart's schema is taken as helm takes it, even where its metaschema disagrees
 
 
-def _without_dangling_refs(schema: dict) -> dict:
+def _without_dangling_refs(schema: JsonObject) -> JsonObject:
     """``schema`` without local ``$ref``s that point nowhere: both helms ignore those (and keep their siblings).
 
     E.g. the alertmanager chart's ``{"type": "object", "$ref": "#/definitions/config/route"}``.
@@ -88,10 +90,11 @@ def _without_dangling_refs(schema: dict) -> dict:
         drop = isinstance(ref, str) and (ref == "#" or ref.startswith("#/")) and not resolves(ref)
         return {k: walk(v) for k, v in node.items() if not (drop and k == "$ref")}
 
-    return walk(schema)
+    out: JsonObject = walk(schema)
+    return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def compiled(path: Path) -> Schema:
     """The schema file at ``path`` (its ``$schema``, default 2020-12), compiled once per process."""
     return compiled_text(path.read_bytes())
@@ -110,8 +113,19 @@ def compiled_text(text: bytes) -> Schema:
     return _BY_DIGEST[digest]
 
 
-_NEWER_KEYWORDS = {"prefixItems", "unevaluatedProperties", "unevaluatedItems", "dependentRequired", "dependentSchemas",
-                   "$anchor", "$dynamicRef", "$dynamicAnchor", "minContains", "maxContains", "$recursiveRef"}
+_NEWER_KEYWORDS = {
+    "prefixItems",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "dependentRequired",
+    "dependentSchemas",
+    "$anchor",
+    "$dynamicRef",
+    "$dynamicAnchor",
+    "minContains",
+    "maxContains",
+    "$recursiveRef",
+}
 
 
 def _keywords(node: Any) -> Iterator[tuple[str, Any]]:
@@ -124,7 +138,7 @@ def _keywords(node: Any) -> Iterator[tuple[str, Any]]:
             yield from _keywords(item)
 
 
-def _fast_validator(schema: dict):
+def _fast_validator(schema: JsonObject) -> Callable[[Any], Any] | None:
     """fastjsonschema's compiled check of ``schema`` read as draft-07, or None where that would differ."""
     try:
         import fastjsonschema
@@ -141,12 +155,13 @@ def _fast_validator(schema: dict):
     except Exception:  # fastjsonschema's internals moved: its public compile (3x slower to compile)
         pass
     try:
-        return fastjsonschema.compile(as_draft7, use_default=False, use_formats=False)
+        check: Callable[[Any], Any] = fastjsonschema.compile(as_draft7, use_default=False, use_formats=False)
+        return check
     except Exception:  # a construct it does not support: jsonschema alone then
         return None
 
 
-def _compile_short(schema: dict):
+def _compile_short(schema: JsonObject) -> Callable[[Any], Any]:
     """fastjsonschema's generated check, raising a bare exception: only validity is asked of it (jsonschema
     explains). Its detailed exceptions repeat each rule's whole sub-schema in the code (700 kB for the
     JupyterHub chart's schema, 0.2 s to compile); without them, a third. Defaults are never written into the
@@ -156,22 +171,30 @@ def _compile_short(schema: dict):
     base = _get_code_generator_class(schema)
 
     class Short(base):  # type: ignore[valid-type,misc]
-        def exc(self, msg, *args, append_to_msg=None, rule=None):
+        def exc(self, msg: str, *args: Any, append_to_msg: str | None = None, rule: str | None = None) -> None:
             self.l('raise JsonSchemaValueException("invalid")')
 
     resolver = RefResolver.from_schema(schema, handlers={}, store={})
-    generator = Short(schema, resolver=resolver, formats={}, use_default=False, use_formats=False,
-                      detailed_exceptions=True, fast_fail=True)
-    namespace: dict = {}
-    exec(compile(generator.global_state_code + "\n" + generator.func_code, "<values schema>", "exec"), namespace)  # noqa: S102 - code generated from the schema by fastjsonschema
-    return namespace[resolver.get_scope_name()]
+    generator = Short(
+        schema,
+        resolver=resolver,
+        formats={},
+        use_default=False,
+        use_formats=False,
+        detailed_exceptions=True,
+        fast_fail=True,
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(generator.global_state_code + "\n" + generator.func_code, "<values schema>", "exec"), namespace)
+    check: Callable[[Any], Any] = namespace[resolver.get_scope_name()]
+    return check
 
 
 class _Recursive(Exception):
     pass
 
 
-def inline_refs(schema: dict) -> dict:
+def inline_refs(schema: JsonObject) -> JsonObject:
     """``schema`` with every local ``$ref`` (a JSON pointer such as ``#/$defs/x`` or ``#/definitions/a/b``)
     replaced by its target; siblings of a ``$ref`` keep their own meaning (``allOf``).
 
@@ -196,7 +219,7 @@ def inline_refs(schema: dict) -> dict:
         if isinstance(ref, str) and (ref == "#" or ref.startswith("#/")):
             if ref in stack:
                 raise _Recursive(ref)
-            target = walk(target_of(ref), stack + (ref,), root=ref == "#")
+            target = walk(target_of(ref), (*stack, ref), root=ref == "#")
             if set(out) - {"description", "title"}:
                 return {"allOf": [target], **out}  # siblings of $ref keep their own meaning
             return {**target, **out} if isinstance(target, dict) else target
@@ -205,12 +228,13 @@ def inline_refs(schema: dict) -> dict:
         return out
 
     try:
-        return walk(schema, (), root=True)
+        out: JsonObject = walk(schema, (), root=True)
+        return out
     except (_Recursive, KeyError, IndexError, ValueError, TypeError):
         return schema
 
 
-def _validator_class(schema: dict):
+def _validator_class(schema: JsonObject) -> Any:
     from jsonschema import validators
 
     return validators.validator_for(schema, default=validators.Draft202012Validator)
@@ -242,7 +266,7 @@ def schema_problems(
     if validator.is_valid(instance):
         return
     errors = validator.full.iter_errors(instance)
-    seen = set()
+    seen: set[tuple[KeyPath, str]] = set()
     for error in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
         for found in _explain(error, show_values, opaque):
             if found not in seen:
@@ -261,10 +285,14 @@ def _involves(value: Any, opaque: Callable[[Any], bool]) -> bool:
     return opaque(value)
 
 
-def _explain(error, show_values, opaque=None) -> Iterator[tuple[KeyPath, str]]:
-    path = tuple(error.absolute_path)
+def _explain(
+    error: Any,  # a jsonschema ValidationError
+    show_values: bool | Callable[[KeyPath], bool],
+    opaque: Callable[[Any], bool] | None = None,
+) -> Iterator[tuple[KeyPath, str]]:
+    path: KeyPath = tuple(error.absolute_path)
     rule, expected, value = error.validator, error.validator_value, error.instance
-    if opaque is not None and rule not in _KEY_RULES + ("anyOf", "oneOf") and _involves(value, opaque):
+    if opaque is not None and rule not in (*_KEY_RULES, "anyOf", "oneOf") and _involves(value, opaque):
         return
     quote = show_values(path) if callable(show_values) else show_values
     got = f" (got {_short(value)})" if quote and not isinstance(value, (dict, list)) else ""
@@ -274,7 +302,7 @@ def _explain(error, show_values, opaque=None) -> Iterator[tuple[KeyPath, str]]:
         for key in sorted(k for k in value if k not in known and not any(re.search(p, k) for p in patterns)):
             allowed = ", ".join(sorted(known)) if known and len(known) <= 12 else ""
             hint = f"; allowed here: {allowed}" if allowed else ""
-            yield path + (key,), f"unknown key '{key}'{hint}"
+            yield (*path, key), f"unknown key '{key}'{hint}"
         return
     if rule == "required" and isinstance(value, dict):
         for key in expected:
@@ -288,7 +316,7 @@ def _explain(error, show_values, opaque=None) -> Iterator[tuple[KeyPath, str]]:
     yield path, _rule_message(rule, expected, error, got)
 
 
-def _rule_message(rule: str, expected: Any, error, got: str) -> str:
+def _rule_message(rule: str | None, expected: Any, error: Any, got: str) -> str:
     if rule == "type":
         kinds = expected if isinstance(expected, list) else [expected]
         return f"must be {' or '.join(_article(k) for k in kinds)}{got}"

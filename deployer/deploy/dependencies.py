@@ -21,11 +21,10 @@ Tests use this same class (through the ``chart_cache`` fixture) with the mirror 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
-from deployer import chart_mirror
-from deployer import helm_argv
+from deployer import chart_mirror, helm_argv
 from deployer.charts import build_order, dependencies_built, lock_in_sync
 from deployer.errors import CommandError, DeployerError, UsageError
 from deployer.repo import relative
@@ -65,8 +64,9 @@ class Dependencies:
                     raise error
 
     def _build(self, rel: str, env: Mapping[str, str], *, skip_refresh: bool = False) -> None:
-        self.runner.run([self.helm_path, *helm_argv.dependency_build_args(rel, skip_refresh=skip_refresh)], env=env,
-                        cwd=self.root)
+        self.runner.run(
+            [self.helm_path, *helm_argv.dependency_build_args(rel, skip_refresh=skip_refresh)], env=env, cwd=self.root
+        )
 
     def _prepare(self, path: Path) -> DeployerError | None:
         rel = relative(self.root, path)
@@ -98,15 +98,18 @@ class Dependencies:
         except UsageError as exc:  # the mirror setting is unusable: bad input (exit 2), kept as it is
             return exc
         except CommandError as exc:
-            return DependencyError(f"{rel}: helm dependency build failed:\n{exc.stderr.strip()}\n(where the chart "
-                                   f"repositories cannot be reached, set {chart_mirror.MIRROR_VARIABLE} to a folder "
-                                   "of <name>-<version>.tgz chart archives)")
+            return DependencyError(
+                f"{rel}: helm dependency build failed:\n{exc.stderr.strip()}\n(where the chart "
+                f"repositories cannot be reached, set {chart_mirror.MIRROR_VARIABLE} to a folder "
+                "of <name>-<version>.tgz chart archives)"
+            )
         self.built.append(rel)
         return None
 
 
-def prepare(root: Path, charts: Iterable[str], env: Mapping[str, str],
-            runner: Runner | None = None) -> tuple[Dependencies, set[str]]:
+def prepare(
+    root: Path, charts: Iterable[str], env: Mapping[str, str], runner: Runner | None = None
+) -> tuple[Dependencies, set[str]]:
     """Build the dependencies of ``charts`` (repository-relative folders), once each, before validating (validation
     reads the dependency charts' schemas from those archives). Returns the ``Dependencies`` (whose ``ensure`` raises
     a chart's error again) and the names of the charts that could not be prepared; nothing is raised here but a

@@ -33,10 +33,11 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Collection, Iterator, Mapping, Sequence
+from typing import Any
 
 from deployer import helm_argv
 from deployer.deploy.dependencies import Dependencies, prepare
@@ -45,6 +46,9 @@ from deployer.deploy.report import DEPLOYED, FAILED, SKIPPED, ReleaseResult, Rep
 from deployer.errors import CommandError, ConfigError, DeployerError, UsageError
 from deployer.run import Cancelled, Completed, Runner
 from deployer.secret_files import is_secret_file
+
+HistoryEntry = dict[str, Any]  # one revision of a release, as `helm history -o json` lists it
+
 
 @dataclass(frozen=True)
 class DeployOptions:
@@ -99,7 +103,11 @@ def load_release_order(
 
 
 def validate_releases(
-    root: Path, order: ReleaseOrder, *, env: Mapping[str, str], unprepared: Collection[str] = (),
+    root: Path,
+    order: ReleaseOrder,
+    *,
+    env: Mapping[str, str],
+    unprepared: Collection[str] = (),
     runner: Runner | None = None,
 ) -> None:
     """The validate command's checks for everything the order deploys; raise ``ConfigError`` on any problem.
@@ -109,8 +117,14 @@ def validate_releases(
     from deployer.validate import validate
 
     whole = order.support is not None or not order.hub_names  # validate() checks support only with the whole cluster
-    problems = validate(root, [order.cluster.name], () if whole else order.hub_names, env=env,
-                        unprepared=frozenset(unprepared), runner=runner)
+    problems = validate(
+        root,
+        [order.cluster.name],
+        () if whole else order.hub_names,
+        env=env,
+        unprepared=frozenset(unprepared),
+        runner=runner,
+    )
     if problems:
         raise ConfigError(problems)
 
@@ -126,12 +140,11 @@ def values_for(job: Job, *, root: Path, env: Mapping[str, str], workdir: Path, r
         paths: list[str] = []
         for rel in job.values_files:
             if is_secret_file(rel):
-                path = stack.enter_context(decrypted(root / rel, display=rel, env=env, root=root, workdir=workdir,
-                                                     runner=runner))
-                try:
+                path = stack.enter_context(
+                    decrypted(root / rel, display=rel, env=env, root=root, workdir=workdir, runner=runner)
+                )
+                with contextlib.suppress(yamlio.YamlError):  # helm will refuse it; its message quotes no values of ours
                     runner.redactor.add_tree(yamlio.loads(path.read_text(encoding="utf-8", errors="replace")))
-                except yamlio.YamlError:
-                    pass  # helm will refuse it; its message quotes no values of ours
                 paths.append(str(path))
             else:
                 paths.append(rel)
@@ -154,7 +167,7 @@ class Deployment:
     on_event: Callable[[Event], None] | None = None
 
     # -- one release -----------------------------------------------------------------------------------------------
-    def history(self, job: Job, entries: int = 1) -> list[dict]:
+    def history(self, job: Job, entries: int = 1) -> list[HistoryEntry]:
         argv = helm_argv.history_args(job.release, namespace=job.namespace, target=self.target, max_entries=entries)
         done = self.helm_cli.run(argv, env=self.env, check=False)
         if done.returncode != 0:
@@ -178,11 +191,22 @@ class Deployment:
         try:
             self.deps.ensure(job.chart_path)
             self.check_not_pending(job)
-            with values_for(job, root=self.root, env=self.secrets_env, workdir=self.workdir,
-                            runner=self.helm_cli.runner) as values:
-                done = self.helm_cli.run(helm_argv.upgrade_args(
-                    job.release, job.chart_path, namespace=job.namespace, values_files=values, major=self.helm_cli.major,
-                    wait=self.options.wait, timeout=self.options.timeout, target=self.target), env=self.env)
+            with values_for(
+                job, root=self.root, env=self.secrets_env, workdir=self.workdir, runner=self.helm_cli.runner
+            ) as values:
+                done = self.helm_cli.run(
+                    helm_argv.upgrade_args(
+                        job.release,
+                        job.chart_path,
+                        namespace=job.namespace,
+                        values_files=values,
+                        major=self.helm_cli.major,
+                        wait=self.options.wait,
+                        timeout=self.options.timeout,
+                        target=self.target,
+                    ),
+                    env=self.env,
+                )
             revision = helm_argv.parse_revision(done.stdout) or self._revision(job)
             result = ReleaseResult(job.release, job.kind, DEPLOYED, revision, time.monotonic() - start)
         except Cancelled:
@@ -195,15 +219,14 @@ class Deployment:
                 history = self._safe_history(job)
                 if history and str(history[-1].get("status", "")).startswith("pending-"):
                     error = explain_pending(job, history, self.target)
-            result = ReleaseResult(job.release, job.kind, FAILED, self._revision(job), time.monotonic() - start,
-                                   error)
+            result = ReleaseResult(job.release, job.kind, FAILED, self._revision(job), time.monotonic() - start, error)
         except DeployerError as exc:
             result = ReleaseResult(job.release, job.kind, FAILED, None, time.monotonic() - start, exc.render())
         if self.on_event:
             self.on_event(Event(job, result))
         return result
 
-    def _safe_history(self, job: Job) -> list[dict]:
+    def _safe_history(self, job: Job) -> list[HistoryEntry]:
         try:
             return self.history(job, entries=20)
         except DeployerError:
@@ -235,8 +258,10 @@ class Deployment:
                 result = _wait_one(pool.submit(self.deploy_release, job))
                 results[job.release] = result
                 if result.status != DEPLOYED:
-                    blocked = (f"not deployed because {'support' if job.kind == 'support' else 'canary'} "
-                               f"'{job.release}' failed")
+                    blocked = (
+                        f"not deployed because {'support' if job.kind == 'support' else 'canary'} "
+                        f"'{job.release}' failed"
+                    )
             if blocked:
                 for job in order.prod:
                     results[job.release] = self.skip(job, blocked)
@@ -252,14 +277,16 @@ class Deployment:
         return [results[j.release] for j in order.jobs]
 
 
-def _wait_one(future: Future) -> ReleaseResult:
+def _wait_one(future: Future[ReleaseResult]) -> ReleaseResult:
     while True:  # short waits keep the main thread responsive to Ctrl-C and SIGTERM
         done, _ = wait([future], timeout=0.2)
         if done:
             return future.result()
 
 
-def _wait_all(futures: dict[Future, Job]) -> Iterator[tuple[Future, Job]]:
+def _wait_all(
+    futures: dict[Future[ReleaseResult], Job],
+) -> Iterator[tuple[Future[ReleaseResult], Job]]:
     pending = set(futures)
     while pending:
         done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -267,7 +294,7 @@ def _wait_all(futures: dict[Future, Job]) -> Iterator[tuple[Future, Job]]:
             yield future, futures[future]
 
 
-def explain_pending(job: Job, history: list[dict], target: helm_argv.KubeTarget) -> str:
+def explain_pending(job: Job, history: list[HistoryEntry], target: helm_argv.KubeTarget) -> str:
     """Why a pending release is not deployed, and the commands that recover it."""
     last = history[-1]
     status, revision = last.get("status"), int(last.get("revision", 0))
@@ -279,8 +306,12 @@ def explain_pending(job: Job, history: list[dict], target: helm_argv.KubeTarget)
     else:
         fix = ["helm", *helm_argv.uninstall_args(job.release, namespace=job.namespace, target=context)]
         then = "(it never deployed; this removes the half-installed release)"
-    history_cmd = ["helm", *helm_argv.history_args(job.release, namespace=job.namespace, target=context, max_entries=None,
-                                           output_json=False)]
+    history_cmd = [
+        "helm",
+        *helm_argv.history_args(
+            job.release, namespace=job.namespace, target=context, max_entries=None, output_json=False
+        ),
+    ]
     return (
         f"release '{job.release}' (namespace {job.namespace}) is stuck in status {status} at revision {revision}: "
         f"a helm run was interrupted before it finished (a killed deploy or CI job), and helm refuses to change "
@@ -312,8 +343,18 @@ def deploy(
         return report
     helm_cli = HelmCli(root, runner, env)
     with access_session(root, order, env, runner) as (workdir, target, helm_env):
-        deployment = Deployment(root=root, order=order, env=helm_env, secrets_env=env, helm_cli=helm_cli, deps=deps,
-                                target=target, workdir=workdir, options=options, on_event=on_event)
+        deployment = Deployment(
+            root=root,
+            order=order,
+            env=helm_env,
+            secrets_env=env,
+            helm_cli=helm_cli,
+            deps=deps,
+            target=target,
+            workdir=workdir,
+            options=options,
+            on_event=on_event,
+        )
         report.results = deployment.run()
     report.seconds = time.monotonic() - started
     report.dependency_builds = list(deps.built)
@@ -323,14 +364,17 @@ def deploy(
 @contextlib.contextmanager
 def access_session(
     root: Path, order: ReleaseOrder, env: Mapping[str, str], runner: Runner
-) -> Iterator[tuple[Path, helm_argv.KubeTarget, dict]]:
+) -> Iterator[tuple[Path, helm_argv.KubeTarget, dict[str, str]]]:
     """A private work folder and the cluster's access (its subprocesses run by ``runner``), entered once:
     (workdir, helm's target flags, helm's env)."""
     from deployer.auth import cluster_access
     from deployer.private import private_dir
 
-    with private_dir() as workdir, \
-            cluster_access(order.cluster, root=root, env=env, workdir=workdir, runner=runner) as access:
-        target = helm_argv.KubeTarget(kubeconfig=str(access.kubeconfig) if access.kubeconfig else None,
-                              context=access.context)
+    with (
+        private_dir() as workdir,
+        cluster_access(order.cluster, root=root, env=env, workdir=workdir, runner=runner) as access,
+    ):
+        target = helm_argv.KubeTarget(
+            kubeconfig=str(access.kubeconfig) if access.kubeconfig else None, context=access.context
+        )
         yield workdir, target, access.child_env(env)

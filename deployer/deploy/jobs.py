@@ -17,8 +17,8 @@ repository-relative POSIX paths.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from deployer.config.model import ClusterConfig
 from deployer.errors import UsageError
@@ -70,8 +70,13 @@ def support_job(cluster: ClusterConfig) -> Job | None:
     if cluster.support is None:
         return None
     s = cluster.support
-    return Job(release=s.release, kind=SUPPORT, chart_path=f"helm-charts/{s.chart}", namespace=s.release,
-               values_files=tuple(s.values_files))
+    return Job(
+        release=s.release,
+        kind=SUPPORT,
+        chart_path=f"helm-charts/{s.chart}",
+        namespace=s.release,
+        values_files=tuple(s.values_files),
+    )
 
 
 def order_releases(
@@ -86,8 +91,14 @@ def order_releases(
     want_support = (names is None) if support is None else support
     selected = [h for h in cluster.hubs if names is None or h.name in names]
     jobs = [
-        Job(release=h.name, kind=HUB, chart_path=h.chart_path, namespace=h.namespace, values_files=tuple(h.values_files),
-            canary=h.canary)
+        Job(
+            release=h.name,
+            kind=HUB,
+            chart_path=h.chart_path,
+            namespace=h.namespace,
+            values_files=tuple(h.values_files),
+            canary=h.canary,
+        )
         for h in selected
     ]
     return ReleaseOrder(

@@ -38,8 +38,12 @@ def is_secret(doc: Any) -> bool:
 
 def key_of(doc: dict[str, Any]) -> Key:
     meta = doc.get("metadata") or {}
-    return (str(doc.get("apiVersion", "")), str(doc.get("kind", "")), str(meta.get("namespace", "") or ""),
-            str(meta.get("name", "")))
+    return (
+        str(doc.get("apiVersion", "")),
+        str(doc.get("kind", "")),
+        str(meta.get("namespace", "") or ""),
+        str(meta.get("name", "")),
+    )
 
 
 def _redacted(doc: dict[str, Any], other: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -13,9 +13,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from deployer import helm_argv
 from deployer.deploy.dependencies import prepare
@@ -48,8 +48,15 @@ class ReleaseDiff:
         return bool(self.diff)
 
 
-def template(root: Path, cluster_name: str, release: str, *, env: Mapping[str, str], show_secrets: bool = False,
-             runner: Runner | None = None) -> str:
+def template(
+    root: Path,
+    cluster_name: str,
+    release: str,
+    *,
+    env: Mapping[str, str],
+    show_secrets: bool = False,
+    runner: Runner | None = None,
+) -> str:
     from deployer.private import private_dir
 
     order = _one_release(root, cluster_name, release)
@@ -60,7 +67,9 @@ def template(root: Path, cluster_name: str, release: str, *, env: Mapping[str, s
     validate_releases(root, order, env=env, runner=runner)
     helm_cli = HelmCli(root, runner, env)
     with private_dir() as workdir, values_for(job, root=root, env=env, workdir=workdir, runner=runner) as values:
-        done = helm_cli.run(helm_argv.template_args(job.release, job.chart_path, namespace=job.namespace, values_files=values), env=env)
+        done = helm_cli.run(
+            helm_argv.template_args(job.release, job.chart_path, namespace=job.namespace, values_files=values), env=env
+        )
     # Secret objects are blanked; decrypted values the chart renders elsewhere (env, config) are masked too
     return done.stdout if show_secrets else runner.redactor(redact_secrets(done.stdout))
 
@@ -77,8 +86,15 @@ def _one_release(root: Path, cluster_name: str, release: str) -> ReleaseOrder:
     return order_releases(cluster, [release], support=False)
 
 
-def diff(root: Path, cluster_name: str, hubs: Sequence[str] | None = None, *, env: Mapping[str, str],
-         support: bool | None = None, runner: Runner | None = None) -> list[ReleaseDiff]:
+def diff(
+    root: Path,
+    cluster_name: str,
+    hubs: Sequence[str] | None = None,
+    *,
+    env: Mapping[str, str],
+    support: bool | None = None,
+    runner: Runner | None = None,
+) -> list[ReleaseDiff]:
     order = load_release_order(root, cluster_name, hubs, support=support)
     runner = runner or Runner()
     deps, _ = prepare(root, order.charts(), env, runner)
@@ -102,17 +118,36 @@ def diff(root: Path, cluster_name: str, hubs: Sequence[str] | None = None, *, en
         raise PreviewError(exc.render()) from None
 
 
-def _release_diff(root: Path, job: Job, helm_cli: HelmCli, helm_env: Mapping[str, str], env: Mapping[str, str],
-                  target: helm_argv.KubeTarget, workdir: Path, runner: Runner) -> ReleaseDiff:
-    live = helm_cli.run(helm_argv.get_manifest_args(job.release, namespace=job.namespace, target=target), env=helm_env,
-                    check=False)
+def _release_diff(
+    root: Path,
+    job: Job,
+    helm_cli: HelmCli,
+    helm_env: Mapping[str, str],
+    env: Mapping[str, str],
+    target: helm_argv.KubeTarget,
+    workdir: Path,
+    runner: Runner,
+) -> ReleaseDiff:
+    live = helm_cli.run(
+        helm_argv.get_manifest_args(job.release, namespace=job.namespace, target=target), env=helm_env, check=False
+    )
     if live.returncode != 0 and not any(s in live.stderr for s in helm_argv.NOT_FOUND):
         raise runner.error(live)
     installed = live.returncode == 0
     with values_for(job, root=root, env=env, workdir=workdir, runner=runner) as values:
-        done = helm_cli.run(helm_argv.upgrade_args(job.release, job.chart_path, namespace=job.namespace, values_files=values,
-                                       major=helm_cli.major, target=target, dry_run_server=True, output_json=True),
-                        env=helm_env)
+        done = helm_cli.run(
+            helm_argv.upgrade_args(
+                job.release,
+                job.chart_path,
+                namespace=job.namespace,
+                values_files=values,
+                major=helm_cli.major,
+                target=target,
+                dry_run_server=True,
+                output_json=True,
+            ),
+            env=helm_env,
+        )
     try:
         desired = json.loads(done.stdout)["manifest"]
     except (ValueError, KeyError, TypeError):

@@ -38,8 +38,14 @@ class ReleaseResult:
     error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"release": self.release, "kind": self.kind, "status": self.status, "revision": self.revision,
-                "seconds": round(self.seconds, 2), "error": self.error}
+        return {
+            "release": self.release,
+            "kind": self.kind,
+            "status": self.status,
+            "revision": self.revision,
+            "seconds": round(self.seconds, 2),
+            "error": self.error,
+        }
 
 
 @dataclass
@@ -65,8 +71,10 @@ class Report:
         write_json(path, self.to_dict())
 
     def _rows(self) -> list[list[str]]:
-        return [[r.release, r.kind, r.status, "" if r.revision is None else str(r.revision), f"{r.seconds:.1f}"]
-                for r in self.results]
+        return [
+            [r.release, r.kind, r.status, "" if r.revision is None else str(r.revision), f"{r.seconds:.1f}"]
+            for r in self.results
+        ]
 
     def table(self) -> str:
         head = ["RELEASE", "KIND", "STATUS", "REVISION", "SECONDS"]
@@ -74,8 +82,10 @@ class Report:
         widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
         counts = {s: sum(r.status == s for r in self.results) for s in (DEPLOYED, FAILED, SKIPPED)}
-        lines.append(f"cluster {self.cluster}: {counts[DEPLOYED]} deployed, {counts[FAILED]} failed, "
-                     f"{counts[SKIPPED]} skipped in {self.seconds:.1f} s")
+        lines.append(
+            f"cluster {self.cluster}: {counts[DEPLOYED]} deployed, {counts[FAILED]} failed, "
+            f"{counts[SKIPPED]} skipped in {self.seconds:.1f} s"
+        )
         return "\n".join(lines)
 
     def failure(self) -> DeployFailed | None:
@@ -86,8 +96,12 @@ class Report:
         return DeployFailed(f"cluster {self.cluster}: not every release deployed ({', '.join(bad)})")
 
     def markdown(self) -> str:
-        lines = [f"### deploy {self.cluster}", "", "| release | kind | status | revision | seconds |",
-                 "| --- | --- | --- | --- | --- |"]
+        lines = [
+            f"### deploy {self.cluster}",
+            "",
+            "| release | kind | status | revision | seconds |",
+            "| --- | --- | --- | --- | --- |",
+        ]
         lines += ["| " + " | ".join(row) + " |" for row in self._rows()]
         failed = [(r, r.error) for r in self.results if r.error]
         if failed:

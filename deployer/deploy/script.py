@@ -51,14 +51,33 @@ def check_files(root: Path, plan: ReleaseOrder) -> None:
 
 def job_command(job: Job, *, major: int, options: DeployOptions, target: helm_argv.KubeTarget) -> str:
     values = [sops_decrypt(rel) if is_secret_file(rel) else rel for rel in job.values_files]
-    return shell_join(["helm", *helm_argv.upgrade_args(job.release, job.chart_path, namespace=job.namespace, values_files=values,
-                                               major=major, wait=options.wait, timeout=options.timeout,
-                                               target=target)])
+    return shell_join(
+        [
+            "helm",
+            *helm_argv.upgrade_args(
+                job.release,
+                job.chart_path,
+                namespace=job.namespace,
+                values_files=values,
+                major=major,
+                wait=options.wait,
+                timeout=options.timeout,
+                target=target,
+            ),
+        ]
+    )
 
 
-def dry_run_script(root: Path, cluster_name: str, hubs: Sequence[str] | None = None, *, env: Mapping[str, str],
-                   support: bool | None = None, options: DeployOptions = DeployOptions(),
-                   runner: Runner | None = None) -> str:
+def dry_run_script(
+    root: Path,
+    cluster_name: str,
+    hubs: Sequence[str] | None = None,
+    *,
+    env: Mapping[str, str],
+    support: bool | None = None,
+    options: DeployOptions = DeployOptions(),
+    runner: Runner | None = None,
+) -> str:
     plan = load_release_order(root, cluster_name, hubs, support=support)
     check_files(root, plan)
     helm_cli = HelmCli(root, runner or Runner(), env)
@@ -84,9 +103,11 @@ def dry_run_script(root: Path, cluster_name: str, hubs: Sequence[str] | None = N
     if secrets:
         lines.append("# check that every secret file can be decrypted here before deploying anything")
         lines += [f"sops --decrypt {shlex.quote(rel)} > /dev/null" for rel in secrets]
-    stages = [("support (cluster-wide services)", [plan.support] if plan.support else []),
-              ("canary hubs, one by one: each must deploy before the prod hubs", list(plan.canaries)),
-              ("prod hubs (the deployer runs these in parallel)", list(plan.prod))]
+    stages = [
+        ("support (cluster-wide services)", [plan.support] if plan.support else []),
+        ("canary hubs, one by one: each must deploy before the prod hubs", list(plan.canaries)),
+        ("prod hubs (the deployer runs these in parallel)", list(plan.prod)),
+    ]
     for title, jobs in stages:
         if jobs:
             lines.append(f"# {title}")

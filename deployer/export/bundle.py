@@ -53,8 +53,15 @@ class ExportResult:
 
 
 def export_hub(
-    root: Path, cluster_name: str, hub_name: str, outdir: Path, *, env: Mapping[str, str],
-    decrypt: bool = False, force: bool = False, runner: Runner | None = None,
+    root: Path,
+    cluster_name: str,
+    hub_name: str,
+    outdir: Path,
+    *,
+    env: Mapping[str, str],
+    decrypt: bool = False,
+    force: bool = False,
+    runner: Runner | None = None,
 ) -> ExportResult:
     from deployer.config.load import load_cluster
     from deployer.deploy.dependencies import Dependencies
@@ -92,14 +99,25 @@ def export_hub(
 
 
 def _write(
-    root: Path, cluster: ClusterConfig, hub: HubConfig, charts: list[Path], out: Path, *, env: Mapping[str, str],
-    decrypt: bool, runner: Runner,
+    root: Path,
+    cluster: ClusterConfig,
+    hub: HubConfig,
+    charts: list[Path],
+    out: Path,
+    *,
+    env: Mapping[str, str],
+    decrypt: bool,
+    runner: Runner,
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     make_shared(out)
     written: list[str] = []
     for chart_dir in charts:
-        shutil.copytree(chart_dir, out / "chart" / chart_dir.name, symlinks=False,
-                        ignore=shutil.ignore_patterns("tmpcharts*", "__pycache__"))
+        shutil.copytree(
+            chart_dir,
+            out / "chart" / chart_dir.name,
+            symlinks=False,
+            ignore=shutil.ignore_patterns("tmpcharts*", "__pycache__"),
+        )
         written.append(f"chart/{chart_dir.name}/")
     (out / "values").mkdir()
     ordered: list[tuple[str, bool]] = []
@@ -125,8 +143,17 @@ def _write(
     script = out / "deploy.sh"
     script.write_text(deploy_script(hub=hub.name, chart=hub.helm_chart, files=ordered))
     make_shared(script)
-    (out / "README.md").write_text(readme(
-        hub=hub.name, cluster=cluster.name, chart=hub.helm_chart, charts=[c.name for c in charts], files=ordered,
-        decrypted=decrypt, domain=hub.domain, findings=infra_specific(plaintext_layers)))
+    (out / "README.md").write_text(
+        readme(
+            hub=hub.name,
+            cluster=cluster.name,
+            chart=hub.helm_chart,
+            charts=[c.name for c in charts],
+            files=ordered,
+            decrypted=decrypt,
+            domain=hub.domain,
+            findings=infra_specific(plaintext_layers),
+        )
+    )
     written += [".sops.yaml", "deploy.sh", "README.md"]
     return tuple(written), tuple(plain)

@@ -27,8 +27,14 @@ SPECIFIC_KEYS = {
     "oauth_callback_url": "a URL under our DNS",
     "serviceAccountName": "a cloud identity bound in this cluster",
 }
-CLOUD_ANNOTATION_PREFIXES = ("service.beta.kubernetes.io/", "cloud.google.com/", "eks.amazonaws.com/",
-                             "iam.gke.io/", "azure.workload.identity/", "cert-manager.io/")
+CLOUD_ANNOTATION_PREFIXES = (
+    "service.beta.kubernetes.io/",
+    "cloud.google.com/",
+    "eks.amazonaws.com/",
+    "iam.gke.io/",
+    "azure.workload.identity/",
+    "cert-manager.io/",
+)
 
 
 @dataclass(frozen=True)
@@ -66,8 +72,17 @@ def infra_specific(layers: Sequence[tuple[str, Any]]) -> list[Finding]:
     return sorted(found.values(), key=lambda f: (f.file, format_path(f.path)))
 
 
-def readme(*, hub: str, cluster: str, chart: str, charts: Sequence[str], files: Sequence[tuple[str, bool]],
-           decrypted: bool, domain: str, findings: Sequence[Finding]) -> str:
+def readme(
+    *,
+    hub: str,
+    cluster: str,
+    chart: str,
+    charts: Sequence[str],
+    files: Sequence[tuple[str, bool]],
+    decrypted: bool,
+    domain: str,
+    findings: Sequence[Finding],
+) -> str:
     """The export's README.md. ``files``: (path in the bundle, still encrypted?) in helm's order."""
     lines = [
         f"# Hub `{hub}`, ready to deploy anywhere with helm",
@@ -90,9 +105,13 @@ def readme(*, hub: str, cluster: str, chart: str, charts: Sequence[str], files: 
                 f"| `chart/{other}/` | a chart `{chart}` uses (`file://../{other}`), with its own dependencies |"
             )
     for path, encrypted in files:
-        what = ("sops-encrypted values (secrets): `deploy.sh` decrypts them on the fly with `sops --decrypt`"
-                if encrypted else "DECRYPTED secret values: keep this file private, never commit it"
-                if decrypted and "secret" in path else "values")
+        what = (
+            "sops-encrypted values (secrets): `deploy.sh` decrypts them on the fly with `sops --decrypt`"
+            if encrypted
+            else "DECRYPTED secret values: keep this file private, never commit it"
+            if decrypted and "secret" in path
+            else "values"
+        )
         lines.append(f"| `{path}` | {what} |")
     lines += [
         "| `.sops.yaml` | where sops encrypts new secret files to: put your own keys in it |",

@@ -30,7 +30,12 @@ def deploy_script(*, hub: str, chart: str, files: Sequence[tuple[str, bool]]) ->
         lines += [f"sops --decrypt {shlex.quote(path)} > /dev/null" for path in encrypted]
         lines.append("")
     values = [sops_decrypt(path) if enc else path for path, enc in files]
-    argv = ["helm", *helm_argv.install_args(Raw('"$RELEASE"'), f"./chart/{chart}", namespace=Raw('"$NAMESPACE"'),
-                                    values_files=values), Raw('"$@"')]
+    argv = [
+        "helm",
+        *helm_argv.install_args(
+            Raw('"$RELEASE"'), f"./chart/{chart}", namespace=Raw('"$NAMESPACE"'), values_files=values
+        ),
+        Raw('"$@"'),
+    ]
     lines.append(shell_join(argv).replace(" --values ", " \\\n  --values ").replace(' "$@"', ' \\\n  "$@"'))
     return "\n".join(lines) + "\n"

@@ -22,6 +22,16 @@ from deployer.health.report import AttemptResult, HealthReport, StepResult
 from deployer.health.target import HubTarget, hub_target
 
 __all__ = [
-    "DEFAULT_USER", "STEPS", "AttemptResult", "CheckContext", "HealthReport", "HubTarget", "Step", "StepFailed",
-    "StepResult", "TokenRefused", "check_hub", "hub_target",
+    "DEFAULT_USER",
+    "STEPS",
+    "AttemptResult",
+    "CheckContext",
+    "HealthReport",
+    "HubTarget",
+    "Step",
+    "StepFailed",
+    "StepResult",
+    "TokenRefused",
+    "check_hub",
+    "hub_target",
 ]

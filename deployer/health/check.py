@@ -22,8 +22,15 @@ from deployer.health.report import AttemptResult, HealthReport, StepResult
 from deployer.health.servers import StartServer, StopServer
 from deployer.health.users import EnsureUser, RemoveUser
 
-STEPS: tuple[Step, ...] = (HubAPI(), EnsureUser(), StartServer(), ServerAnswers(), RunCode(), StopServer(),
-                           RemoveUser())
+STEPS: tuple[Step, ...] = (
+    HubAPI(),
+    EnsureUser(),
+    StartServer(),
+    ServerAnswers(),
+    RunCode(),
+    StopServer(),
+    RemoveUser(),
+)
 
 OnStep = Callable[[int, StepResult], None]
 
@@ -37,8 +44,16 @@ def _run_step(step: Step, ctx: CheckContext, *, cleanup: bool = False) -> StepRe
     return StepResult(step.name, ok, time.monotonic() - started, message, cleanup=cleanup)
 
 
-def run_attempt(client: HubClient, *, number: int, username: str, timeout: float, cleanup_timeout: float,
-                steps: Sequence[Step] = STEPS, on_step: OnStep | None = None) -> tuple[AttemptResult, str | None]:
+def run_attempt(
+    client: HubClient,
+    *,
+    number: int,
+    username: str,
+    timeout: float,
+    cleanup_timeout: float,
+    steps: Sequence[Step] = STEPS,
+    on_step: OnStep | None = None,
+) -> tuple[AttemptResult, str | None]:
     """One attempt; returns its result and the hub's version (when the API answered)."""
     started = time.monotonic()
     ctx = CheckContext(client=client, username=username, deadline=started + timeout)
@@ -64,10 +79,21 @@ def run_attempt(client: HubClient, *, number: int, username: str, timeout: float
     return AttemptResult(number, tuple(results), time.monotonic() - started), ctx.hub_version
 
 
-def check_hub(url: str, token: str, *, cluster: str = "", hub: str = "", username: str | None = None,
-              attempts: int = 1, timeout: float = 600.0, cleanup_timeout: float = 60.0, retry_delay: float = 2.0,
-              on_step: OnStep | None = None, steps: Sequence[Step] = STEPS,
-              ssl_context: ssl.SSLContext | None = None) -> HealthReport:
+def check_hub(
+    url: str,
+    token: str,
+    *,
+    cluster: str = "",
+    hub: str = "",
+    username: str | None = None,
+    attempts: int = 1,
+    timeout: float = 600.0,
+    cleanup_timeout: float = 60.0,
+    retry_delay: float = 2.0,
+    on_step: OnStep | None = None,
+    steps: Sequence[Step] = STEPS,
+    ssl_context: ssl.SSLContext | None = None,
+) -> HealthReport:
     """Check the hub at ``url`` with an API token; up to ``attempts`` attempts of ``timeout`` seconds each.
 
     Returns the ``HealthReport`` (healthy or not). Raises ``TokenRefused`` (a ``UsageError``) when the hub
@@ -86,8 +112,15 @@ def check_hub(url: str, token: str, *, cluster: str = "", hub: str = "", usernam
     for number in range(1, attempts + 1):
         if number > 1:
             time.sleep(retry_delay)
-        result, seen = run_attempt(client, number=number, username=username or DEFAULT_USER, timeout=timeout,
-                                   cleanup_timeout=cleanup_timeout, steps=steps, on_step=on_step)
+        result, seen = run_attempt(
+            client,
+            number=number,
+            username=username or DEFAULT_USER,
+            timeout=timeout,
+            cleanup_timeout=cleanup_timeout,
+            steps=steps,
+            on_step=on_step,
+        )
         results.append(result)
         version = seen or version
         if result.healthy:

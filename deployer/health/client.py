@@ -66,7 +66,9 @@ class Response:
         return f"HTTP {self.status}"
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """An opener handler that returns a redirect as the response instead of following it (login flows read it)."""
+
     def redirect_request(
         self,
         req: urllib.request.Request,
@@ -113,7 +115,7 @@ class HubClient:
         self._token = token
         self.ssl_context = (ssl_context or ssl.create_default_context()) if parts.scheme == "https" else None
         # direct connections: no proxy settings are read from the environment (the kernel WebSocket is direct too)
-        handlers: list[urllib.request.BaseHandler] = [_NoRedirect(), urllib.request.ProxyHandler({})]
+        handlers: list[urllib.request.BaseHandler] = [NoRedirect(), urllib.request.ProxyHandler({})]
         if parts.scheme == "https":
             handlers.append(urllib.request.HTTPSHandler(context=self.ssl_context))
         self._opener = urllib.request.build_opener(*handlers)
@@ -181,13 +183,21 @@ class HubClient:
 
         if parts.scheme == "https":
             conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-                host, parts.port, timeout=left(), context=self.ssl_context)
+                host, parts.port, timeout=left(), context=self.ssl_context
+            )
         else:
             conn = http.client.HTTPConnection(host, parts.port, timeout=left())
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
-            conn.request("GET", target, headers={"Authorization": f"token {self._token}", "User-Agent": USER_AGENT,
-                                                 "Accept": "text/event-stream"})
+            conn.request(
+                "GET",
+                target,
+                headers={
+                    "Authorization": f"token {self._token}",
+                    "User-Agent": USER_AGENT,
+                    "Accept": "text/event-stream",
+                },
+            )
             sock = conn.sock  # kept: the connection hands it to the response when the stream is its last answer
             resp = conn.getresponse()
             if not 200 <= resp.status < 300:

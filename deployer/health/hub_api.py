@@ -34,7 +34,8 @@ class HubAPI:
         if me.status in (401, 403):
             raise TokenRefused(
                 f"the hub at {client.url} refused the API token (HTTP {me.status}): pass the token of a service "
-                "or admin with the scopes " + ", ".join(REQUIRED_SCOPES)
+                "or admin with the scopes "
+                + ", ".join(REQUIRED_SCOPES)
                 + " (--token or JUPYTERHUB_API_TOKEN; without them the deployer reads the basehub "
                 "deployer-health-check token from the hub's Secret)"
             )
@@ -45,6 +46,7 @@ class HubAPI:
         missing = [s for s in REQUIRED_SCOPES if s not in scopes]
         identity = f"{who.get('kind', 'token')} {who.get('name', '?')}"
         if scopes and missing:
-            raise TokenRefused(f"the API token ({identity}) lacks the scopes the health check needs: "
-                               + ", ".join(missing))
+            raise TokenRefused(
+                f"the API token ({identity}) lacks the scopes the health check needs: " + ", ".join(missing)
+            )
         return f"JupyterHub {ctx.hub_version} answers; token of {identity}"

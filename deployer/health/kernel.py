@@ -40,11 +40,26 @@ class ExecutionResult:
 def _execute_request(code: str, session: str) -> tuple[str, str]:
     msg_id = uuid.uuid4().hex
     message = {
-        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "deployer", "session": session,
-                   "date": datetime.now(timezone.utc).isoformat(), "version": "5.3"},
-        "parent_header": {}, "metadata": {}, "buffers": [], "channel": "shell",
-        "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
-                    "allow_stdin": False, "stop_on_error": True},
+        "header": {
+            "msg_id": msg_id,
+            "msg_type": "execute_request",
+            "username": "deployer",
+            "session": session,
+            "date": datetime.now(timezone.utc).isoformat(),
+            "version": "5.3",
+        },
+        "parent_header": {},
+        "metadata": {},
+        "buffers": [],
+        "channel": "shell",
+        "content": {
+            "code": code,
+            "silent": False,
+            "store_history": False,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": True,
+        },
     }
     return msg_id, json.dumps(message)
 
@@ -75,9 +90,12 @@ def run_code(client: HubClient, server_url: str, code: str, *, deadline: float) 
     session = uuid.uuid4().hex
     try:
         try:
-            ws = websocket.connect(_ws_url(client, f"{kernel_path}/channels?session_id={session}"),
-                                   headers={"Authorization": f"token {client.token}"}, timeout=left(),
-                                   ssl_context=client.ssl_context)
+            ws = websocket.connect(
+                _ws_url(client, f"{kernel_path}/channels?session_id={session}"),
+                headers={"Authorization": f"token {client.token}"},
+                timeout=left(),
+                ssl_context=client.ssl_context,
+            )
         except websocket.WebSocketError as exc:
             detail = f": {exc.body[:200]}" if exc.body else ""
             raise StepFailed(f"cannot connect to the kernel: {exc}{detail}") from None
@@ -110,8 +128,9 @@ def run_code(client: HubClient, server_url: str, code: str, *, deadline: float) 
                         error = f"{content.get('ename')}: {content.get('evalue')}"
                 elif kind == "status" and content.get("execution_state") == "idle":
                     idle = True
-        return ExecutionResult(str(kernel.get("name", "")), result, "".join(out["stdout"]), "".join(out["stderr"]),
-                               error)
+        return ExecutionResult(
+            str(kernel.get("name", "")), result, "".join(out["stdout"]), "".join(out["stderr"]), error
+        )
     finally:
         with contextlib.suppress(HubUnreachable):
             client.request("DELETE", kernel_path, timeout=min(10.0, max(deadline - time.monotonic(), 1.0)))

@@ -31,8 +31,10 @@ class ServerAnswers:
         if resp.status == 200 and isinstance(data, dict) and "version" in data:
             return f"jupyter_server {data['version']} answers at {ctx.client.absolute(path)}"
         if resp.status in (301, 302, 303, 307, 308):
-            raise StepFailed(f"{path} redirects to {resp.headers.get('Location', '?')} instead of answering: "
-                             "the server did not accept the token")
+            raise StepFailed(
+                f"{path} redirects to {resp.headers.get('Location', '?')} instead of answering: "
+                "the server did not accept the token"
+            )
         if resp.status == 403:
             raise StepFailed(f"{path}: HTTP 403 ({resp.message}): the token needs the access:servers scope")
         raise StepFailed(f"{path} answered HTTP {resp.status}: {resp.message}")

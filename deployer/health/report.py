@@ -29,8 +29,12 @@ class StepResult:
     cleanup: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"name": self.name, "ok": self.ok, "seconds": round(self.seconds, 3),
-                                "message": self.message}
+        data: dict[str, Any] = {
+            "name": self.name,
+            "ok": self.ok,
+            "seconds": round(self.seconds, 3),
+            "message": self.message,
+        }
         if self.cleanup:
             data["cleanup"] = True
         return data
@@ -51,8 +55,12 @@ class AttemptResult:
         return bool(self.steps) and self.failed_step is None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"attempt": self.number, "healthy": self.healthy, "seconds": round(self.seconds, 3),
-                "steps": [s.to_dict() for s in self.steps]}
+        return {
+            "attempt": self.number,
+            "healthy": self.healthy,
+            "seconds": round(self.seconds, 3),
+            "steps": [s.to_dict() for s in self.steps],
+        }
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,16 @@ class HubTarget:
     token: str = field(repr=False)
 
 
-def hub_target(cluster_name: str, hub_name: str, *, root: Path | None, env: Mapping[str, str],
-               url: str | None = None, token: str | None = None, runner: Runner | None = None) -> HubTarget:
+def hub_target(
+    cluster_name: str,
+    hub_name: str,
+    *,
+    root: Path | None,
+    env: Mapping[str, str],
+    url: str | None = None,
+    token: str | None = None,
+    runner: Runner | None = None,
+) -> HubTarget:
     """Resolve the URL and token of ``cluster_name``/``hub_name``. ``root`` may be None when both are given."""
     if url and token:
         return HubTarget(cluster_name, hub_name, url, token)
@@ -49,12 +57,17 @@ def hub_target(cluster_name: str, hub_name: str, *, root: Path | None, env: Mapp
 
     cluster = load_cluster(root, cluster_name)
     [hub] = cluster.require_hubs([hub_name])
-    return HubTarget(cluster.name, hub.name, url or f"https://{hub.domain}/",
-                     token or read_token(cluster, hub, root=root, env=env, runner=runner))
+    return HubTarget(
+        cluster.name,
+        hub.name,
+        url or f"https://{hub.domain}/",
+        token or read_token(cluster, hub, root=root, env=env, runner=runner),
+    )
 
 
-def read_token(cluster: ClusterConfig, hub: HubConfig, *, root: Path, env: Mapping[str, str],
-               runner: Runner | None = None) -> str:
+def read_token(
+    cluster: ClusterConfig, hub: HubConfig, *, root: Path, env: Mapping[str, str], runner: Runner | None = None
+) -> str:
     """The health-check service token from the hub's Secret, read through the cluster's access."""
     from deployer.auth import cluster_access
     from deployer.kube import api_client, secret_data
@@ -63,16 +76,21 @@ def read_token(cluster: ClusterConfig, hub: HubConfig, *, root: Path, env: Mappi
 
     where = f"Secret '{SECRET_NAME}' in namespace '{hub.namespace}' of cluster '{cluster.name}'"
     runner = runner or Runner()
-    with private_dir() as workdir, \
-            cluster_access(cluster, root=root, env=env, workdir=workdir, runner=runner) as access, \
-            api_client(access, env=env, workdir=workdir, runner=runner) as api:
+    with (
+        private_dir() as workdir,
+        cluster_access(cluster, root=root, env=env, workdir=workdir, runner=runner) as access,
+        api_client(access, env=env, workdir=workdir, runner=runner) as api,
+    ):
         data = secret_data(api, hub.namespace, SECRET_NAME, doing=f"read the {where}")
     if data is None:
-        raise UsageError(f"{where} does not exist: deploy the hub first (deployer deploy {cluster.name} "
-                         f"{hub.name}), or pass --token")
+        raise UsageError(
+            f"{where} does not exist: deploy the hub first (deployer deploy {cluster.name} {hub.name}), or pass --token"
+        )
     if SECRET_KEY not in data:
-        raise UsageError(f"{where} has no key '{SECRET_KEY}': the hub's chart must register the JupyterHub "
-                         "service deployer-health-check (basehub does), or pass --token")
+        raise UsageError(
+            f"{where} has no key '{SECRET_KEY}': the hub's chart must register the JupyterHub "
+            "service deployer-health-check (basehub does), or pass --token"
+        )
     try:
         token = base64.b64decode(data[SECRET_KEY], validate=True).decode().strip()
     except (binascii.Error, UnicodeDecodeError, TypeError):

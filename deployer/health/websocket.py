@@ -140,8 +140,13 @@ class WebSocket:
         self.close()
 
 
-def connect(url: str, *, headers: Mapping[str, str] | None = None, timeout: float = 30.0,
-            ssl_context: ssl.SSLContext | None = None) -> WebSocket:
+def connect(
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 30.0,
+    ssl_context: ssl.SSLContext | None = None,
+) -> WebSocket:
     """Open a WebSocket to ``url`` (``ws://`` or ``wss://``); raises ``WebSocketError`` if refused."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("ws", "wss") or not parts.hostname:
@@ -155,8 +160,15 @@ def connect(url: str, *, headers: Mapping[str, str] | None = None, timeout: floa
         key = base64.b64encode(os.urandom(16)).decode()
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         host = parts.netloc.rsplit("@", 1)[-1]
-        lines = [f"GET {target} HTTP/1.1", f"Host: {host}", "Upgrade: websocket", "Connection: Upgrade",
-                 f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13", "User-Agent: deployer-health-check"]
+        lines = [
+            f"GET {target} HTTP/1.1",
+            f"Host: {host}",
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            f"Sec-WebSocket-Key: {key}",
+            "Sec-WebSocket-Version: 13",
+            "User-Agent: deployer-health-check",
+        ]
         lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
         ws = WebSocket(sock)

@@ -64,8 +64,10 @@ class GateResult:
     blocked: tuple[tuple[HubLeg, str], ...]
 
     def to_json(self) -> dict[str, Any]:
-        return {"allowed": [leg.to_json() for leg in self.allowed],
-                "blocked": [{**leg.to_json(), "blocked_because": why} for leg, why in self.blocked]}
+        return {
+            "allowed": [leg.to_json() for leg in self.allowed],
+            "blocked": [{**leg.to_json(), "blocked_because": why} for leg, why in self.blocked],
+        }
 
 
 def gate(rollout: Rollout, stage: str, outcomes: Outcomes, *, require_health: bool = False) -> GateResult:

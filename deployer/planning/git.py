@@ -48,7 +48,7 @@ class Git:
         self._git("rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
         prefix = self._prefix()
         out = self._git("diff", "--name-only", "--no-renames", f"{base}...HEAD", "--", ".")
-        return [line[len(prefix):] for line in out.splitlines() if line.startswith(prefix)]
+        return [line[len(prefix) :] for line in out.splitlines() if line.startswith(prefix)]
 
     def clusters_at(self, base: str) -> dict[str, ClusterConfig | None]:
         """name -> the cluster as it was at ``base`` (None when its cluster.yaml did not pass the checks there)."""
@@ -56,7 +56,7 @@ class Git:
         listing = self._git("ls-tree", "--full-name", "--name-only", "-r", base, "--", CLUSTERS_DIR.as_posix())
         found: dict[str, ClusterConfig | None] = {}
         for path in listing.splitlines():
-            rel = path[len(prefix):]
+            rel = path[len(prefix) :]
             parts = rel.split("/")
             if len(parts) == 4 and parts[3] == "cluster.yaml":
                 text = self._git("show", f"{base}:{path}")

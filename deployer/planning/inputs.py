@@ -40,12 +40,16 @@ def gather_rollout(root: Path, request: MatrixRequest, *, env: Mapping[str, str]
         changed += git.changed_paths(request.base)
         base = git.clusters_at(request.base)
     rollout = plan_rollout(
-        fleet, [normalize(p) for p in changed], base=base,
-        chart_dependents=local_dependents(root / "helm-charts"), force=request.force,
+        fleet,
+        [normalize(p) for p in changed],
+        base=base,
+        chart_dependents=local_dependents(root / "helm-charts"),
+        force=request.force,
     )
     try:
-        return replace(rollout, canary=fold_legs(rollout.canary, request.max_legs),
-                       prod=fold_legs(rollout.prod, request.max_legs))
+        return replace(
+            rollout, canary=fold_legs(rollout.canary, request.max_legs), prod=fold_legs(rollout.prod, request.max_legs)
+        )
     except ValueError as exc:
         raise UsageError(f"--max-legs {request.max_legs}: {exc}") from None
 

@@ -30,8 +30,10 @@ class _Reader:
         self.source = source
 
     def fail(self, where: str, what: str) -> UsageError:
-        return UsageError(f"{self.source}: not a plan printed by 'deployer generate-matrix' ({where}: {what}); "
-                          "pass the plan file that generate-matrix wrote")
+        return UsageError(
+            f"{self.source}: not a plan printed by 'deployer generate-matrix' ({where}: {what}); "
+            "pass the plan file that generate-matrix wrote"
+        )
 
     def mapping(self, data: Any, where: str) -> dict[str, Any]:
         if not isinstance(data, dict):
@@ -45,8 +47,11 @@ class _Reader:
             return ""
         value = data[key]
         if not isinstance(value, str) or (required and not value) or len(value) > MAX_TEXT:
-            raise self.fail(f"{where}.{key}", f"must be a {'non-empty ' if required else ''}string of at most "
-                                              f"{MAX_TEXT} characters, not {_kind(value)}")
+            raise self.fail(
+                f"{where}.{key}",
+                f"must be a {'non-empty ' if required else ''}string of at most "
+                f"{MAX_TEXT} characters, not {_kind(value)}",
+            )
         return value
 
     def items(self, data: dict[str, Any], key: str, where: str) -> list[Any]:
@@ -66,7 +71,8 @@ def _kind(value: Any) -> str:
     if isinstance(value, bool):
         return "a boolean"
     return {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number"}.get(
-        type(value), type(value).__name__)
+        type(value), type(value).__name__
+    )
 
 
 @dataclass(frozen=True)
@@ -82,8 +88,11 @@ class SupportLeg:
     def from_json(cls, data: Any, *, source: str = "plan", where: str = "support leg") -> SupportLeg:
         r = _Reader(source)
         d = r.mapping(data, where)
-        return cls(r.text(d, "cluster", where), r.text(d, "provider", where, required=False),
-                   r.text(d, "reason", where, required=False))
+        return cls(
+            r.text(d, "cluster", where),
+            r.text(d, "provider", where, required=False),
+            r.text(d, "reason", where, required=False),
+        )
 
 
 @dataclass(frozen=True)
@@ -106,8 +115,12 @@ class HubLeg:
         hubs = r.items(d, "hubs", f"{where}.")
         if not hubs or not all(isinstance(h, str) and h and len(h) <= MAX_TEXT for h in hubs):
             raise r.fail(f"{where}.hubs", "must be a non-empty list of hub names")
-        return cls(cluster, r.text(d, "provider", where, required=False), tuple(hubs),
-                   r.text(d, "reason", where, required=False))
+        return cls(
+            cluster,
+            r.text(d, "provider", where, required=False),
+            tuple(hubs),
+            r.text(d, "reason", where, required=False),
+        )
 
 
 @dataclass(frozen=True)
@@ -149,14 +162,20 @@ class Rollout:
         r = _Reader(source)
         d = r.mapping(data, "the top level")
         return cls(
-            support=tuple(SupportLeg.from_json(x, source=source, where=f"support[{i}]")
-                          for i, x in enumerate(r.items(d, "support", ""))),
-            canary=tuple(HubLeg.from_json(x, source=source, where=f"canary[{i}]")
-                         for i, x in enumerate(r.items(d, "canary", ""))),
-            prod=tuple(HubLeg.from_json(x, source=source, where=f"prod[{i}]")
-                       for i, x in enumerate(r.items(d, "prod", ""))),
-            removed=tuple(Removed.from_json(x, source=source, where=f"removed[{i}]")
-                          for i, x in enumerate(r.items(d, "removed", ""))),
+            support=tuple(
+                SupportLeg.from_json(x, source=source, where=f"support[{i}]")
+                for i, x in enumerate(r.items(d, "support", ""))
+            ),
+            canary=tuple(
+                HubLeg.from_json(x, source=source, where=f"canary[{i}]") for i, x in enumerate(r.items(d, "canary", ""))
+            ),
+            prod=tuple(
+                HubLeg.from_json(x, source=source, where=f"prod[{i}]") for i, x in enumerate(r.items(d, "prod", ""))
+            ),
+            removed=tuple(
+                Removed.from_json(x, source=source, where=f"removed[{i}]")
+                for i, x in enumerate(r.items(d, "removed", ""))
+            ),
         )
 
     def step_outputs(self) -> dict[str, str]:
@@ -186,10 +205,15 @@ def fold_legs(legs: tuple[HubLeg, ...], max_legs: int) -> tuple[HubLeg, ...]:
         size, extra = divmod(len(group), parts)
         start = 0
         for i in range(parts):
-            chunk = group[start:start + size + (1 if i < extra else 0)]
+            chunk = group[start : start + size + (1 if i < extra else 0)]
             start += len(chunk)
             hubs = tuple(h for leg in chunk for h in leg.hubs)
-            reason = chunk[0].reason if len(chunk) == 1 else f"{len(chunk)} hubs folded into one leg: " + "; ".join(
-                f"{leg.hubs[0]}: {leg.reason}" for leg in chunk[:3]) + (" ..." if len(chunk) > 3 else "")
+            reason = (
+                chunk[0].reason
+                if len(chunk) == 1
+                else f"{len(chunk)} hubs folded into one leg: "
+                + "; ".join(f"{leg.hubs[0]}: {leg.reason}" for leg in chunk[:3])
+                + (" ..." if len(chunk) > 3 else "")
+            )
             folded.append(HubLeg(name, chunk[0].provider, hubs, reason))
     return tuple(folded)

@@ -43,7 +43,13 @@ from deployer.config.model import ClusterConfig, Fleet
 from deployer.planning.legs import HubLeg, Removed, Rollout, SupportLeg
 
 NOTHING, EVERYTHING, SUPPORT_CHART, CHART, CLUSTER_FILE, CLUSTER_DIR = (
-    "nothing", "everything", "support-chart", "chart", "cluster-file", "cluster-dir")
+    "nothing",
+    "everything",
+    "support-chart",
+    "chart",
+    "cluster-file",
+    "cluster-dir",
+)
 
 # (glob, effect, why) - first match wins. fnmatch's "*" also matches "/".
 PATH_RULES: tuple[tuple[str, str, str], ...] = (

@@ -19,11 +19,16 @@ def rollout_markdown(rollout: Rollout, *, title: str = "Deploy plan") -> str:
         lines += ["| cluster | stage | release | why |", "| --- | --- | --- | --- |"]
         lines += [f"| {c} | {stage} | {rel} | {_cell(why)} |" for c, stage, rel, why in rows]
         lines.append("")
-        lines.append(f"{len(rollout.support)} support, {len(rollout.canary)} canary and {len(rollout.prod)} prod legs; "
-                     "a cluster's prod legs run only after its support and canaries succeed.")
+        lines.append(
+            f"{len(rollout.support)} support, {len(rollout.canary)} canary and {len(rollout.prod)} prod legs; "
+            "a cluster's prod legs run only after its support and canaries succeed."
+        )
     if rollout.removed:
-        lines += ["", "Removed from the config (not deployed, not uninstalled): "
-                  + ", ".join(f"{r.cluster}/{r.hub}" for r in rollout.removed)]
+        lines += [
+            "",
+            "Removed from the config (not deployed, not uninstalled): "
+            + ", ".join(f"{r.cluster}/{r.hub}" for r in rollout.removed),
+        ]
     return "\n".join(lines) + "\n"
 
 

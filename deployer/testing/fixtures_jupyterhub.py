@@ -32,8 +32,9 @@ def _started(hub: JupyterHub) -> JupyterHub:
 
 
 @pytest.fixture
-def jupyterhub(tmp_path_factory: pytest.TempPathFactory,
-               request: pytest.FixtureRequest) -> Iterator[Callable[..., JupyterHub]]:
+def jupyterhub(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., JupyterHub]]:
     """A factory starting real JupyterHubs for this test; all are stopped afterwards."""
     hubs: list[JupyterHub] = []
     rootpath = Path(request.config.rootpath)
@@ -54,8 +55,9 @@ def jupyterhub(tmp_path_factory: pytest.TempPathFactory,
 
 
 @pytest.fixture(scope="session")
-def jupyterhub_session(tmp_path_factory: pytest.TempPathFactory,
-                       request: pytest.FixtureRequest) -> Iterator[JupyterHub]:
+def jupyterhub_session(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[JupyterHub]:
     """One default JupyterHub shared by the whole session; use distinct user names."""
     rootpath = Path(request.config.rootpath)
     hub = start_hub(tmp_path_factory.mktemp("jupyterhub-session"), tools_root=rootpath, pythonpath=[rootpath])

@@ -64,8 +64,7 @@ class KubeCluster:
     env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.env = {"KUBECONFIG": str(self.kubeconfig), "KUBECACHEDIR": str(self.workdir / "kube-cache"),
-                    **self.env}
+        self.env = {"KUBECONFIG": str(self.kubeconfig), "KUBECACHEDIR": str(self.workdir / "kube-cache"), **self.env}
 
     @property
     def is_stand_in(self) -> bool:
@@ -76,12 +75,26 @@ class KubeCluster:
         """The environment for a helm/kubectl child process: ``base_env`` (default: this process's) + ``env``."""
         return {**(os.environ if base_env is None else base_env), **self.env}
 
-    def run(self, tool: str, *args: str, check: bool = True, timeout: float = 120,
-            env: Mapping[str, str] | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self,
+        tool: str,
+        *args: str,
+        check: bool = True,
+        timeout: float = 120,
+        env: Mapping[str, str] | None = None,
+        input: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         child_env = self.tool_env(env)
         argv = [find_tool(tool, self.tools_from, child_env), *args]
-        result = subprocess.run(argv, env=child_env, capture_output=True, text=True, timeout=timeout,
-                                input=input, stdin=None if input is not None else subprocess.DEVNULL)
+        result = subprocess.run(
+            argv,
+            env=child_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+        )
         if check and result.returncode != 0:
             raise ToolError(result.returncode, argv, result.stdout, result.stderr)
         return result
@@ -91,8 +104,7 @@ class KubeCluster:
         return self.run("helm", *target.args(), *args, **kwargs)
 
     def kubectl(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        return self.run("kubectl", "--kubeconfig", str(self.kubeconfig), "--context", self.context, *args,
-                        **kwargs)
+        return self.run("kubectl", "--kubeconfig", str(self.kubeconfig), "--context", self.context, *args, **kwargs)
 
     def unique_namespace(self, prefix: str = "t") -> str:
         """A fresh namespace name (not created), for tests sharing one cluster."""
@@ -150,8 +162,9 @@ class KubeCluster:
             raise AssertionError(f"{resource}/{name} not found" + (f" in namespace {namespace}" if namespace else ""))
         return obj
 
-    def list_objects(self, resource: str, namespace: str | None = None, *,
-                     label_selector: str | None = None) -> list[dict[str, Any]]:
+    def list_objects(
+        self, resource: str, namespace: str | None = None, *, label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
         if self.server is not None:
             return self.server.list_objects(resource, namespace, label_selector=label_selector)
         args = ["get", resource, "-o", "json", *(["-n", namespace] if namespace else ["-A"])]
@@ -167,10 +180,12 @@ def _real_cluster(path: str, workdir: Path, tools_from: Path | None) -> KubeClus
     kubeconfig = Path(path).expanduser()
     config = yamlio.load(kubeconfig) or {}
     context = os.environ.get(E2E_CONTEXT) or config.get("current-context") or ""
-    cluster_name = next((c["context"].get("cluster") for c in config.get("contexts") or []
-                         if c.get("name") == context), None)
-    url = next((c["cluster"].get("server", "") for c in config.get("clusters") or []
-                if c.get("name") == cluster_name), "")
+    cluster_name = next(
+        (c["context"].get("cluster") for c in config.get("contexts") or [] if c.get("name") == context), None
+    )
+    url = next(
+        (c["cluster"].get("server", "") for c in config.get("clusters") or [] if c.get("name") == cluster_name), ""
+    )
     return KubeCluster(kubeconfig=kubeconfig, context=context, url=url, workdir=workdir, tools_from=tools_from)
 
 
@@ -181,8 +196,14 @@ def _clusters(workdir: Path, tools_from: Path | None) -> Iterator[KubeCluster]:
         return
     with KubeAPIServer() as server:
         kubeconfig = server.write_kubeconfig(workdir / "kubeconfig", context=DEFAULT_CONTEXT)
-        yield KubeCluster(kubeconfig=kubeconfig, context=DEFAULT_CONTEXT, url=server.url, workdir=workdir,
-                          server=server, tools_from=tools_from)
+        yield KubeCluster(
+            kubeconfig=kubeconfig,
+            context=DEFAULT_CONTEXT,
+            url=server.url,
+            workdir=workdir,
+            server=server,
+            tools_from=tools_from,
+        )
 
 
 @pytest.fixture
@@ -192,8 +213,9 @@ def kube_cluster(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixtu
 
 
 @pytest.fixture(scope="session")
-def kube_cluster_session(tmp_path_factory: pytest.TempPathFactory,
-                         request: pytest.FixtureRequest) -> Iterator[KubeCluster]:
+def kube_cluster_session(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[KubeCluster]:
     """One local Kubernetes API stand-in shared by the whole session; use distinct namespaces."""
     yield from _clusters(tmp_path_factory.mktemp("kube-session"), Path(request.config.rootpath))
 
@@ -201,4 +223,3 @@ def kube_cluster_session(tmp_path_factory: pytest.TempPathFactory,
 def helm_major(cluster: KubeCluster) -> int:
     """The major version of the helm binary the cluster handle runs (3 or 4)."""
     return parse_major(cluster.run("helm", *version_args()).stdout)
-

@@ -55,8 +55,7 @@ def helm(access, env: dict[str, str], *args: str, timeout: float = 120):
 
 def enter(cluster, repo, env, workdir) -> AuthError:
     """Enter ``cluster_access`` expecting an ``AuthError``; nothing (decrypted key, state) may be left behind."""
-    with pytest.raises(AuthError) as caught:
-        with cluster_access(cluster, root=repo.root, env=env, workdir=workdir):
-            pass
+    with pytest.raises(AuthError) as caught, cluster_access(cluster, root=repo.root, env=env, workdir=workdir):
+        pass
     assert os.listdir(workdir) == []
     return caught.value

@@ -15,20 +15,35 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 import pytest
 
+from authkit import (
+    ACCOUNT,
+    ADC_SA,
+    AKS_NAME,
+    CLOSED,
+    DENIED_SA,
+    EKS_NAME,
+    GCP_LOCATION,
+    GCP_PROJECT,
+    GKE_NAME,
+    KEY_SA,
+    REGION,
+    RESOURCE_GROUP,
+    STATIC_TOKEN,
+    SUBSCRIPTION,
+    TENANT,
+    TOKEN_PREFIXES,
+)
 from deployer.config.model import ClusterConfig
 from deployer.testing.kubeapi import KubeAPIServer
 from deployer.tools import find_tool
 from fakes import AzureFake, GkeCluster, GoogleFake, aks_kubeconfig
-from authkit import (
-    ACCOUNT, ADC_SA, AKS_NAME, CLOSED, DENIED_SA, EKS_NAME, GCP_LOCATION, GCP_PROJECT, GKE_NAME, KEY_SA, REGION,
-    RESOURCE_GROUP, STATIC_TOKEN, SUBSCRIPTION, TENANT, TOKEN_PREFIXES,
-)
 from helpers import DEMO_KEY, PROJECT, demo_recipient, sops_encrypt
 
 
@@ -73,6 +88,7 @@ def short_lived_tokens(token_policy: TokenPolicy) -> Iterator[TokenPolicy]:
 
 # -- AWS: moto's server ---------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Moto:
     url: str
@@ -92,26 +108,39 @@ def moto(standin: KubeAPIServer) -> Iterator[Moto]:
     try:
         host, port = server.get_host_and_port()
         url = f"http://{host}:{port}"
-        admin = dict(endpoint_url=url, region_name=REGION, aws_access_key_id="AKIAADMIN00000000000",
-                     aws_secret_access_key="admin")
+        admin = dict(
+            endpoint_url=url,
+            region_name=REGION,
+            aws_access_key_id="AKIAADMIN00000000000",
+            aws_secret_access_key="admin",
+        )
         iam = boto3.client("iam", **admin)
         keys = {}
         for user in ("ci", "nobody", "from-env"):
             iam.create_user(UserName=user)
             key = iam.create_access_key(UserName=user)["AccessKey"]
             keys[user] = (key["AccessKeyId"], key["SecretAccessKey"])
-        allow = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole", "eks:*"],
-                                                         "Resource": "*"}]}
+        allow = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole", "eks:*"], "Resource": "*"}],
+        }
         for user in ("ci", "from-env"):
             iam.put_user_policy(UserName=user, PolicyName="deployer", PolicyDocument=json.dumps(allow))
-        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal":
-                                                         {"AWS": [f"arn:aws:iam::{ACCOUNT}:user/ci",
-                                                                 f"arn:aws:iam::{ACCOUNT}:user/from-env"]}}]}
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRole",
+                    "Principal": {"AWS": [f"arn:aws:iam::{ACCOUNT}:user/ci", f"arn:aws:iam::{ACCOUNT}:user/from-env"]},
+                }
+            ],
+        }
         role_arn = iam.create_role(RoleName="deployer", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
         boto3.client("eks", **admin).create_cluster(name=EKS_NAME, roleArn=role_arn, resourcesVpcConfig={})
         cluster = eks_backends[DEFAULT_ACCOUNT_ID][REGION].clusters[EKS_NAME]
         cluster.endpoint = standin.url  # moto's endpoint and CA are made up: point them at the stand-in
-        cluster.certificateAuthority = {"data": base64.b64encode(standin.ca_pem).decode()}
+        cluster.certificate_authority = {"data": base64.b64encode(standin.ca_pem).decode()}
         yield Moto(url=url, role_arn=role_arn, keys=keys)
     finally:
         server.stop()
@@ -119,17 +148,25 @@ def moto(standin: KubeAPIServer) -> Iterator[Moto]:
 
 # -- Google and Azure fakes -----------------------------------------------------------------------------------------
 
+
 def _service_account(email: str) -> tuple[dict, bytes]:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo)
-    info = {"type": "service_account", "project_id": GCP_PROJECT, "private_key_id": "test-only", "private_key": private,
-            "client_email": email, "client_id": "1", "token_uri": ""}
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    info = {
+        "type": "service_account",
+        "project_id": GCP_PROJECT,
+        "private_key_id": "test-only",
+        "private_key": private,
+        "client_email": email,
+        "client_id": "1",
+        "token_uri": "",
+    }
     return info, public
 
 
@@ -151,7 +188,8 @@ def google(standin: KubeAPIServer) -> Iterator[Google]:
             fake.accounts[email] = public
         fake.denied.add(DENIED_SA)
         fake.clusters[f"projects/{GCP_PROJECT}/locations/{GCP_LOCATION}/clusters/{GKE_NAME}"] = GkeCluster(
-            endpoint=standin.url.removeprefix("https://"), ca_pem=standin.ca_pem)
+            endpoint=standin.url.removeprefix("https://"), ca_pem=standin.ca_pem
+        )
         yield Google(fake=fake, keys=keys)
     finally:
         fake.stop()
@@ -171,6 +209,7 @@ def azure(standin: KubeAPIServer) -> Iterator[AzureFake]:
 
 # -- the config repository and the environment ----------------------------------------------------------------------
 
+
 @dataclass
 class Repo:
     root: Path
@@ -184,39 +223,92 @@ class Repo:
         base = self.clusters[name]
         if not spec_changes:
             return base
+        assert base.spec is not None, name
         return dataclasses.replace(base, spec=dataclasses.replace(base.spec, **spec_changes))
 
 
-CLUSTER_YAML = {
-    "eks": {"provider": "aws", "aws": {"account_id": ACCOUNT, "region": REGION, "cluster": EKS_NAME,
-                                       "role_arn": f"arn:aws:iam::{ACCOUNT}:role/deployer",
-                                       "key": "enc-deployer-credentials.secret.yaml"}},
+CLUSTER_YAML: dict[str, dict[str, Any]] = {
+    "eks": {
+        "provider": "aws",
+        "aws": {
+            "account_id": ACCOUNT,
+            "region": REGION,
+            "cluster": EKS_NAME,
+            "role_arn": f"arn:aws:iam::{ACCOUNT}:role/deployer",
+            "key": "enc-deployer-credentials.secret.yaml",
+        },
+    },
     "eks-default": {"provider": "aws", "aws": {"account_id": ACCOUNT, "region": REGION, "cluster": EKS_NAME}},
-    "eks-nobody": {"provider": "aws", "aws": {"account_id": ACCOUNT, "region": REGION, "cluster": EKS_NAME,
-                                              "role_arn": f"arn:aws:iam::{ACCOUNT}:role/deployer",
-                                              "key": "enc-deployer-credentials.secret.yaml"}},
-    "gke": {"provider": "gcp", "gcp": {"project": GCP_PROJECT, "location": GCP_LOCATION, "cluster": GKE_NAME,
-                                       "key": "enc-deployer-credentials.secret.json"}},
+    "eks-nobody": {
+        "provider": "aws",
+        "aws": {
+            "account_id": ACCOUNT,
+            "region": REGION,
+            "cluster": EKS_NAME,
+            "role_arn": f"arn:aws:iam::{ACCOUNT}:role/deployer",
+            "key": "enc-deployer-credentials.secret.yaml",
+        },
+    },
+    "gke": {
+        "provider": "gcp",
+        "gcp": {
+            "project": GCP_PROJECT,
+            "location": GCP_LOCATION,
+            "cluster": GKE_NAME,
+            "key": "enc-deployer-credentials.secret.json",
+        },
+    },
     "gke-adc": {"provider": "gcp", "gcp": {"project": GCP_PROJECT, "location": GCP_LOCATION, "cluster": GKE_NAME}},
-    "gke-denied": {"provider": "gcp", "gcp": {"project": GCP_PROJECT, "location": GCP_LOCATION, "cluster": GKE_NAME,
-                                              "key": "enc-deployer-credentials.secret.json"}},
-    "aks": {"provider": "azure", "azure": {"subscription_id": SUBSCRIPTION, "resource_group": RESOURCE_GROUP,
-                                           "cluster": AKS_NAME, "tenant_id": TENANT,
-                                           "key": "enc-deployer-credentials.secret.yaml"}},
-    "aks-default": {"provider": "azure", "azure": {"subscription_id": SUBSCRIPTION, "resource_group": RESOURCE_GROUP,
-                                                   "cluster": AKS_NAME, "tenant_id": TENANT}},
-    "aks-denied": {"provider": "azure", "azure": {"subscription_id": SUBSCRIPTION, "resource_group": RESOURCE_GROUP,
-                                                  "cluster": AKS_NAME, "tenant_id": TENANT,
-                                                  "key": "enc-deployer-credentials.secret.yaml"}},
-    "kc-file": {"provider": "kubeconfig", "kubeconfig": {"file": "enc-kubeconfig.secret.yaml",
-                                                         "context": "deployer-local"}},
+    "gke-denied": {
+        "provider": "gcp",
+        "gcp": {
+            "project": GCP_PROJECT,
+            "location": GCP_LOCATION,
+            "cluster": GKE_NAME,
+            "key": "enc-deployer-credentials.secret.json",
+        },
+    },
+    "aks": {
+        "provider": "azure",
+        "azure": {
+            "subscription_id": SUBSCRIPTION,
+            "resource_group": RESOURCE_GROUP,
+            "cluster": AKS_NAME,
+            "tenant_id": TENANT,
+            "key": "enc-deployer-credentials.secret.yaml",
+        },
+    },
+    "aks-default": {
+        "provider": "azure",
+        "azure": {
+            "subscription_id": SUBSCRIPTION,
+            "resource_group": RESOURCE_GROUP,
+            "cluster": AKS_NAME,
+            "tenant_id": TENANT,
+        },
+    },
+    "aks-denied": {
+        "provider": "azure",
+        "azure": {
+            "subscription_id": SUBSCRIPTION,
+            "resource_group": RESOURCE_GROUP,
+            "cluster": AKS_NAME,
+            "tenant_id": TENANT,
+            "key": "enc-deployer-credentials.secret.yaml",
+        },
+    },
+    "kc-file": {
+        "provider": "kubeconfig",
+        "kubeconfig": {"file": "enc-kubeconfig.secret.yaml", "context": "deployer-local"},
+    },
     "kc-ambient": {"provider": "kubeconfig", "kubeconfig": {"context": "deployer-local"}},
 }
 
 
 @pytest.fixture(scope="session")
-def repo(tmp_path_factory: pytest.TempPathFactory, standin: KubeAPIServer, moto: Moto, google: Google,
-         azure: AzureFake) -> Repo:
+def repo(
+    tmp_path_factory: pytest.TempPathFactory, standin: KubeAPIServer, moto: Moto, google: Google, azure: AzureFake
+) -> Repo:
     import yaml
 
     from deployer.config.load import load_cluster
@@ -261,8 +353,9 @@ def ca_bundle(tmp_path_factory: pytest.TempPathFactory, google: Google, azure: A
 
 
 @pytest.fixture
-def base_env(tmp_path: Path, moto: Moto, google: Google, azure: AzureFake, ca_bundle: Path,
-             repo: Repo) -> dict[str, str]:
+def base_env(
+    tmp_path: Path, moto: Moto, google: Google, azure: AzureFake, ca_bundle: Path, repo: Repo
+) -> dict[str, str]:
     """A clean environment: the fakes' endpoints, no ambient cloud credentials, a private TMPDIR and HOME."""
     tools = Path(find_tool("kubectl", PROJECT)).parent
     home, tmp = tmp_path / "home", tmp_path / "tmp"

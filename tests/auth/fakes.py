@@ -18,9 +18,10 @@ import secrets
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 from deployer.testing.kubeapi.tls import make_tls_material
 
@@ -74,7 +75,7 @@ class HTTPSFake:
     def url(self) -> str:
         return f"https://127.0.0.1:{self._server.server_address[1]}"
 
-    def start(self) -> "HTTPSFake":
+    def start(self) -> HTTPSFake:
         self._thread.start()
         return self
 
@@ -94,18 +95,34 @@ def bearer(headers: Any) -> str | None:
 def aks_kubeconfig(server_url: str, ca_pem: bytes) -> bytes:
     """What AKS's listClusterUserCredential hands out (format "exec": a kubelogin user the deployer never uses)."""
     config = {
-        "apiVersion": "v1", "kind": "Config", "current-context": "demo-aks",
-        "clusters": [{"name": "demo-aks", "cluster": {"server": server_url,
-                                                      "certificate-authority-data": base64.b64encode(ca_pem).decode()}}],
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "demo-aks",
+        "clusters": [
+            {
+                "name": "demo-aks",
+                "cluster": {"server": server_url, "certificate-authority-data": base64.b64encode(ca_pem).decode()},
+            }
+        ],
         "contexts": [{"name": "demo-aks", "context": {"cluster": "demo-aks", "user": "clusterUser_demo-rg_demo-aks"}}],
-        "users": [{"name": "clusterUser_demo-rg_demo-aks", "user": {"exec": {
-            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "kubelogin",
-            "args": ["get-token", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630"]}}}],
+        "users": [
+            {
+                "name": "clusterUser_demo-rg_demo-aks",
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": "kubelogin",
+                        "args": ["get-token", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630"],
+                    }
+                },
+            }
+        ],
     }
     return json.dumps(config).encode()
 
 
 # -- Google ---------------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class GkeCluster:
@@ -137,7 +154,7 @@ class GoogleFake(HTTPSFake):
         if method == "POST" and url.path == "/token":
             return self._token(dict(urllib.parse.parse_qsl(body.decode())))
         if method == "GET" and url.path.startswith("/v1/projects/"):
-            return self._get_cluster(url.path[len("/v1/"):], bearer(headers))
+            return self._get_cluster(url.path[len("/v1/") :], bearer(headers))
         return 404, {"error": {"code": 404, "message": f"no route {path}", "status": "NOT_FOUND"}}
 
     def _token(self, form: dict[str, str]) -> Reply:
@@ -147,8 +164,9 @@ class GoogleFake(HTTPSFake):
         try:
             claims = google.auth.jwt.decode(assertion, verify=False)
             public = self.accounts[claims["iss"]]
-            claims = google.auth.jwt.decode(assertion, certs=public.decode(),
-                                            audience=[self.token_uri, "https://oauth2.googleapis.com/token"])
+            claims = google.auth.jwt.decode(
+                assertion, certs=public.decode(), audience=[self.token_uri, "https://oauth2.googleapis.com/token"]
+            )
         except Exception as exc:  # what Google says about a key it does not know
             return 400, {"error": "invalid_grant", "error_description": f"Invalid JWT Signature. ({exc})"}
         scopes = set(claims.get("scope", "").split())
@@ -175,19 +193,34 @@ class GoogleFake(HTTPSFake):
     def _get_cluster(self, name: str, token: str | None) -> Reply:
         email = self.issued.get(token or "") or (self._self_signed(token) if token and token.count(".") == 2 else None)
         if email is None:
-            return 401, {"error": {"code": 401, "message": "Request had invalid authentication credentials.",
-                                   "status": "UNAUTHENTICATED"}}
+            return 401, {
+                "error": {
+                    "code": 401,
+                    "message": "Request had invalid authentication credentials.",
+                    "status": "UNAUTHENTICATED",
+                }
+            }
         if email in self.denied:
-            return 403, {"error": {"code": 403, "status": "PERMISSION_DENIED", "message":
-                                   f"Required \"container.clusters.get\" permission(s) for \"{name}\"."}}
+            return 403, {
+                "error": {
+                    "code": 403,
+                    "status": "PERMISSION_DENIED",
+                    "message": f'Required "container.clusters.get" permission(s) for "{name}".',
+                }
+            }
         cluster = self.clusters.get(name)
         if cluster is None:
             return 404, {"error": {"code": 404, "status": "NOT_FOUND", "message": f"Not found: {name}."}}
-        return 200, {"name": name.rsplit("/", 1)[-1], "endpoint": cluster.endpoint, "status": "RUNNING",
-                     "masterAuth": {"clusterCaCertificate": base64.b64encode(cluster.ca_pem).decode()}}
+        return 200, {
+            "name": name.rsplit("/", 1)[-1],
+            "endpoint": cluster.endpoint,
+            "status": "RUNNING",
+            "masterAuth": {"clusterCaCertificate": base64.b64encode(cluster.ca_pem).decode()},
+        }
 
 
 # -- Azure ----------------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class AzureFake(HTTPSFake):
@@ -213,9 +246,12 @@ class AzureFake(HTTPSFake):
         if method == "GET" and url.path.endswith("/v2.0/.well-known/openid-configuration"):
             tenant = parts[0]
             base = f"{self.url}/{tenant}"
-            return 200, {"token_endpoint": f"{base}/oauth2/v2.0/token",
-                         "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
-                         "issuer": f"{self.url}/{tenant}/v2.0", "tenant_region_scope": "EU"}
+            return 200, {
+                "token_endpoint": f"{base}/oauth2/v2.0/token",
+                "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                "issuer": f"{self.url}/{tenant}/v2.0",
+                "tenant_region_scope": "EU",
+            }
         if method == "POST" and url.path.endswith("/oauth2/v2.0/token"):
             return self._token(dict(urllib.parse.parse_qsl(body.decode())))
         if method == "POST" and url.path.endswith("/listClusterUserCredential"):
@@ -225,15 +261,22 @@ class AzureFake(HTTPSFake):
     def _token(self, form: dict[str, str]) -> Reply:
         client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
         if self.principals.get(client_id) != secret or not secret:
-            return 401, {"error": "invalid_client", "error_codes": [7000215],
-                         "error_description": "AADSTS7000215: Invalid client secret provided."}
+            return 401, {
+                "error": "invalid_client",
+                "error_codes": [7000215],
+                "error_description": "AADSTS7000215: Invalid client secret provided.",
+            }
         scope = form.get("scope", "").replace(" offline_access", "").replace(" openid", "").replace(" profile", "")
         scope = scope.strip()
         with self.lock:
             token = ("aks-fake-" if scope == AKS_SCOPE else "arm-fake-") + secrets.token_hex(8)
             self.issued[token] = (client_id, scope)
-        return 200, {"access_token": token, "expires_in": self.expires_in, "ext_expires_in": self.expires_in,
-                     "token_type": "Bearer"}
+        return 200, {
+            "access_token": token,
+            "expires_in": self.expires_in,
+            "ext_expires_in": self.expires_in,
+            "token_type": "Bearer",
+        }
 
     def _credentials(self, parts: list[str], token: str | None) -> Reply:
         who = self.issued.get(token or "")
@@ -242,21 +285,33 @@ class AzureFake(HTTPSFake):
         # subscriptions/S/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/C/listCluster...
         sub, rg, name = parts[1], parts[3], parts[7]
         if who[0] in self.denied:
-            return 403, {"error": {"code": "AuthorizationFailed", "message": (
-                f"The client '{who[0]}' with object id '{who[0]}' does not have authorization to perform action "
-                "'Microsoft.ContainerService/managedClusters/listClusterUserCredential/action' over scope "
-                f"'/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/"
-                f"{name}' or the scope is invalid.")}}
+            return 403, {
+                "error": {
+                    "code": "AuthorizationFailed",
+                    "message": (
+                        f"The client '{who[0]}' with object id '{who[0]}' does not have authorization to perform "
+                        "action 'Microsoft.ContainerService/managedClusters/listClusterUserCredential/action' over "
+                        "scope "
+                        f"'/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/"
+                        f"{name}' or the scope is invalid."
+                    ),
+                }
+            }
         if not any(s == sub and r == rg for s, r, _ in self.clusters):
-            return 404, {"error": {"code": "ResourceGroupNotFound", "message": f"Resource group '{rg}' could not "
-                                   "be found."}}
+            return 404, {
+                "error": {"code": "ResourceGroupNotFound", "message": f"Resource group '{rg}' could not be found."}
+            }
         kubeconfig = self.clusters.get((sub, rg, name))
         if kubeconfig is None:
-            return 404, {"error": {"code": "ResourceNotFound", "message": f"The Resource "
-                                   f"'Microsoft.ContainerService/managedClusters/{name}' under resource group '{rg}' "
-                                   "was not found."}}
-        return 200, {"kubeconfigs": [{"name": "clusterUser",
-                                      "value": base64.b64encode(kubeconfig).decode()}]}
+            return 404, {
+                "error": {
+                    "code": "ResourceNotFound",
+                    "message": f"The Resource "
+                    f"'Microsoft.ContainerService/managedClusters/{name}' under resource group '{rg}' "
+                    "was not found.",
+                }
+            }
+        return 200, {"kubeconfigs": [{"name": "clusterUser", "value": base64.b64encode(kubeconfig).decode()}]}
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:

@@ -8,14 +8,14 @@ import urllib.parse
 
 import pytest
 
-from authkit import ACCOUNT, EKS_NAME, REGION, kubectl, enter
+from authkit import ACCOUNT, EKS_NAME, REGION, enter, kubectl
 from deployer.auth import cluster_access
 
 
 def decode(token: str) -> dict[str, str]:
     """The query of the presigned STS URL inside an EKS token (and its host, under 'host')."""
     assert token.startswith("k8s-aws-v1.")
-    body = token[len("k8s-aws-v1."):]
+    body = token[len("k8s-aws-v1.") :]
     url = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()
     parts = urllib.parse.urlsplit(url)
     return {**dict(urllib.parse.parse_qsl(parts.query)), "host": parts.netloc}
@@ -67,7 +67,8 @@ def test_default_chain_with_role(repo, aws_env, token_policy, workdir):
     cluster = repo.cluster("eks-default", role_arn=f"arn:aws:iam::{ACCOUNT}:role/deployer")
     with cluster_access(cluster, root=repo.root, env=aws_env, workdir=workdir) as access:
         query = token_after(access, aws_env, token_policy)
-    assert assumed_role_of(query["X-Amz-Credential"].split("/")[0]).endswith("assumed-role/deployer/deployer-eks-default")
+    role = assumed_role_of(query["X-Amz-Credential"].split("/")[0])
+    assert role is not None and role.endswith("assumed-role/deployer/deployer-eks-default")
 
 
 def test_no_credentials(repo, base_env, workdir):
@@ -102,15 +103,18 @@ def test_endpoint_unreachable(repo, base_env, workdir):
     env = {**base_env, "DEPLOYER_AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
     error = enter(repo.cluster("eks"), repo, env, workdir)
     assert (error.kind, error.exit_code) == ("unreachable", 1)
-    assert "cannot reach the AWS API" in error.message and "DEPLOYER_AWS_ENDPOINT_URL=http://127.0.0.1:9" in error.message
+    assert (
+        "cannot reach the AWS API" in error.message and "DEPLOYER_AWS_ENDPOINT_URL=http://127.0.0.1:9" in error.message
+    )
 
 
 def test_eks_name_is_the_signed_cluster_header(repo, base_env, token_policy, workdir):
     """The token names the EKS cluster (aws.cluster), not the deployer's cluster folder."""
-    from deployer.auth._base import State
     from deployer.auth import aws
+    from deployer.auth._base import State
 
     with cluster_access(repo.cluster("eks"), root=repo.root, env=base_env, workdir=workdir) as access:
+        assert access.kubeconfig is not None
         token = aws.token(State.load(access.kubeconfig.parent))
     assert token.value.startswith("k8s-aws-v1.") and EKS_NAME == "demo-eks"
     assert token.expires_at - __import__("time").time() == pytest.approx(14 * 60, abs=5)

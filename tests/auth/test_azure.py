@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-
 import pytest
 
-from authkit import AKS_NAME, RESOURCE_GROUP, SUBSCRIPTION, kubectl, enter
+from authkit import AKS_NAME, RESOURCE_GROUP, SUBSCRIPTION, enter, kubectl
 from deployer.auth import cluster_access
 from fakes import AKS_SCOPE
 
@@ -51,8 +50,10 @@ def test_cluster_not_found_names_subscription_and_group(repo, base_env, workdir,
     error = enter(repo.cluster("aks", **change), repo, base_env, workdir)
     assert (error.kind, error.exit_code) == ("not-found", 2)
     rg = change.get("resource_group", RESOURCE_GROUP)
-    assert f"AKS cluster '{change.get('cluster', AKS_NAME)}' not found in subscription {SUBSCRIPTION}, resource group {rg}" \
+    assert (
+        f"AKS cluster '{change.get('cluster', AKS_NAME)}' not found in subscription {SUBSCRIPTION}, resource group {rg}"
         in error.message
+    )
 
 
 def test_endpoint_unreachable(repo, base_env, workdir):

@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-from authkit import STATIC_TOKEN, kubectl, helm
+from authkit import STATIC_TOKEN, helm, kubectl
 from deployer.auth import PROVIDERS, cluster_access
 
 # provider -> (cluster of the test repository, the env fixture it needs, prefix of the token the stand-in must see)
@@ -26,7 +26,9 @@ def test_every_provider_has_a_case():
 
 
 @pytest.mark.parametrize("provider", sorted(CASES))
-def test_provider_kubeconfig_lets_kubectl_and_helm_reach_the_cluster(provider, request, repo, standin, token_policy, workdir):
+def test_provider_kubeconfig_lets_kubectl_and_helm_reach_the_cluster(
+    provider, request, repo, standin, token_policy, workdir
+):
     name, env_fixture, prefix = CASES[provider]
     env = request.getfixturevalue(env_fixture)
     seen_before = len(token_policy.presented)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-
-
-from authkit import ADC_SA, DENIED_SA, GCP_LOCATION, GCP_PROJECT, KEY_SA, kubectl, enter
+from authkit import ADC_SA, DENIED_SA, GCP_LOCATION, GCP_PROJECT, KEY_SA, enter, kubectl
 from deployer.auth import cluster_access
 from fakes import GKE_SCOPES
 

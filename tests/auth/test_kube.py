@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from authkit import STATIC_TOKEN
 
+from authkit import STATIC_TOKEN
 from deployer.auth import PROVIDERS, ClusterAccess, cluster_access
 from deployer.errors import DeployerError, UsageError
 from deployer.kube import api_client, secret_data
@@ -51,8 +51,10 @@ def test_every_providers_token_reads_a_secret(provider, request, repo, standin, 
     env = request.getfixturevalue(env_fixture)
     runner = Runner()
     seen_before = len(token_policy.presented)
-    with cluster_access(repo.cluster(name), root=repo.root, env=env, workdir=workdir, runner=runner) as access, \
-            api_client(access, env=env, workdir=workdir, runner=runner) as api:
+    with (
+        cluster_access(repo.cluster(name), root=repo.root, env=env, workdir=workdir, runner=runner) as access,
+        api_client(access, env=env, workdir=workdir, runner=runner) as api,
+    ):
         namespace = put_secret(api, {"k": "the value"})
         data = secret_data(api, namespace, "hub", doing="read it")
         assert data is not None and data["k"] == "dGhlIHZhbHVl"  # base64, as the API gives it
@@ -71,8 +73,10 @@ def test_the_kubeconfig_comes_from_the_env_handed_in_not_os_environ(repo, base_e
         assert put_secret(api, {"k": "v"})
     monkeypatch.setenv("KUBECONFIG", str(repo.kubeconfig))  # a good one in os.environ is not used either
     without = {k: v for k, v in base_env.items() if k != "KUBECONFIG"}
-    with pytest.raises(UsageError, match=f"no kubeconfig found at {base_env['HOME']}/.kube/config"), \
-            api_client(ClusterAccess(kubeconfig=None), env=without, workdir=workdir):
+    with (
+        pytest.raises(UsageError, match=f"no kubeconfig found at {base_env['HOME']}/.kube/config"),
+        api_client(ClusterAccess(kubeconfig=None), env=without, workdir=workdir),
+    ):
         pass
 
 
@@ -101,9 +105,14 @@ def exec_kubeconfig(repo, tmp_path: Path, lifetime: float) -> tuple[Path, Path]:
     script.chmod(0o755)
     config = yaml.safe_load(repo.kubeconfig.read_text())
     for user in config["users"]:
-        user["user"] = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "./plugin",
-                                 "env": [{"name": "FROM_KUBECONFIG", "value": str(lifetime)}],
-                                 "interactiveMode": "Never"}}
+        user["user"] = {
+            "exec": {
+                "apiVersion": "client.authentication.k8s.io/v1",
+                "command": "./plugin",
+                "env": [{"name": "FROM_KUBECONFIG", "value": str(lifetime)}],
+                "interactiveMode": "Never",
+            }
+        }
     path = tmp_path / "kubeconfig"
     path.write_text(json.dumps(config))
     return path, count
@@ -111,7 +120,8 @@ def exec_kubeconfig(repo, tmp_path: Path, lifetime: float) -> tuple[Path, Path]:
 
 @pytest.mark.parametrize(("lifetime", "runs"), [(3600, 1), (5, 3)])  # renewed 10 s before it expires
 def test_an_exec_plugin_gets_the_kubeconfigs_env_and_is_run_again_when_its_token_expires(
-        lifetime, runs, repo, base_env, workdir, tmp_path, monkeypatch, token_policy):
+    lifetime, runs, repo, base_env, workdir, tmp_path, monkeypatch, token_policy
+):
     kubeconfig, count = exec_kubeconfig(repo, tmp_path, lifetime)
     monkeypatch.setenv("ONLY_IN_OS_ENVIRON", "x")
     env = {**base_env, "FROM_ENV": "y"}
@@ -123,8 +133,10 @@ def test_an_exec_plugin_gets_the_kubeconfigs_env_and_is_run_again_when_its_token
 
 def test_a_failing_exec_plugin_is_bad_input_with_its_message(repo, base_env, workdir, tmp_path):
     kubeconfig, _ = exec_kubeconfig(repo, tmp_path, 3600)
-    with pytest.raises(UsageError) as caught, \
-            api_client(ClusterAccess(kubeconfig=kubeconfig), env=base_env, workdir=workdir):  # FROM_ENV is missing
+    with (
+        pytest.raises(UsageError) as caught,
+        api_client(ClusterAccess(kubeconfig=kubeconfig), env=base_env, workdir=workdir),
+    ):  # FROM_ENV is missing
         pass
     assert "the kubeconfig's credential plugin (plugin) failed (exit 1)" in caught.value.render()
     assert "plugin: FROM_ENV" in caught.value.render()
@@ -135,14 +147,19 @@ def test_refused_credentials_and_an_unreachable_server(repo, base_env, workdir, 
     config = yaml.safe_load(repo.kubeconfig.read_text())
     config["users"][0]["user"] = {"token": "not-accepted"}
     bad_token.write_text(json.dumps(config))
-    refused = pytest.raises(UsageError, match="cannot read it: the Kubernetes API refused the credentials "
-                                              r"\(401 Unauthorized\); check or renew")
+    refused = pytest.raises(
+        UsageError,
+        match="cannot read it: the Kubernetes API refused the credentials "
+        r"\(401 Unauthorized\); check or renew",
+    )
     with api_client(ClusterAccess(kubeconfig=bad_token), env=base_env, workdir=workdir) as api, refused:
         secret_data(api, "default", "hub", doing="read it")
     config["clusters"][0]["cluster"]["server"] = "https://127.0.0.1:9"
     unreachable = tmp_path / "unreachable"
     unreachable.write_text(json.dumps(config))
-    with api_client(ClusterAccess(kubeconfig=unreachable), env=base_env, workdir=workdir) as api, \
-            pytest.raises(DeployerError) as caught:
+    with (
+        api_client(ClusterAccess(kubeconfig=unreachable), env=base_env, workdir=workdir) as api,
+        pytest.raises(DeployerError) as caught,
+    ):
         secret_data(api, "default", "hub", doing="read it")
     assert caught.value.exit_code == 1 and "the Kubernetes API could not be reached" in str(caught.value)

@@ -10,6 +10,7 @@ from deployer.auth import cluster_access
 
 def test_encrypted_file_with_context(repo, base_env, workdir):
     with cluster_access(repo.cluster("kc-file"), root=repo.root, env=base_env, workdir=workdir) as access:
+        assert access.kubeconfig is not None
         assert access.context == "deployer-local" and access.kubeconfig.parent == workdir
         assert oct(access.kubeconfig.stat().st_mode & 0o777) == "0o600"
         got = kubectl(access, base_env, "get", "ns", "default", "-o", "name")

@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 import yaml
-from clistubs import calls, install_stubs
-from helpers import DEMO_KEY, PROJECT, demo_recipient, sops_encrypt
 
+from clistubs import calls, install_stubs
 from deployer import helm_argv
 from deployer.auth import MANUAL, PROVIDERS, manual_access
 from deployer.config.model import AwsSpec, AzureSpec, ClusterConfig, GcpSpec, KubeconfigSpec
 from deployer.shellwords import shell_join
 from deployer.tools import find_tool
+from helpers import DEMO_KEY, PROJECT, demo_recipient, sops_encrypt
 
 KC = '"$access_dir/kubeconfig"'
 FOLDER = 'access_dir="$(mktemp -d)"; trap \'rm -rf "$access_dir"\' EXIT'
@@ -32,52 +32,94 @@ KEYS: dict[str, dict[str, Any]] = {  # key file -> its plaintext
     "enc-kc.yaml": {"apiVersion": "v1", "kind": "Config", "clusters": [], "contexts": [], "users": []},
     "enc-key.json": {"type": "service_account", "client_email": "deployer@p.iam.gserviceaccount.com"},
     "enc-aws.yaml": {"aws_access_key_id": "AKIAEXAMPLE000000000", "aws_secret_access_key": "aws-secret"},
-    "enc-aws-session.yaml": {"aws_access_key_id": "ASIAEXAMPLE000000000", "aws_secret_access_key": "aws-secret",
-                             "aws_session_token": "session-token"},
+    "enc-aws-session.yaml": {
+        "aws_access_key_id": "ASIAEXAMPLE000000000",
+        "aws_secret_access_key": "aws-secret",
+        "aws_session_token": "session-token",
+    },
     "enc-sp.yaml": {"client_id": "sp-id", "client_secret": "-starts-with-a-dash", "tenant_id": TENANT},
 }
 CASES: dict[str, tuple[Any, list[str] | None, list[str]]] = {  # name -> (spec, non-comment lines, helm's flags)
     "kubeconfig-ambient": (KubeconfigSpec(context="ctx"), [], ["--kube-context", "ctx"]),
     "kubeconfig-current": (KubeconfigSpec(), [], []),
-    "kubeconfig-file": (KubeconfigSpec(file="enc-kc.yaml", context="ctx"), [
-        FOLDER, f"sops --decrypt config/clusters/c1/enc-kc.yaml > {KC}"],
-        ["--kubeconfig", KC, "--kube-context", "ctx"]),
-    "gcp-key": (GcpSpec(project="p", location="us-central1", cluster="k", key="enc-key.json"), [
-        FOLDER, f'export CLOUDSDK_CONFIG="$access_dir" KUBECONFIG={KC}',
-        "gcloud auth activate-service-account --key-file=<(sops --decrypt config/clusters/c1/enc-key.json)",
-        "gcloud container clusters get-credentials k --project p --location us-central1"], ["--kubeconfig", KC]),
-    "gcp-adc": (GcpSpec(project="p", location="europe-west1-b", cluster="k"), [
-        FOLDER, f"export KUBECONFIG={KC}",
-        "gcloud container clusters get-credentials k --project p --location europe-west1-b"], ["--kubeconfig", KC]),
-    "aws-key-role": (AwsSpec(account_id="123456789012", region="us-west-2", cluster="k", role_arn=ROLE,
-                             key="enc-aws.yaml"), [
-        FOLDER,
-        """AWS_ACCESS_KEY_ID="$(sops --decrypt --extract '["aws_access_key_id"]' config/clusters/c1/enc-aws.yaml)\"""",
-        """AWS_SECRET_ACCESS_KEY="$(sops --decrypt --extract '["aws_secret_access_key"]' """
-        """config/clusters/c1/enc-aws.yaml)\"""",
-        """AWS_SESSION_TOKEN="$(sops --decrypt --extract '["aws_session_token"]' config/clusters/c1/enc-aws.yaml """
-        """2>/dev/null)" || unset AWS_SESSION_TOKEN""",
-        "export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN; unset AWS_PROFILE",
-        f"aws eks update-kubeconfig --name k --region us-west-2 --role-arn {ROLE} --kubeconfig {KC}"],
-        ["--kubeconfig", KC]),
-    "aws-key-session": (AwsSpec(account_id="123456789012", region="eu-west-1", cluster="k",
-                                key="enc-aws-session.yaml"), None, ["--kubeconfig", KC]),
-    "aws-default-chain": (AwsSpec(account_id="123456789012", region="us-west-2", cluster="k"), [
-        FOLDER, f"aws eks update-kubeconfig --name k --region us-west-2 --kubeconfig {KC}"], ["--kubeconfig", KC]),
-    "azure-key": (AzureSpec(subscription_id="s-1", resource_group="rg", cluster="k", key="enc-sp.yaml"), [
-        FOLDER, 'export AZURE_CONFIG_DIR="$access_dir"',
-        """client_id="$(sops --decrypt --extract '["client_id"]' config/clusters/c1/enc-sp.yaml)\"""",
-        """client_secret="$(sops --decrypt --extract '["client_secret"]' config/clusters/c1/enc-sp.yaml)\"""",
-        """tenant_id="$(sops --decrypt --extract '["tenant_id"]' config/clusters/c1/enc-sp.yaml)\"""",
-        'az login --service-principal --username "$client_id" --password="$client_secret" --tenant "$tenant_id" '
-        "--output none",
-        f"az aks get-credentials --resource-group rg --name k --subscription s-1 --file {KC}",
-        f"kubelogin convert-kubeconfig --login azurecli --kubeconfig {KC}"], ["--kubeconfig", KC]),
-    "azure-key-tenant": (AzureSpec(subscription_id="s-1", resource_group="rg", cluster="k", tenant_id=TENANT,
-                                   key="enc-sp.yaml"), None, ["--kubeconfig", KC]),
-    "azure-default": (AzureSpec(subscription_id="s-1", resource_group="rg", cluster="k", tenant_id=TENANT), [
-        FOLDER, f"az aks get-credentials --resource-group rg --name k --subscription s-1 --file {KC}",
-        f"kubelogin convert-kubeconfig --login azurecli --kubeconfig {KC}"], ["--kubeconfig", KC]),
+    "kubeconfig-file": (
+        KubeconfigSpec(file="enc-kc.yaml", context="ctx"),
+        [FOLDER, f"sops --decrypt config/clusters/c1/enc-kc.yaml > {KC}"],
+        ["--kubeconfig", KC, "--kube-context", "ctx"],
+    ),
+    "gcp-key": (
+        GcpSpec(project="p", location="us-central1", cluster="k", key="enc-key.json"),
+        [
+            FOLDER,
+            f'export CLOUDSDK_CONFIG="$access_dir" KUBECONFIG={KC}',
+            "gcloud auth activate-service-account --key-file=<(sops --decrypt config/clusters/c1/enc-key.json)",
+            "gcloud container clusters get-credentials k --project p --location us-central1",
+        ],
+        ["--kubeconfig", KC],
+    ),
+    "gcp-adc": (
+        GcpSpec(project="p", location="europe-west1-b", cluster="k"),
+        [
+            FOLDER,
+            f"export KUBECONFIG={KC}",
+            "gcloud container clusters get-credentials k --project p --location europe-west1-b",
+        ],
+        ["--kubeconfig", KC],
+    ),
+    "aws-key-role": (
+        AwsSpec(account_id="123456789012", region="us-west-2", cluster="k", role_arn=ROLE, key="enc-aws.yaml"),
+        [
+            FOLDER,
+            """AWS_ACCESS_KEY_ID="$(sops --decrypt --extract '["aws_access_key_id"]' """
+            """config/clusters/c1/enc-aws.yaml)\"""",
+            """AWS_SECRET_ACCESS_KEY="$(sops --decrypt --extract '["aws_secret_access_key"]' """
+            """config/clusters/c1/enc-aws.yaml)\"""",
+            """AWS_SESSION_TOKEN="$(sops --decrypt --extract '["aws_session_token"]' config/clusters/c1/enc-aws.yaml """
+            """2>/dev/null)" || unset AWS_SESSION_TOKEN""",
+            "export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN; unset AWS_PROFILE",
+            f"aws eks update-kubeconfig --name k --region us-west-2 --role-arn {ROLE} --kubeconfig {KC}",
+        ],
+        ["--kubeconfig", KC],
+    ),
+    "aws-key-session": (
+        AwsSpec(account_id="123456789012", region="eu-west-1", cluster="k", key="enc-aws-session.yaml"),
+        None,
+        ["--kubeconfig", KC],
+    ),
+    "aws-default-chain": (
+        AwsSpec(account_id="123456789012", region="us-west-2", cluster="k"),
+        [FOLDER, f"aws eks update-kubeconfig --name k --region us-west-2 --kubeconfig {KC}"],
+        ["--kubeconfig", KC],
+    ),
+    "azure-key": (
+        AzureSpec(subscription_id="s-1", resource_group="rg", cluster="k", key="enc-sp.yaml"),
+        [
+            FOLDER,
+            'export AZURE_CONFIG_DIR="$access_dir"',
+            """client_id="$(sops --decrypt --extract '["client_id"]' config/clusters/c1/enc-sp.yaml)\"""",
+            """client_secret="$(sops --decrypt --extract '["client_secret"]' config/clusters/c1/enc-sp.yaml)\"""",
+            """tenant_id="$(sops --decrypt --extract '["tenant_id"]' config/clusters/c1/enc-sp.yaml)\"""",
+            'az login --service-principal --username "$client_id" --password="$client_secret" --tenant "$tenant_id" '
+            "--output none",
+            f"az aks get-credentials --resource-group rg --name k --subscription s-1 --file {KC}",
+            f"kubelogin convert-kubeconfig --login azurecli --kubeconfig {KC}",
+        ],
+        ["--kubeconfig", KC],
+    ),
+    "azure-key-tenant": (
+        AzureSpec(subscription_id="s-1", resource_group="rg", cluster="k", tenant_id=TENANT, key="enc-sp.yaml"),
+        None,
+        ["--kubeconfig", KC],
+    ),
+    "azure-default": (
+        AzureSpec(subscription_id="s-1", resource_group="rg", cluster="k", tenant_id=TENANT),
+        [
+            FOLDER,
+            f"az aks get-credentials --resource-group rg --name k --subscription s-1 --file {KC}",
+            f"kubelogin convert-kubeconfig --login azurecli --kubeconfig {KC}",
+        ],
+        ["--kubeconfig", KC],
+    ),
 }
 # name -> the calls the stubs must record, in order: (tool, argv); "<KC>" is the private kubeconfig's path
 EXPECTED_CALLS = {
@@ -87,43 +129,127 @@ EXPECTED_CALLS = {
     "gcp-key": [
         ("sops", ["--decrypt", "config/clusters/c1/enc-key.json"]),
         ("gcloud", ["auth", "activate-service-account", "--key-file=/dev/fd/*"]),
-        ("gcloud", ["container", "clusters", "get-credentials", "k", "--project", "p", "--location", "us-central1"])],
-    "gcp-adc": [("gcloud", ["container", "clusters", "get-credentials", "k", "--project", "p", "--location",
-                            "europe-west1-b"])],
+        ("gcloud", ["container", "clusters", "get-credentials", "k", "--project", "p", "--location", "us-central1"]),
+    ],
+    "gcp-adc": [
+        ("gcloud", ["container", "clusters", "get-credentials", "k", "--project", "p", "--location", "europe-west1-b"])
+    ],
     "aws-key-role": [
         ("sops", ["--decrypt", "--extract", '["aws_access_key_id"]', "config/clusters/c1/enc-aws.yaml"]),
         ("sops", ["--decrypt", "--extract", '["aws_secret_access_key"]', "config/clusters/c1/enc-aws.yaml"]),
         ("sops", ["--decrypt", "--extract", '["aws_session_token"]', "config/clusters/c1/enc-aws.yaml"]),
-        ("aws", ["eks", "update-kubeconfig", "--name", "k", "--region", "us-west-2", "--role-arn", ROLE,
-                 "--kubeconfig", "<KC>"])],
+        (
+            "aws",
+            [
+                "eks",
+                "update-kubeconfig",
+                "--name",
+                "k",
+                "--region",
+                "us-west-2",
+                "--role-arn",
+                ROLE,
+                "--kubeconfig",
+                "<KC>",
+            ],
+        ),
+    ],
     "aws-key-session": [
         ("sops", ["--decrypt", "--extract", '["aws_access_key_id"]', "config/clusters/c1/enc-aws-session.yaml"]),
         ("sops", ["--decrypt", "--extract", '["aws_secret_access_key"]', "config/clusters/c1/enc-aws-session.yaml"]),
         ("sops", ["--decrypt", "--extract", '["aws_session_token"]', "config/clusters/c1/enc-aws-session.yaml"]),
-        ("aws", ["eks", "update-kubeconfig", "--name", "k", "--region", "eu-west-1", "--kubeconfig", "<KC>"])],
+        ("aws", ["eks", "update-kubeconfig", "--name", "k", "--region", "eu-west-1", "--kubeconfig", "<KC>"]),
+    ],
     "aws-default-chain": [
-        ("aws", ["eks", "update-kubeconfig", "--name", "k", "--region", "us-west-2", "--kubeconfig", "<KC>"])],
+        ("aws", ["eks", "update-kubeconfig", "--name", "k", "--region", "us-west-2", "--kubeconfig", "<KC>"])
+    ],
     "azure-key": [
         ("sops", ["--decrypt", "--extract", '["client_id"]', "config/clusters/c1/enc-sp.yaml"]),
         ("sops", ["--decrypt", "--extract", '["client_secret"]', "config/clusters/c1/enc-sp.yaml"]),
         ("sops", ["--decrypt", "--extract", '["tenant_id"]', "config/clusters/c1/enc-sp.yaml"]),
-        ("az", ["login", "--service-principal", "--username", "sp-id", "--password=-starts-with-a-dash", "--tenant",
-                TENANT, "--output", "none"]),
-        ("az", ["aks", "get-credentials", "--resource-group", "rg", "--name", "k", "--subscription", "s-1", "--file",
-                "<KC>"]),
-        ("kubelogin", ["convert-kubeconfig", "--login", "azurecli", "--kubeconfig", "<KC>"])],
+        (
+            "az",
+            [
+                "login",
+                "--service-principal",
+                "--username",
+                "sp-id",
+                "--password=-starts-with-a-dash",
+                "--tenant",
+                TENANT,
+                "--output",
+                "none",
+            ],
+        ),
+        (
+            "az",
+            [
+                "aks",
+                "get-credentials",
+                "--resource-group",
+                "rg",
+                "--name",
+                "k",
+                "--subscription",
+                "s-1",
+                "--file",
+                "<KC>",
+            ],
+        ),
+        ("kubelogin", ["convert-kubeconfig", "--login", "azurecli", "--kubeconfig", "<KC>"]),
+    ],
     "azure-key-tenant": [
         ("sops", ["--decrypt", "--extract", '["client_id"]', "config/clusters/c1/enc-sp.yaml"]),
         ("sops", ["--decrypt", "--extract", '["client_secret"]', "config/clusters/c1/enc-sp.yaml"]),
-        ("az", ["login", "--service-principal", "--username", "sp-id", "--password=-starts-with-a-dash", "--tenant",
-                TENANT, "--output", "none"]),
-        ("az", ["aks", "get-credentials", "--resource-group", "rg", "--name", "k", "--subscription", "s-1", "--file",
-                "<KC>"]),
-        ("kubelogin", ["convert-kubeconfig", "--login", "azurecli", "--kubeconfig", "<KC>"])],
+        (
+            "az",
+            [
+                "login",
+                "--service-principal",
+                "--username",
+                "sp-id",
+                "--password=-starts-with-a-dash",
+                "--tenant",
+                TENANT,
+                "--output",
+                "none",
+            ],
+        ),
+        (
+            "az",
+            [
+                "aks",
+                "get-credentials",
+                "--resource-group",
+                "rg",
+                "--name",
+                "k",
+                "--subscription",
+                "s-1",
+                "--file",
+                "<KC>",
+            ],
+        ),
+        ("kubelogin", ["convert-kubeconfig", "--login", "azurecli", "--kubeconfig", "<KC>"]),
+    ],
     "azure-default": [
-        ("az", ["aks", "get-credentials", "--resource-group", "rg", "--name", "k", "--subscription", "s-1", "--file",
-                "<KC>"]),
-        ("kubelogin", ["convert-kubeconfig", "--login", "azurecli", "--kubeconfig", "<KC>"])],
+        (
+            "az",
+            [
+                "aks",
+                "get-credentials",
+                "--resource-group",
+                "rg",
+                "--name",
+                "k",
+                "--subscription",
+                "s-1",
+                "--file",
+                "<KC>",
+            ],
+        ),
+        ("kubelogin", ["convert-kubeconfig", "--login", "azurecli", "--kubeconfig", "<KC>"]),
+    ],
 }
 
 
@@ -134,26 +260,35 @@ def cluster(spec) -> ClusterConfig:
 
 def test_every_provider_says_how_it_is_reached_by_hand_without_its_sdk():
     assert set(MANUAL) == set(PROVIDERS) and {c[0].__class__ for c in CASES.values()} >= {
-        GcpSpec, AwsSpec, AzureSpec, KubeconfigSpec}
-    code = ("import sys\nfrom deployer.auth import manual_access\nfrom deployer.config.model import *\n"
-            "manual_access(ClusterConfig('c', 'gcp', GcpSpec('p', 'l', 'k', 'enc-k.json'), 'config/clusters/c'))\n"
-            "manual_access(ClusterConfig('c', 'aws', AwsSpec('1', 'r', 'k'), 'config/clusters/c'))\n"
-            "manual_access(ClusterConfig('c', 'azure', AzureSpec('s', 'g', 'k'), 'config/clusters/c'))\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('google', 'boto3', 'botocore', 'azure')"
-            " or m in ('deployer.auth.gcp', 'deployer.auth.aws', 'deployer.auth.azure')))\n")
+        GcpSpec,
+        AwsSpec,
+        AzureSpec,
+        KubeconfigSpec,
+    }
+    code = (
+        "import sys\nfrom deployer.auth import manual_access\nfrom deployer.config.model import *\n"
+        "manual_access(ClusterConfig('c', 'gcp', GcpSpec('p', 'l', 'k', 'enc-k.json'), 'config/clusters/c'))\n"
+        "manual_access(ClusterConfig('c', 'aws', AwsSpec('1', 'r', 'k'), 'config/clusters/c'))\n"
+        "manual_access(ClusterConfig('c', 'azure', AzureSpec('s', 'g', 'k'), 'config/clusters/c'))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('google', 'boto3', 'botocore', 'azure')"
+        " or m in ('deployer.auth.gcp', 'deployer.auth.aws', 'deployer.auth.azure')))\n"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT)
     assert done.stdout.strip() == "[]"
 
 
 def test_a_dry_run_imports_no_sdk_and_no_kubernetes_client():
-    code = ("import sys\nfrom deployer.cli import run\n"
-            f"codes = [run(['--repo', {str(PROJECT)!r}, 'deploy', c, '--dry-run']) for c in "
-            "('demo-gcp', 'demo-aws', 'demo-azure')]\n"
-            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('google', 'boto3', 'botocore', 'azure', "
-            "'kubernetes'))\nprint('RESULT', codes, heavy)\n")
+    code = (
+        "import sys\nfrom deployer.cli import run\n"
+        f"codes = [run(['--repo', {str(PROJECT)!r}, 'deploy', c, '--dry-run']) for c in "
+        "('demo-gcp', 'demo-aws', 'demo-azure')]\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('google', 'boto3', 'botocore', 'azure', "
+        "'kubernetes'))\nprint('RESULT', codes, heavy)\n"
+    )
     env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/")}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT, env=env,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT, env=env, timeout=120
+    )
     assert "RESULT [0, 0, 0] []" in done.stdout.splitlines(), done.stderr[-2000:]
 
 
@@ -191,11 +326,23 @@ def run_script(lines: list[str], root: Path, tmp_path: Path) -> tuple[subprocess
     stubs, home, tmp = tmp_path / "stubs", tmp_path / "home", tmp_path / "tmp"
     home.mkdir()
     tmp.mkdir()
-    env = {**install_stubs(stubs, real_sops=find_tool("sops", PROJECT), helm_major=4),
-           "PATH": f"{stubs}{os.pathsep}{os.environ['PATH']}", "HOME": str(home), "TMPDIR": str(tmp),
-           "SOPS_AGE_KEY_FILE": str(DEMO_KEY), "AWS_PROFILE": "someone-else", "AWS_SESSION_TOKEN": "not-this-one"}
-    done = subprocess.run(["bash", "-c", "set -euo pipefail\n" + "\n".join(lines) + "\n"], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=120)
+    env = {
+        **install_stubs(stubs, real_sops=find_tool("sops", PROJECT), helm_major=4),
+        "PATH": f"{stubs}{os.pathsep}{os.environ['PATH']}",
+        "HOME": str(home),
+        "TMPDIR": str(tmp),
+        "SOPS_AGE_KEY_FILE": str(DEMO_KEY),
+        "AWS_PROFILE": "someone-else",
+        "AWS_SESSION_TOKEN": "not-this-one",
+    }
+    done = subprocess.run(
+        ["bash", "-c", "set -euo pipefail\n" + "\n".join(lines) + "\n"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return done, calls(stubs), {"home": sorted(home.rglob("*")), "tmp": sorted(tmp.rglob("*"))}
 
 
@@ -216,8 +363,9 @@ def matches(got: list[str], expected: list[str], kubeconfig: str | None) -> bool
 def test_the_lines_run_against_stub_clis(name, key_repo, tmp_path):
     spec, _, _ = CASES[name]
     access = manual_access(cluster(spec))
-    helm = shell_join(["helm", *helm_argv.upgrade_args("r", "chart", namespace="r", values_files=[], major=4,
-                                               target=access.target)])
+    helm = shell_join(
+        ["helm", *helm_argv.upgrade_args("r", "chart", namespace="r", values_files=[], major=4, target=access.target)]
+    )
     done, recorded, left = run_script([*access.lines, helm], key_repo, tmp_path)
     assert done.returncode == 0, (done.stderr, recorded)
     assert all("error" not in call for call in recorded), recorded
@@ -246,14 +394,21 @@ def test_the_lines_run_against_stub_clis(name, key_repo, tmp_path):
     assert left == {"home": [], "tmp": []}  # nothing in HOME; the trap removed the private folder
 
 
-@pytest.mark.parametrize(("name", "typo", "complaint"), [
-    ("azure-default", ("az aks get-credentials", "az ask get-credentials"), "'ask' is not a az command"),
-    ("azure-default", ("--resource-group rg ", ""), "requires --resource-group or -g"),
-    ("gcp-adc", ("--location", "--locaton"), "unknown flag --locaton"),
-    ("aws-default-chain", ("update-kubeconfig", "update-kubeconfg"), "'eks update-kubeconfg' is not a aws command"),
-    ("azure-key", ('--password="$client_secret"', '--password "$client_secret"'), "--password expects one argument"),
-    ("kubeconfig-file", ("sops --decrypt", "sops --decrpyt"), "unknown flag --decrpyt"),
-])
+@pytest.mark.parametrize(
+    ("name", "typo", "complaint"),
+    [
+        ("azure-default", ("az aks get-credentials", "az ask get-credentials"), "'ask' is not a az command"),
+        ("azure-default", ("--resource-group rg ", ""), "requires --resource-group or -g"),
+        ("gcp-adc", ("--location", "--locaton"), "unknown flag --locaton"),
+        ("aws-default-chain", ("update-kubeconfig", "update-kubeconfg"), "'eks update-kubeconfg' is not a aws command"),
+        (
+            "azure-key",
+            ('--password="$client_secret"', '--password "$client_secret"'),
+            "--password expects one argument",
+        ),
+        ("kubeconfig-file", ("sops --decrypt", "sops --decrpyt"), "unknown flag --decrpyt"),
+    ],
+)
 def test_a_wrong_command_fails_the_script(name, typo, complaint, key_repo, tmp_path):
     spec, _, _ = CASES[name]
     old, new = typo

@@ -26,8 +26,20 @@ def test_long_helm_run_gets_fresh_tokens(cluster, repo, base_env, standin, short
         timer = threading.Timer(5.0, lambda: setattr(standin, "readiness", True))
         timer.start()
         try:
-            got = helm(access, env, "upgrade", "--install", "web", str(CHART), "-n", namespace, "--create-namespace",
-                       "--wait", "--timeout", "60s")
+            got = helm(
+                access,
+                env,
+                "upgrade",
+                "--install",
+                "web",
+                str(CHART),
+                "-n",
+                namespace,
+                "--create-namespace",
+                "--wait",
+                "--timeout",
+                "60s",
+            )
         finally:
             timer.cancel()
             standin.readiness = True

@@ -18,9 +18,16 @@ from helpers import run_deployer, with_default_sigint
 
 
 def test_runs_the_command_with_kubeconfig_and_returns_its_code(repo, base_env, standin):
-    got = run_deployer("use-cluster-credentials", "eks", "--", "sh", "-c",
-                       'kubectl get namespace kube-system -o name && test -f "$KUBECONFIG" && exit 7',
-                       env=base_env, cwd=repo.root)
+    got = run_deployer(
+        "use-cluster-credentials",
+        "eks",
+        "--",
+        "sh",
+        "-c",
+        'kubectl get namespace kube-system -o name && test -f "$KUBECONFIG" && exit 7',
+        env=base_env,
+        cwd=repo.root,
+    )
     assert got.returncode == 7, got.stderr
     assert got.stdout.strip() == "namespace/kube-system"
     assert leftovers(base_env) == []
@@ -34,7 +41,7 @@ def test_helm_by_hand(repo, base_env):
 
 def test_interactive_shell_by_default(repo, base_env, tmp_path):
     shell = tmp_path / "fake-shell"
-    shell.write_text('#!/bin/sh\nkubectl config current-context\nexit 3\n')
+    shell.write_text("#!/bin/sh\nkubectl config current-context\nexit 3\n")
     shell.chmod(0o755)
     got = run_deployer("use-cluster-credentials", "gke", env={**base_env, "SHELL": str(shell)}, cwd=repo.root)
     assert got.returncode == 3, got.stderr
@@ -45,8 +52,16 @@ def test_interactive_shell_by_default(repo, base_env, tmp_path):
 def test_kubeconfig_provider_context_is_selected_without_changing_any_file(cluster, repo, base_env):
     env = {**base_env, "KUBECONFIG": str(repo.kubeconfig)} if cluster == "kc-ambient" else base_env
     ambient = repo.kubeconfig.read_text()
-    got = run_deployer("use-cluster-credentials", cluster, "--", "sh", "-c",
-                       "kubectl config current-context && kubectl get ns default -o name", env=env, cwd=repo.root)
+    got = run_deployer(
+        "use-cluster-credentials",
+        cluster,
+        "--",
+        "sh",
+        "-c",
+        "kubectl config current-context && kubectl get ns default -o name",
+        env=env,
+        cwd=repo.root,
+    )
     assert got.returncode == 0, got.stderr
     assert got.stdout.split() == ["deployer-local", "namespace/default"]
     assert repo.kubeconfig.read_text() == ambient
@@ -67,14 +82,16 @@ def test_unreachable_exits_1(repo, base_env):
     assert got.returncode == 1 and "cannot reach the GKE API" in got.stderr and "Traceback" not in got.stderr
 
 
-def _start(repo, env, marker: Path) -> subprocess.Popen:
+def _start(repo, env, marker: Path) -> subprocess.Popen[str]:
     exe = Path(sys.executable).with_name("deployer")
-    script = f'echo "$KUBECONFIG $$" > {marker}.tmp; ls "$(dirname "$KUBECONFIG")" >> {marker}.tmp; ' \
-             f'mv {marker}.tmp {marker}; exec sleep 60'
+    script = (
+        f'echo "$KUBECONFIG $$" > {marker}.tmp; ls "$(dirname "$KUBECONFIG")" >> {marker}.tmp; '
+        f"mv {marker}.tmp {marker}; exec sleep 60"
+    )
     argv = with_default_sigint([str(exe), "use-cluster-credentials", "eks", "--", "sh", "-c", script])
-    return subprocess.Popen(argv, env=env,
-                            cwd=repo.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    return subprocess.Popen(
+        argv, env=env, cwd=repo.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
 
 
 def _alive(pid: int) -> bool:
@@ -89,6 +106,7 @@ def _alive(pid: int) -> bool:
 def test_interrupted_cleans_up(how, repo, base_env, tmp_path):
     marker = tmp_path / "marker"
     proc = _start(repo, base_env, marker)
+    assert proc.stderr is not None  # a pipe
     try:
         assert wait_until(marker.exists, timeout=30), proc.stderr.read() if proc.poll() is not None else "no marker"
         first, *listing = marker.read_text().split("\n")

@@ -9,14 +9,21 @@ import subprocess
 import sys
 
 import pytest
+
 from helpers import run_deployer
 
 C1 = "config/clusters/c1"
 
 
 def git(repo, *args):
-    env = {"PATH": os.environ["PATH"], "HOME": str(repo), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(repo),
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+    }
     return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout
 
 
@@ -38,8 +45,12 @@ def test_paths_as_arguments(cli, mini_repo):
     data = json.loads(result.out)
     assert set(data) == {"support", "canary", "prod", "removed"}
     assert legs(data, "canary") == ["c1/h1"] and legs(data, "prod") == ["c1/h2"]
-    assert data["prod"][0] == {"cluster": "c1", "provider": "kubeconfig", "hubs": ["h2"],
-                               "reason": f"{C1}/h2.values.yaml changed (values file)"}
+    assert data["prod"][0] == {
+        "cluster": "c1",
+        "provider": "kubeconfig",
+        "hubs": ["h2"],
+        "reason": f"{C1}/h2.values.yaml changed (values file)",
+    }
 
 
 def test_paths_from_a_file_and_stdin(mini_repo, tmp_path, demo_key_env):
@@ -49,9 +60,13 @@ def test_paths_from_a_file_and_stdin(mini_repo, tmp_path, demo_key_env):
     data = json.loads(proc.stdout)
     assert [s["cluster"] for s in data["support"]] == ["c1"] and legs(data, "prod") == ["c1/h2"]
     exe = os.path.join(os.path.dirname(sys.executable), "deployer")
-    proc = subprocess.run([exe, "--repo", str(mini_repo), "generate-matrix", "--from", "-"],
-                          input=f"{C1}/h2.values.yaml\n",
-                          capture_output=True, text=True, env=demo_key_env)
+    proc = subprocess.run(
+        [exe, "--repo", str(mini_repo), "generate-matrix", "--from", "-"],
+        input=f"{C1}/h2.values.yaml\n",
+        capture_output=True,
+        text=True,
+        env=demo_key_env,
+    )
     assert legs(json.loads(proc.stdout), "prod") == ["c1/h2"]
 
 
@@ -98,8 +113,15 @@ def test_bad_base_is_a_clear_error(cli, git_repo):
 
 def test_github_outputs_summary_and_comment(cli, mini_repo, tmp_path):
     out, summary, comment = tmp_path / "out", tmp_path / "summary.md", tmp_path / "comment.md"
-    result = cli("--repo", str(mini_repo), "generate-matrix", f"{C1}/common.values.yaml", "--comment", str(comment),
-                 env={"GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summary)})
+    result = cli(
+        "--repo",
+        str(mini_repo),
+        "generate-matrix",
+        f"{C1}/common.values.yaml",
+        "--comment",
+        str(comment),
+        env={"GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(summary)},
+    )
     assert result.code == 0, result.output
     outputs = dict(line.split("=", 1) for line in out.read_text().splitlines())
     assert set(outputs) == {"support", "canary", "prod", "removed"}
@@ -111,11 +133,15 @@ def test_github_outputs_summary_and_comment(cli, mini_repo, tmp_path):
 
 def test_folding_under_max_legs(cli, mini_repo):
     cluster = mini_repo / C1 / "cluster.yaml"
-    extra = "".join(f"  - name: p{i}\n    domain: p{i}.c1.example.org\n    helm_chart: basehub\n"
-                    f"    helm_chart_values_files: [common.values.yaml]\n" for i in range(5))
+    extra = "".join(
+        f"  - name: p{i}\n    domain: p{i}.c1.example.org\n    helm_chart: basehub\n"
+        f"    helm_chart_values_files: [common.values.yaml]\n"
+        for i in range(5)
+    )
     cluster.write_text(cluster.read_text() + extra)
-    data = json.loads(cli("--repo", str(mini_repo), "generate-matrix", f"{C1}/common.values.yaml", "--max-legs", "2",
-                          env={}).out)
+    data = json.loads(
+        cli("--repo", str(mini_repo), "generate-matrix", f"{C1}/common.values.yaml", "--max-legs", "2", env={}).out
+    )
     assert len(data["prod"]) == 2
     assert sorted(h for leg in data["prod"] for h in leg["hubs"]) == ["h2", "p0", "p1", "p2", "p3", "p4"]
 

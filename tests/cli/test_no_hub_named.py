@@ -5,36 +5,46 @@ traceback, and nothing deployed, exported or checked."""
 from __future__ import annotations
 
 import pytest
-from helpers import PROJECT
 
 from deployer.config.model import ClusterConfig, HubConfig
 from deployer.errors import UsageError
+from helpers import PROJECT
 
-EXPECTED = ("config/clusters/local/cluster.yaml: no hub named 'stagign' (did you mean 'staging'?), 'zzz' in "
-            "cluster 'local'; its hubs: staging, prod")
+EXPECTED = (
+    "config/clusters/local/cluster.yaml: no hub named 'stagign' (did you mean 'staging'?), 'zzz' in "
+    "cluster 'local'; its hubs: staging, prod"
+)
 
 
-@pytest.mark.parametrize("command", [
-    ("deploy", "local", "stagign", "zzz"),
-    ("validate", "local", "stagign", "zzz"),
-    ("diff", "local", "stagign", "zzz"),
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("deploy", "local", "stagign", "zzz"),
+        ("validate", "local", "stagign", "zzz"),
+        ("diff", "local", "stagign", "zzz"),
+    ],
+)
 def test_commands_taking_several_hubs(cli, demo_key_env, tmp_path, command):
     result = cli("--repo", str(PROJECT), *command, env={**demo_key_env, "KUBECONFIG": str(tmp_path / "none")})
     assert result.code == 2, result.output
     assert EXPECTED in result.err and "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("command", [
-    ("export", "local", "stagign", "{tmp}/out"),
-    ("health-check", "local", "stagign"),
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("export", "local", "stagign", "{tmp}/out"),
+        ("health-check", "local", "stagign"),
+    ],
+)
 def test_commands_taking_one_hub(cli, demo_key_env, tmp_path, command):
     args = [a.replace("{tmp}", str(tmp_path)) for a in command]
     result = cli("--repo", str(PROJECT), *args, env={**demo_key_env, "KUBECONFIG": str(tmp_path / "none")})
     assert result.code == 2, result.output
-    assert ("config/clusters/local/cluster.yaml: no hub named 'stagign' (did you mean 'staging'?) in cluster "
-            "'local'; its hubs: staging, prod") in result.err
+    assert (
+        "config/clusters/local/cluster.yaml: no hub named 'stagign' (did you mean 'staging'?) in cluster "
+        "'local'; its hubs: staging, prod"
+    ) in result.err
     assert "Traceback" not in result.output and not (tmp_path / "out").exists()
 
 

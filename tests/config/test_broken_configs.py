@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from helpers import demo_recipient, other_recipient, sops_encrypt
 
 C1 = "config/clusters/c1"
@@ -21,6 +22,7 @@ def edit(rel: str, old: str, new: str) -> Callable[[Path], None]:
         text = path.read_text()
         assert old in text, f"corpus case does not apply: {old!r} not in {rel}"
         path.write_text(text.replace(old, new, 1))
+
     return apply
 
 
@@ -28,6 +30,7 @@ def write(rel: str, text: str) -> Callable[[Path], None]:
     def apply(root: Path) -> None:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
+
     return apply
 
 
@@ -35,6 +38,7 @@ def append(rel: str, text: str) -> Callable[[Path], None]:
     def apply(root: Path) -> None:
         with open(root / rel, "a") as handle:
             handle.write(text)
+
     return apply
 
 
@@ -42,6 +46,7 @@ def encrypted(rel: str, text: str, recipient: Callable[[], str] = demo_recipient
     def apply(root: Path) -> None:
         (root / rel).write_text(text)
         sops_encrypt(root / rel, recipient())
+
     return apply
 
 
@@ -49,6 +54,7 @@ def both(*defects: Callable[[Path], None]) -> Callable[[Path], None]:
     def apply(root: Path) -> None:
         for defect in defects:
             defect(root)
+
     return apply
 
 
@@ -74,79 +80,151 @@ ENC = f"{C1}/enc-h1.secret.values.yaml"
 SECRET2 = f"{C1}/h2.secret.values.yaml"
 
 # (id, defect, every problem it must report: (file, line or None for a file-level message, words of the message))
-CASES = [
+CASES: list[tuple[str, Callable[[Path], None], list[tuple[str, int | None, str]]]] = [
     ("yaml-syntax", edit(CY, "hubs:\n", "hubs: [\n"), [(CY, 9, "invalid YAML")]),
     ("not-a-mapping", write(CY, "- name: c1\n"), [(CY, 1, "must be a YAML mapping")]),
     ("missing-name", edit(CY, "name: c1\n", ""), [(CY, 1, "missing required key 'name'")]),
     ("name-not-folder", edit(CY, "name: c1\n", "name: c2\n"), [(CY, 1, "folder is 'c1'")]),
-    ("name-not-dns", edit(CY, "name: c1\n", "name: C_1\n"),
-     [(CY, 1, "must match the pattern"), (CY, 1, "folder is 'c1'")]),
+    (
+        "name-not-dns",
+        edit(CY, "name: c1\n", "name: C_1\n"),
+        [(CY, 1, "must match the pattern"), (CY, 1, "folder is 'c1'")],
+    ),
     ("unknown-top-key", append(CY, "colour: blue\n"), [(CY, 23, "unknown key 'colour'")]),
     ("unknown-provider", edit(CY, "provider: kubeconfig", "provider: digitalocean"), [(CY, 2, "must be one of")]),
-    ("wrong-provider-block", edit(CY, "provider: kubeconfig", "provider: gcp"),
-     [(CY, 1, "'gcp:' block is required"), (CY, 3, "'kubeconfig:' block does not go with provider 'gcp'")]),
-    ("foreign-provider-block", append(CY, "aws: {account_id: '123456789012', region: us-west-2, cluster: x}\n"),
-     [(CY, 23, "does not go with provider")]),
-    ("hubs-not-list", edit(CY, "hubs:\n  - name: h1", "hubs: {}\nx:\n  - name: h1"),
-     [(CY, 8, "hubs: must be a list"), (CY, 9, "unknown key 'x'")]),
-    ("second-hub-missing-domain", edit(CY, "    domain: h2.c1.example.org\n", ""),
-     [(CY, 17, "hub 'h2' (hubs[1]): missing required key 'domain'")]),
+    (
+        "wrong-provider-block",
+        edit(CY, "provider: kubeconfig", "provider: gcp"),
+        [(CY, 1, "'gcp:' block is required"), (CY, 3, "'kubeconfig:' block does not go with provider 'gcp'")],
+    ),
+    (
+        "foreign-provider-block",
+        append(CY, "aws: {account_id: '123456789012', region: us-west-2, cluster: x}\n"),
+        [(CY, 23, "does not go with provider")],
+    ),
+    (
+        "hubs-not-list",
+        edit(CY, "hubs:\n  - name: h1", "hubs: {}\nx:\n  - name: h1"),
+        [(CY, 8, "hubs: must be a list"), (CY, 9, "unknown key 'x'")],
+    ),
+    (
+        "second-hub-missing-domain",
+        edit(CY, "    domain: h2.c1.example.org\n", ""),
+        [(CY, 17, "hub 'h2' (hubs[1]): missing required key 'domain'")],
+    ),
     ("hub-name-too-long", edit(CY, "name: h2", "name: " + "h" * 54), [(CY, 17, "at most 53 characters")]),
-    ("hub-named-support", edit(CY, "name: h2", "name: support"),
-     [(CY, 17, "release and namespace of the cluster's support")]),
+    (
+        "hub-named-support",
+        edit(CY, "name: h2", "name: support"),
+        [(CY, 17, "release and namespace of the cluster's support")],
+    ),
     ("canary-not-bool", edit(CY, "canary: true", "canary: maybe"), [(CY, 12, "must be a boolean")]),
-    ("second-hub-unknown-key",
-     edit(CY, "    domain: h2.c1.example.org\n", "    domain: h2.c1.example.org\n    colour: red\n"),
-     [(CY, 19, "unknown key 'colour'")]),
+    (
+        "second-hub-unknown-key",
+        edit(CY, "    domain: h2.c1.example.org\n", "    domain: h2.c1.example.org\n    colour: red\n"),
+        [(CY, 19, "unknown key 'colour'")],
+    ),
     ("duplicate-hub-name", edit(CY, "name: h2", "name: h1"), [(CY, 17, "already used on line 9")]),
-    ("duplicate-domain-in-cluster", edit(CY, "domain: h2.c1.example.org", "domain: h1.c1.example.org"),
-     [(CY, 18, "already used by hub 'h1'")]),
-    ("duplicate-domain-across-clusters", second_cluster_same_domain,
-     [("config/clusters/c2/cluster.yaml", 6, "already used by hub 'h2'")]),
-    ("empty-values-list", edit(CY, "      - common.values.yaml\n      - h2.values.yaml\n", "      []\n"),
-     [(CY, 20, "at least 1 item")]),
+    (
+        "duplicate-domain-in-cluster",
+        edit(CY, "domain: h2.c1.example.org", "domain: h1.c1.example.org"),
+        [(CY, 18, "already used by hub 'h1'")],
+    ),
+    (
+        "duplicate-domain-across-clusters",
+        second_cluster_same_domain,
+        [("config/clusters/c2/cluster.yaml", 6, "already used by hub 'h2'")],
+    ),
+    (
+        "empty-values-list",
+        edit(CY, "      - common.values.yaml\n      - h2.values.yaml\n", "      []\n"),
+        [(CY, 20, "at least 1 item")],
+    ),
     ("missing-values-file", edit(CY, "- h2.values.yaml", "- h3.values.yaml"), [(CY, 22, "does not exist")]),
-    ("absolute-values-file", edit(CY, "- h2.values.yaml", "- /etc/hostname"),
-     [(CY, 22, "relative to the cluster folder")]),
-    ("dotdot-escape", edit(CY, "- h2.values.yaml", "- ../../../schemas/cluster.schema.json"),
-     [(CY, 22, "outside the cluster folder")]),
+    (
+        "absolute-values-file",
+        edit(CY, "- h2.values.yaml", "- /etc/hostname"),
+        [(CY, 22, "relative to the cluster folder")],
+    ),
+    (
+        "dotdot-escape",
+        edit(CY, "- h2.values.yaml", "- ../../../schemas/cluster.schema.json"),
+        [(CY, 22, "outside the cluster folder")],
+    ),
     ("symlink-escape", symlink_out, [(CY, 22, "symlink to a file outside")]),
     ("values-not-mapping", write(SV, "- a\n- b\n"), [(SV, 1, "must be a YAML mapping")]),
     ("values-bad-yaml", write(SV, "identity:\n  cluster: [c1\n"), [(SV, 3, "invalid YAML")]),
     ("values-duplicate-key", write(SV, "identity: {}\nidentity: {}\n"), [(SV, 2, "duplicate key 'identity'")]),
-    ("unknown-chart",
-     edit(CY, "helm_chart: basehub\n    helm_chart_values_files:\n      - common.values.yaml\n      - h2",
-          "helm_chart: nohub\n    helm_chart_values_files:\n      - common.values.yaml\n      - h2"),
-     [(CY, 19, "chart 'nohub' is not a folder of helm-charts/")]),
+    (
+        "unknown-chart",
+        edit(
+            CY,
+            "helm_chart: basehub\n    helm_chart_values_files:\n      - common.values.yaml\n      - h2",
+            "helm_chart: nohub\n    helm_chart_values_files:\n      - common.values.yaml\n      - h2",
+        ),
+        [(CY, 19, "chart 'nohub' is not a folder of helm-charts/")],
+    ),
     ("enc-not-encrypted", write(ENC, "jupyterhub: {}\n"), [(ENC, None, "is not encrypted")]),
     ("secret-named-plain", write(SECRET2, "jupyterhub: {}\n"), [(SECRET2, None, "is not encrypted")]),
     ("secret-encrypted-wrong-name", encrypted(SECRET2, "jupyterhub: {}\n"), [(SECRET2, None, "not named enc-*")]),
     ("encrypted-without-enc-prefix", encrypted(SV, "identity: {}\n"), [(SV, None, "not named enc-*")]),
-    ("chart-schema-unknown-key", append(SV, "identiti: {}\n"),
-     [(SV, 5, "hub 'h2' (chart basehub): identiti: unknown key")]),
-    ("chart-schema-type-in-shared-file", append(f"{C1}/common.values.yaml", "networkPolicy:\n  enabled: sometimes\n"),
-     [(f"{C1}/common.values.yaml", 7, "hub 'h1' (chart basehub): networkPolicy.enabled: must be a boolean")]),
-    ("chart-schema-type-in-secret", encrypted(ENC, "networkPolicy:\n  enabled: SECRET-VALUE-MARKER-99\n"),
-     [(ENC, 2, "hub 'h1' (chart basehub): networkPolicy.enabled: must be a boolean")]),
+    (
+        "chart-schema-unknown-key",
+        append(SV, "identiti: {}\n"),
+        [(SV, 5, "hub 'h2' (chart basehub): identiti: unknown key")],
+    ),
+    (
+        "chart-schema-type-in-shared-file",
+        append(f"{C1}/common.values.yaml", "networkPolicy:\n  enabled: sometimes\n"),
+        [(f"{C1}/common.values.yaml", 7, "hub 'h1' (chart basehub): networkPolicy.enabled: must be a boolean")],
+    ),
+    (
+        "chart-schema-type-in-secret",
+        encrypted(ENC, "networkPolicy:\n  enabled: SECRET-VALUE-MARKER-99\n"),
+        [(ENC, 2, "hub 'h1' (chart basehub): networkPolicy.enabled: must be a boolean")],
+    ),
     ("secret-other-key", encrypted(ENC, "jupyterhub: {}\n", other_recipient), [(ENC, None, "cannot decrypt")]),
     ("support-file-missing", edit(CY, "- support.values.yaml", "- nosupport.values.yaml"), [(CY, 7, "does not exist")]),
-    ("support-values-schema", write(f"{C1}/support.values.yaml", "clusterIssuer:\n  enabled: 3\n"),
-     [(f"{C1}/support.values.yaml", 2, "support (chart support): clusterIssuer.enabled: must be a boolean")]),
-    ("provider-key-unencrypted",
-     both(edit(CY, "  context: deployer-local\n", "  context: x\n  file: kubeconfig.yaml\n"),
-          write(f"{C1}/kubeconfig.yaml", "apiVersion: v1\nkind: Config\n")),
-     [(f"{C1}/kubeconfig.yaml", None, "not sops-encrypted")]),
-    ("display-name-empty", edit(CY, "  - name: h2\n", "  - name: h2\n    display_name: ''\n"),
-     [(CY, 18, "must not be empty")]),
-    ("no-cluster-yaml", write("config/clusters/c9/readme.txt", "nothing\n"),
-     [("config/clusters/c9", None, "no cluster.yaml")]),
-    ("broken-chart-yaml", append("helm-charts/basehub/Chart.yaml", "name: [\n"),
-     [("helm-charts/basehub/Chart.yaml", 11, "invalid YAML")]),
-    ("daskhub-subchart-schema",
-     edit(CY, "helm_chart: basehub\n    helm_chart_values_files:\n      - common.values.yaml\n      - h2",
-          "helm_chart: daskhub\n    helm_chart_values_files:\n      - h2"),
-     [(SV, 1, "hub 'h2' (chart daskhub): identity: unknown key"),
-      (SV, 3, "hub 'h2' (chart daskhub): networkPolicy: unknown key")]),
+    (
+        "support-values-schema",
+        write(f"{C1}/support.values.yaml", "clusterIssuer:\n  enabled: 3\n"),
+        [(f"{C1}/support.values.yaml", 2, "support (chart support): clusterIssuer.enabled: must be a boolean")],
+    ),
+    (
+        "provider-key-unencrypted",
+        both(
+            edit(CY, "  context: deployer-local\n", "  context: x\n  file: kubeconfig.yaml\n"),
+            write(f"{C1}/kubeconfig.yaml", "apiVersion: v1\nkind: Config\n"),
+        ),
+        [(f"{C1}/kubeconfig.yaml", None, "not sops-encrypted")],
+    ),
+    (
+        "display-name-empty",
+        edit(CY, "  - name: h2\n", "  - name: h2\n    display_name: ''\n"),
+        [(CY, 18, "must not be empty")],
+    ),
+    (
+        "no-cluster-yaml",
+        write("config/clusters/c9/readme.txt", "nothing\n"),
+        [("config/clusters/c9", None, "no cluster.yaml")],
+    ),
+    (
+        "broken-chart-yaml",
+        append("helm-charts/basehub/Chart.yaml", "name: [\n"),
+        [("helm-charts/basehub/Chart.yaml", 11, "invalid YAML")],
+    ),
+    (
+        "daskhub-subchart-schema",
+        edit(
+            CY,
+            "helm_chart: basehub\n    helm_chart_values_files:\n      - common.values.yaml\n      - h2",
+            "helm_chart: daskhub\n    helm_chart_values_files:\n      - h2",
+        ),
+        [
+            (SV, 1, "hub 'h2' (chart daskhub): identity: unknown key"),
+            (SV, 3, "hub 'h2' (chart daskhub): networkPolicy: unknown key"),
+        ],
+    ),
 ]
 
 

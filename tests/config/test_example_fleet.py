@@ -54,10 +54,13 @@ def test_validate_one_cluster_and_hub(cli, demo_key_env):
     assert "cluster local (hubs staging)" in result.out
 
 
-@pytest.mark.parametrize("args, words", [
-    (("validate", "nope"), "no cluster named 'nope'; known clusters: demo-aws, demo-azure, demo-gcp, local"),
-    (("validate", "local", "nohub"), "no hub named 'nohub' in cluster 'local'; its hubs: staging, prod"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (("validate", "nope"), "no cluster named 'nope'; known clusters: demo-aws, demo-azure, demo-gcp, local"),
+        (("validate", "local", "nohub"), "no hub named 'nohub' in cluster 'local'; its hubs: staging, prod"),
+    ],
+)
 def test_unknown_cluster_or_hub(cli, demo_key_env, args, words):
     result = cli("--repo", str(PROJECT), *args, env=demo_key_env)
     assert result.code == 2 and words in result.err and "Traceback" not in result.output
@@ -69,7 +72,9 @@ def test_without_the_key_every_secret_file_is_named_and_the_rest_still_checked(t
         env["DEPLOYER_CHART_MIRROR"] = os.environ["DEPLOYER_CHART_MIRROR"]  # fresh clones: the pinned charts
     proc = run_deployer("validate", env=env, cwd=PROJECT)
     assert proc.returncode == 2
-    secret_files = sorted(str(p.relative_to(PROJECT)) for p in PROJECT.glob("config/clusters/*/enc-*.secret.values.yaml"))
+    secret_files = sorted(
+        str(p.relative_to(PROJECT)) for p in PROJECT.glob("config/clusters/*/enc-*.secret.values.yaml")
+    )
     reported = sorted(line.split(":")[0] for line in proc.stderr.splitlines() if "cannot decrypt" in line)
     assert reported == secret_files
     assert "Traceback" not in proc.stderr

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from deployer import yamlio
 from deployer.chart_archives import find_archive
 from deployer.charts import read_chart, read_lock
-from deployer import yamlio
 from helpers import DEMO_KEY, PROJECT, demo_recipient, sops_encrypt
 
 CORPUS = yamlio.load(Path(__file__).with_name("helm_parity_corpus.yaml"))
@@ -81,8 +81,10 @@ def parity(tmp_path_factory):
             for where in sorted((PROJECT / "helm-charts").iterdir()):  # each chart's charts/, the mirror, the cache
                 source = source or find_archive(where, name, version, os.environ)
             if source is None:
-                pytest.fail(f"{name}-{version}.tgz not found: set DEPLOYER_CHART_MIRROR to a folder of the pinned "
-                            "chart archives (scripts/test does), or run 'helm dependency build' on the charts")
+                pytest.fail(
+                    f"{name}-{version}.tgz not found: set DEPLOYER_CHART_MIRROR to a folder of the pinned "
+                    "chart archives (scripts/test does), or run 'helm dependency build' on the charts"
+                )
             shutil.copy(source, mirror / source.name)
     # helm's view: each chart with a filled charts/ (file:// dependencies as folders, themselves built)
     for chart in ("basehub", "aliashub", "support", "daskhub"):
@@ -108,8 +110,13 @@ def parity(tmp_path_factory):
         if case["chart"] == "support":
             lines += ["support:", f"  helm_chart_values_files: {names}"]
         else:
-            lines += ["hubs:", "  - name: h", f"    domain: h.{cluster}.example.org", f"    helm_chart: {case['chart']}",
-                      f"    helm_chart_values_files: {names}"]
+            lines += [
+                "hubs:",
+                "  - name: h",
+                f"    domain: h.{cluster}.example.org",
+                f"    helm_chart: {case['chart']}",
+                f"    helm_chart_values_files: {names}",
+            ]
         (folder / "cluster.yaml").write_text("\n".join(lines) + "\n")
     return {"repo": repo, "mirror": mirror, "built": built}
 
@@ -125,17 +132,30 @@ def _helm_template(helm: Path, built: Path, repo: Path, index: int) -> subproces
             path = folder / f["name"]
             if f.get("secret"):
                 plain = Path(private) / f["name"]
-                decrypted = subprocess.run([shutil.which("sops", path=env["PATH"]) or "sops", "decrypt", str(path)],
-                                           env=env, capture_output=True, check=True)
+                decrypted = subprocess.run(
+                    [shutil.which("sops", path=env["PATH"]) or "sops", "decrypt", str(path)],
+                    env=env,
+                    capture_output=True,
+                    check=True,
+                )
                 plain.write_bytes(decrypted.stdout)
                 plain.chmod(0o600)
                 path = plain
             args += ["--values", str(path)]
-        helm_env = {**env, "HELM_CACHE_HOME": f"{private}/cache", "HELM_CONFIG_HOME": f"{private}/config",
-                    "HELM_DATA_HOME": f"{private}/data"}
+        helm_env = {
+            **env,
+            "HELM_CACHE_HOME": f"{private}/cache",
+            "HELM_CONFIG_HOME": f"{private}/config",
+            "HELM_DATA_HOME": f"{private}/data",
+        }
         release = "support" if case["chart"] == "support" else "h"
-        return subprocess.run([str(helm), "template", release, str(built / case["chart"]), "--namespace", release,
-                               *args], env=helm_env, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [str(helm), "template", release, str(built / case["chart"]), "--namespace", release, *args],
+            env=helm_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +167,7 @@ def helm_results(parity):
     jobs = [(major, i) for major in HELMS for i in range(len(CORPUS))]
     with ThreadPoolExecutor(max_workers=4) as pool:
         done = pool.map(lambda job: _helm_template(HELMS[job[0]], parity["built"], parity["repo"], job[1]), jobs)
-        return dict(zip(jobs, done))
+        return dict(zip(jobs, done, strict=True))
 
 
 def _helm_names(stderr: str, expect: dict) -> bool:
@@ -176,8 +196,13 @@ CASE_IDS = [case["id"] for case in CORPUS]
 def test_corpus_is_large_enough():
     failing = [c for c in CORPUS if c["expect"] != "pass"]
     assert len(failing) >= 20
-    assert {c["expect"]["chart"].split(" ")[0] for c in failing} >= {"jupyterhub", "dask-gateway", "cert-manager",
-                                                                    "prometheus", "alertmanager"}
+    assert {c["expect"]["chart"].split(" ")[0] for c in failing} >= {
+        "jupyterhub",
+        "dask-gateway",
+        "cert-manager",
+        "prometheus",
+        "alertmanager",
+    }
     assert any(f.get("secret") for c in failing for f in c["files"])
     assert len({c["id"] for c in CORPUS}) == len(CORPUS)
 
@@ -186,8 +211,12 @@ def test_corpus_is_large_enough():
 def test_validate_says_what_helm_says(index, parity, helm_results, cli):
     case = CORPUS[index]
     cluster = f"k{index:02d}"
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/"),
-           "SOPS_AGE_KEY_FILE": str(DEMO_KEY), "DEPLOYER_CHART_MIRROR": str(parity["mirror"])}
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/"),
+        "SOPS_AGE_KEY_FILE": str(DEMO_KEY),
+        "DEPLOYER_CHART_MIRROR": str(parity["mirror"]),
+    }
     result = cli("--repo", str(parity["repo"]), "validate", cluster, env=env)
     for major in HELMS:
         helm = helm_results[(major, index)]
@@ -209,14 +238,19 @@ def test_validate_says_what_helm_says(index, parity, helm_results, cli):
 
 def test_no_decrypt_still_finds_unknown_keys_in_secret_files(parity, cli):
     """Without keys (a fork's pull request), secret files are read as sops stores them: keys in clear."""
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/"),
-           "DEPLOYER_CHART_MIRROR": str(parity["mirror"])}
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/"),
+        "DEPLOYER_CHART_MIRROR": str(parity["mirror"]),
+    }
     by_id = {case["id"]: i for i, case in enumerate(CORPUS)}
     unknown = by_id["jh-secret-unknown-key"]
     result = cli("--repo", str(parity["repo"]), "validate", f"k{unknown:02d}", "--no-decrypt", env=env)
     assert result.code == 2, result.output
-    assert f"config/clusters/k{unknown:02d}/enc-case.secret.values.yaml:6: hub 'h' (chart jupyterhub): " \
-           "jupyterhub.hub.imagee: unknown key 'imagee'" in result.err
+    assert (
+        f"config/clusters/k{unknown:02d}/enc-case.secret.values.yaml:6: hub 'h' (chart jupyterhub): "
+        "jupyterhub.hub.imagee: unknown key 'imagee'" in result.err
+    )
     assert "1 secret file(s) read without decryption" in result.err
     assert "cannot decrypt" not in result.output
     # a wrong type in a secret file cannot be seen without the key: not reported
@@ -236,8 +270,12 @@ def test_no_decrypt_still_finds_unknown_keys_in_secret_files(parity, cli):
 def test_a_missing_archive_says_what_to_run(parity, cli, tmp_path):
     empty = tmp_path / "empty-mirror"
     empty.mkdir()
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "SOPS_AGE_KEY_FILE": str(DEMO_KEY),
-           "DEPLOYER_CHART_MIRROR": str(empty)}
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "SOPS_AGE_KEY_FILE": str(DEMO_KEY),
+        "DEPLOYER_CHART_MIRROR": str(empty),
+    }
     by_id = {case["id"]: i for i, case in enumerate(CORPUS)}
     fresh = tmp_path / "fresh"  # no built charts/: validate tries to build them, from the (empty) mirror
     shutil.copytree(parity["repo"], fresh, ignore=shutil.ignore_patterns("charts", "tmpcharts*"))

@@ -13,13 +13,25 @@ import pytest
 
 from deployer.chart_archives import ArchiveError, find_archive, helm_cache_dir, mirror_dir, read_packaged
 from deployer.config.helmvalues import (
-    Chart, CoalesceError, Requirement, coalesce_values, compatible, process_dependencies, schema_targets,
+    Chart,
+    CoalesceError,
+    Requirement,
+    coalesce_values,
+    compatible,
+    process_dependencies,
+    schema_targets,
 )
 
 
 def chart(name, values=None, reqs=None, charts=(), version="1.0.0", schema=None):
-    return Chart(name=name, version=version, values=values or {}, schema=schema,
-                 requirements=tuple(reqs) if reqs else None, charts=tuple(charts))
+    return Chart(
+        name=name,
+        version=version,
+        values=values or {},
+        schema=schema,
+        requirements=tuple(reqs) if reqs else None,
+        charts=tuple(charts),
+    )
 
 
 def test_null_deletes_a_chart_default_but_is_kept_for_other_keys():
@@ -46,9 +58,9 @@ def test_alias_condition_tags_and_disabled_charts_are_not_checked():
     reqs = [Requirement("gw-chart", "1.0.0", alias="gw", condition="features.gw,gw.enabled", tags=("dask",))]
     top = chart("top", {"tags": {"dask": False}}, reqs, [gw])
     names = lambda values: [c.name for c in process_dependencies(top, values).charts]  # noqa: E731
-    assert names({}) == []                                       # a false tag disables
-    assert names({"tags": {"dask": True}}) == ["gw"]             # a true tag enables, under its alias
-    assert names({"features": {"gw": True}}) == ["gw"]           # a condition beats the tags
+    assert names({}) == []  # a false tag disables
+    assert names({"tags": {"dask": True}}) == ["gw"]  # a true tag enables, under its alias
+    assert names({"features": {"gw": True}}) == ["gw"]  # a condition beats the tags
     assert names({"features": {"gw": "yes"}, "gw": {"enabled": True}}) == ["gw"]  # non-booleans are skipped
     assert names({"tags": {"dask": True}, "features": {"gw": False}}) == []
     processed = process_dependencies(top, {"tags": {"dask": True}})
@@ -58,8 +70,12 @@ def test_alias_condition_tags_and_disabled_charts_are_not_checked():
 
 def test_nested_conditions_are_relative_to_the_parent():
     am = chart("alertmanager", schema="S")
-    prom = chart("prometheus", {"alertmanager": {"enabled": False}},
-                 [Requirement("alertmanager", "1.21.*", condition="alertmanager.enabled")], [am])
+    prom = chart(
+        "prometheus",
+        {"alertmanager": {"enabled": False}},
+        [Requirement("alertmanager", "1.21.*", condition="alertmanager.enabled")],
+        [am],
+    )
     top = chart("support", {}, [Requirement("prometheus", "27.23.0", condition="prometheus.enabled")], [prom])
     inner = lambda values: [c.name for c in process_dependencies(top, values).charts[0].charts]  # noqa: E731
     assert inner({}) == []
@@ -74,12 +90,25 @@ def test_import_values_become_parent_defaults_under_its_own():
     assert values["img"] == {"name": "n", "tag": "2"} and values["k"] == "v"
 
 
-@pytest.mark.parametrize("constraint, version, ok", [
-    ("1.21.*", "1.21.0", True), ("1.21.*", "1.22.0", False), ("4.2.0", "4.2.0", True), ("v1.16.1", "v1.16.1", True),
-    ("^1.2.0", "1.9.9", True), ("^1.2.0", "2.0.0", False), ("~1.2.0", "1.2.9", True), ("~1.2.0", "1.3.0", False),
-    (">=1.0.0, <2.0.0", "1.5.0", True), (">=1.0.0 <2.0.0", "2.0.0", False), ("1.x || 3.x", "3.1.0", True),
-    ("", "1.0.0", False), ("1.0.0 - 2.0.0", "1.5.0", True), ("*", "7.0.0", True),
-])
+@pytest.mark.parametrize(
+    "constraint, version, ok",
+    [
+        ("1.21.*", "1.21.0", True),
+        ("1.21.*", "1.22.0", False),
+        ("4.2.0", "4.2.0", True),
+        ("v1.16.1", "v1.16.1", True),
+        ("^1.2.0", "1.9.9", True),
+        ("^1.2.0", "2.0.0", False),
+        ("~1.2.0", "1.2.9", True),
+        ("~1.2.0", "1.3.0", False),
+        (">=1.0.0, <2.0.0", "1.5.0", True),
+        (">=1.0.0 <2.0.0", "2.0.0", False),
+        ("1.x || 3.x", "3.1.0", True),
+        ("", "1.0.0", False),
+        ("1.0.0 - 2.0.0", "1.5.0", True),
+        ("*", "7.0.0", True),
+    ],
+)
 def test_semver_constraints(constraint, version, ok):
     assert compatible(constraint, version) is ok
 
@@ -96,9 +125,15 @@ def _tgz(files: dict[str, bytes]) -> bytes:
 
 def test_archives_nest_as_folders_and_as_tgz(tmp_path):
     inner = _tgz({"b/Chart.yaml": b"name: b\nversion: 2.0.0\n", "b/values.schema.json": b"{}"})
-    outer = _tgz({"a/Chart.yaml": b"name: a\nversion: 1.0.0\n", "a/values.yaml": b"x: 1\n",
-                  "a/charts/c/Chart.yaml": b"name: c\nversion: 3.0.0\n", "a/charts/b-2.0.0.tgz": inner,
-                  "a/charts/_ignored/Chart.yaml": b"name: z\n"})
+    outer = _tgz(
+        {
+            "a/Chart.yaml": b"name: a\nversion: 1.0.0\n",
+            "a/values.yaml": b"x: 1\n",
+            "a/charts/c/Chart.yaml": b"name: c\nversion: 3.0.0\n",
+            "a/charts/b-2.0.0.tgz": inner,
+            "a/charts/_ignored/Chart.yaml": b"name: z\n",
+        }
+    )
     path = tmp_path / "a-1.0.0.tgz"
     path.write_bytes(outer)
     packaged = read_packaged(path)

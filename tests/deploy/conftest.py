@@ -60,16 +60,27 @@ class DeployRepo:
             **extra,
         }
 
-    def deployer(self, *args: str, env: dict[str, str] | None = None, timeout: float = 120,
-                 ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([DEPLOYER, "--repo", str(self.root), *args], env=env or self.env(), cwd=self.root,
-                              capture_output=True, text=True, timeout=timeout)
+    def deployer(
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [DEPLOYER, "--repo", str(self.root), *args],
+            env=env or self.env(),
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def popen(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         # SIGINT at its default, whatever the test run's is: the interruption tests send it
         argv = with_default_sigint([DEPLOYER, "--repo", str(self.root), *args])
-        return subprocess.Popen(argv, env=env or self.env(), cwd=self.root,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen(
+            argv, env=env or self.env(), cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
 
     def hub(self, name: str) -> str:
         return self.names.get(name, name)
@@ -83,8 +94,16 @@ class DeployRepo:
         return self.kube.helm(*args).stdout
 
     def values(self, release: str, revision: int | None = None) -> dict:
-        args = ["get", "values", release, "-n", release, "-o", "json",
-                *(["--revision", str(revision)] if revision else [])]
+        args = [
+            "get",
+            "values",
+            release,
+            "-n",
+            release,
+            "-o",
+            "json",
+            *(["--revision", str(revision)] if revision else []),
+        ]
         return json.loads(self.kube.helm(*args).stdout)
 
     def cluster_dir(self) -> Path:
@@ -124,8 +143,9 @@ def deploy_repo(tmp_path, built_charts, chart_cache):
                 text = text.replace(f"  - name: {name}\n", f"  - name: {names[name]}\n")
         text = text.replace("context: deployer-local", f"context: {kube.context}")
         (dest / "cluster.yaml").write_text(text)
-        return DeployRepo(root=root, cluster="local", kube=kube, tmpdir=tmpdir, charts=chart_cache, names=names,
-                          helm=helm)
+        return DeployRepo(
+            root=root, cluster="local", kube=kube, tmpdir=tmpdir, charts=chart_cache, names=names, helm=helm
+        )
 
     return make
 
@@ -150,8 +170,9 @@ def custom_repo(tmp_path, built_charts, chart_cache):
     whose hubs (names suffixed) use basehub (or daskhub) with a common values file (basehub only), one of their own,
     and optionally a sops-encrypted one holding ``secrets[name]`` as the DummyAuthenticator password."""
 
-    def make(kube: KubeCluster, *, hubs: list[tuple], support: bool = False,
-             secrets: dict[str, str] | None = None) -> DeployRepo:
+    def make(
+        kube: KubeCluster, *, hubs: list[tuple], support: bool = False, secrets: dict[str, str] | None = None
+    ) -> DeployRepo:
         root, tmpdir = _base(tmp_path, built_charts)
         cdir = root / "config" / "clusters" / "t"
         cdir.mkdir()
@@ -161,7 +182,8 @@ def custom_repo(tmp_path, built_charts, chart_cache):
         if support:
             lines += ["support:", "  helm_chart_values_files: [support.values.yaml]"]
             (cdir / "support.values.yaml").write_text(
-                "ingress-nginx:\n  controller:\n    service:\n      type: ClusterIP\nclusterIssuer:\n  enabled: false\n")
+                "ingress-nginx:\n  controller:\n    service:\n      type: ClusterIP\nclusterIssuer:\n  enabled: false\n"
+            )
         lines.append("hubs:")
         (cdir / "common.values.yaml").write_text(COMMON.format(cluster="t"))
         for name, canary, *rest in hubs:
@@ -175,13 +197,19 @@ def custom_repo(tmp_path, built_charts, chart_cache):
                 own.write_text(f"identity:\n  displayName: Hub {name}\n")
             if secrets and name in secrets:
                 secret = cdir / f"enc-{name}.secret.values.yaml"
-                secret.write_text("jupyterhub:\n  hub:\n    config:\n      DummyAuthenticator:\n"
-                                  f"        password: {secrets[name]}\n")
+                secret.write_text(
+                    f"jupyterhub:\n  hub:\n    config:\n      DummyAuthenticator:\n        password: {secrets[name]}\n"
+                )
                 sops_encrypt(secret, demo_recipient())
                 files.append(secret.name)
-            lines += [f"  - name: {names[name]}", f"    domain: {names[name]}.t.example.org", f"    helm_chart: {chart}",
-                      f"    canary: {'true' if canary else 'false'}", "    helm_chart_values_files:",
-                      *[f"      - {f}" for f in files]]
+            lines += [
+                f"  - name: {names[name]}",
+                f"    domain: {names[name]}.t.example.org",
+                f"    helm_chart: {chart}",
+                f"    canary: {'true' if canary else 'false'}",
+                "    helm_chart_values_files:",
+                *[f"      - {f}" for f in files],
+            ]
         (cdir / "cluster.yaml").write_text("\n".join(lines) + "\n")
         return DeployRepo(root=root, cluster="t", kube=kube, tmpdir=tmpdir, charts=chart_cache, names=names)
 

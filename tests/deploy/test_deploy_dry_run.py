@@ -35,10 +35,12 @@ def test_dry_run_touches_no_cluster_and_decrypts_nothing(kube_cluster_session, d
     staging = repo.hub("staging")
     wait = " ".join(helm_argv.wait_args(helm_binary.major, wait=True, timeout="10m0s"))  # the flags of the helm used
     assert "helm dependency build helm-charts/basehub" in lines
-    assert (f"helm upgrade --install {staging} helm-charts/basehub --namespace {staging} --create-namespace "
-            "--values config/clusters/local/common.values.yaml --values config/clusters/local/staging.values.yaml "
-            f"--values <(sops --decrypt config/clusters/local/enc-staging.secret.values.yaml) {wait} "
-            f"--kube-context {kube_cluster_session.context}") in lines
+    assert (
+        f"helm upgrade --install {staging} helm-charts/basehub --namespace {staging} --create-namespace "
+        "--values config/clusters/local/common.values.yaml --values config/clusters/local/staging.values.yaml "
+        f"--values <(sops --decrypt config/clusters/local/enc-staging.secret.values.yaml) {wait} "
+        f"--kube-context {kube_cluster_session.context}"
+    ) in lines
     order = [line.split()[3] for line in lines if line.startswith("helm upgrade")]
     assert order == ["support", staging, repo.hub("prod")]
     no_wait = repo.deployer("deploy", "local", staging, "--dry-run", "--no-wait", "--timeout", "90", env=env)
@@ -68,8 +70,14 @@ def test_printed_commands_deploy_exactly_what_the_deployer_deploys(kube_cluster,
 
     def run_script() -> dict:
         with chart_cache.serving(repo.root / "helm-charts") as helm_env:
-            plain = subprocess.run(["bash", "-c", script.stdout], cwd=repo.root, env={**env, **helm_env},
-                                   capture_output=True, text=True, timeout=300)
+            plain = subprocess.run(
+                ["bash", "-c", script.stdout],
+                cwd=repo.root,
+                env={**env, **helm_env},
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
         assert plain.returncode == 0, plain.stderr
         return {r: (repo.manifest(r), repo.values(r)) for r in releases}
 
@@ -95,7 +103,9 @@ def test_dependencies_are_built_once_per_chart_per_run(kube_cluster_session, cus
     assert first.returncode == 0, first.stderr
     builds = [line for line in first.stderr.splitlines() if " dependency build " in line]
     assert [b.split(" dependency build ")[1].split()[0] for b in builds] == [
-        "helm-charts/basehub", "helm-charts/daskhub"]  # basehub first: daskhub packages it
+        "helm-charts/basehub",
+        "helm-charts/daskhub",
+    ]  # basehub first: daskhub packages it
     assert "built chart dependencies once: helm-charts/basehub, helm-charts/daskhub" in first.stderr
     second = repo.deployer("deploy", "t", "--verbose", env=env)
     assert second.returncode == 0, second.stderr
@@ -111,11 +121,17 @@ def test_a_dependency_that_cannot_be_built_fails_its_releases(kube_cluster_sessi
         path.write_text(path.read_text().replace("https://hub.jupyter.org/helm-chart/", "http://127.0.0.1:9/charts/"))
     from deployer.charts import lock_digest, read_chart, read_lock
 
-    lock.write_text(lock.read_text().replace(read_lock(lock.parent).digest, lock_digest(
-        read_chart(lock.parent).dependencies, read_lock(lock.parent).dependencies)))
+    pinned = read_lock(lock.parent)
+    assert pinned is not None
+    lock.write_text(
+        lock.read_text().replace(pinned.digest, lock_digest(read_chart(lock.parent).dependencies, pinned.dependencies))
+    )
     empty = tmp_path / "helm-home"
-    env = repo.env(HELM_REPOSITORY_CONFIG=str(empty / "repositories.yaml"),
-                   HELM_REPOSITORY_CACHE=str(empty / "cache"), HELM_CACHE_HOME=str(empty / "cache-home"))
+    env = repo.env(
+        HELM_REPOSITORY_CONFIG=str(empty / "repositories.yaml"),
+        HELM_REPOSITORY_CACHE=str(empty / "cache"),
+        HELM_CACHE_HOME=str(empty / "cache-home"),
+    )
     env.pop("DEPLOYER_CHART_MIRROR", None)  # no mirror, and the repository cannot be reached
     report = tmp_path / "report.json"
     done = repo.deployer("deploy", "t", "--report", str(report), env=env)
@@ -129,8 +145,9 @@ def test_a_dependency_that_cannot_be_built_fails_its_releases(kube_cluster_sessi
     assert repo.history(repo.hub("c")) == []
 
 
-def test_a_mirror_without_the_pinned_chart_names_it_and_the_command_that_adds_it(kube_cluster_session, custom_repo,
-                                                                                   tmp_path):
+def test_a_mirror_without_the_pinned_chart_names_it_and_the_command_that_adds_it(
+    kube_cluster_session, custom_repo, tmp_path
+):
     repo = custom_repo(kube_cluster_session, hubs=[("c", True), ("p", False)])
     shutil.rmtree(repo.root / "helm-charts" / "basehub" / "charts")
     empty = tmp_path / "mirror"
@@ -150,8 +167,9 @@ def test_a_mirror_without_the_pinned_chart_names_it_and_the_command_that_adds_it
     assert wrong.returncode == 2 and "DEPLOYER_CHART_MIRROR=" in wrong.stderr and "not a folder" in wrong.stderr
 
 
-def test_an_encrypted_kubeconfig_for_deployer_and_for_the_printed_commands(kube_cluster_session, custom_repo,
-                                                                           chart_cache):
+def test_an_encrypted_kubeconfig_for_deployer_and_for_the_printed_commands(
+    kube_cluster_session, custom_repo, chart_cache
+):
     repo = custom_repo(kube_cluster_session, hubs=[("h", False)])
     cdir = repo.cluster_dir()
     secret = cdir / "enc-kubeconfig.yaml"
@@ -170,9 +188,14 @@ def test_an_encrypted_kubeconfig_for_deployer_and_for_the_printed_commands(kube_
     assert 'sops --decrypt config/clusters/t/enc-kubeconfig.yaml > "$access_dir/kubeconfig"' in script
     assert '--kubeconfig "$access_dir/kubeconfig"' in script
     with chart_cache.serving(repo.root / "helm-charts") as helm_env:
-        plain = subprocess.run(["bash", "-c", script], cwd=repo.root,
-                               env={**env, **helm_env, "TMPDIR": str(repo.tmpdir)},
-                               capture_output=True, text=True, timeout=300)
+        plain = subprocess.run(
+            ["bash", "-c", script],
+            cwd=repo.root,
+            env={**env, **helm_env, "TMPDIR": str(repo.tmpdir)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     assert plain.returncode == 0, plain.stderr
     assert [h["status"] for h in repo.history(repo.hub("h"))] == ["superseded", "deployed"]
     assert not repo.leftovers()  # the script's trap removed its decrypted kubeconfig
@@ -180,14 +203,55 @@ def test_an_encrypted_kubeconfig_for_deployer_and_for_the_printed_commands(kube_
 
 # cluster of the example fleet -> the access calls its printed script makes, in order (tool, first words of argv)
 CLOUD_ACCESS = {
-    "demo-gcp": [("gcloud", ["auth", "activate-service-account"]),
-                 ("gcloud", ["container", "clusters", "get-credentials", "demo-cluster", "--project",
-                             "demo-gcp-project", "--location", "us-central1"])],
-    "demo-aws": [("aws", ["eks", "update-kubeconfig", "--name", "demo-eks", "--region", "us-west-2", "--role-arn",
-                          "arn:aws:iam::123456789012:role/deployer", "--kubeconfig"])],
-    "demo-azure": [("az", ["aks", "get-credentials", "--resource-group", "demo-rg", "--name", "demo-aks",
-                           "--subscription", "00000000-0000-4000-8000-000000000001", "--file"]),
-                   ("kubelogin", ["convert-kubeconfig", "--login", "azurecli", "--kubeconfig"])],
+    "demo-gcp": [
+        ("gcloud", ["auth", "activate-service-account"]),
+        (
+            "gcloud",
+            [
+                "container",
+                "clusters",
+                "get-credentials",
+                "demo-cluster",
+                "--project",
+                "demo-gcp-project",
+                "--location",
+                "us-central1",
+            ],
+        ),
+    ],
+    "demo-aws": [
+        (
+            "aws",
+            [
+                "eks",
+                "update-kubeconfig",
+                "--name",
+                "demo-eks",
+                "--region",
+                "us-west-2",
+                "--role-arn",
+                "arn:aws:iam::123456789012:role/deployer",
+                "--kubeconfig",
+            ],
+        )
+    ],
+    "demo-azure": [
+        (
+            "az",
+            [
+                "aks",
+                "get-credentials",
+                "--resource-group",
+                "demo-rg",
+                "--name",
+                "demo-aks",
+                "--subscription",
+                "00000000-0000-4000-8000-000000000001",
+                "--file",
+            ],
+        ),
+        ("kubelogin", ["convert-kubeconfig", "--login", "azurecli", "--kubeconfig"]),
+    ],
 }
 
 
@@ -197,29 +261,37 @@ def test_a_cloud_clusters_printed_script_runs_against_stub_clis(cluster, helm_bi
     that check their arguments (and the real sops behind a checking stub), makes the expected calls in order, with
     the flags of the helm that printed it; nothing lands in HOME and the private folder is gone afterwards."""
     from clistubs import calls, install_stubs
-    from helpers import DEMO_KEY, PROJECT, run_deployer
-
     from deployer.tools import find_tool
+    from helpers import DEMO_KEY, PROJECT, run_deployer
 
     home, tmp, stubs = tmp_path / "home", tmp_path / "tmp", tmp_path / "stubs"
     home.mkdir()
     tmp.mkdir()
-    env = {"PATH": os.environ["PATH"], "HOME": str(home), "TMPDIR": str(tmp), "SOPS_AGE_KEY_FILE": str(DEMO_KEY),
-           "DEPLOYER_HELM": str(helm_binary.path)}
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "TMPDIR": str(tmp),
+        "SOPS_AGE_KEY_FILE": str(DEMO_KEY),
+        "DEPLOYER_HELM": str(helm_binary.path),
+    }
     printed = run_deployer("--repo", str(PROJECT), "deploy", cluster, "--dry-run", env=env, cwd=PROJECT)
     assert printed.returncode == 0, printed.stderr
-    env = {**env, **install_stubs(stubs, real_sops=find_tool("sops", PROJECT), helm_major=helm_binary.major),
-           "PATH": f"{stubs}{os.pathsep}{env['PATH']}"}
+    env = {
+        **env,
+        **install_stubs(stubs, real_sops=find_tool("sops", PROJECT), helm_major=helm_binary.major),
+        "PATH": f"{stubs}{os.pathsep}{env['PATH']}",
+    }
     del env["DEPLOYER_HELM"]
-    done = subprocess.run(["bash", "-c", printed.stdout], cwd=PROJECT, env=env, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        ["bash", "-c", printed.stdout], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=120
+    )
     recorded = calls(stubs)
     assert done.returncode == 0, (done.stderr, [c for c in recorded if "error" in c])
     others = [c for c in recorded if c["tool"] != "sops"]  # sops runs beside others in <(...): order varies
     access = [c for c in others if c["tool"] != "helm"]
     assert len(access) == len(CLOUD_ACCESS[cluster])
     for call, (tool, start) in zip(access, CLOUD_ACCESS[cluster], strict=True):
-        assert call["tool"] == tool and call["argv"][:len(start)] == start, call
+        assert call["tool"] == tool and call["argv"][: len(start)] == start, call
     helm = [c for c in others if c["tool"] == "helm"]
     builds = [c for c in helm if c["command"] == ["dependency", "build"]]
     upgrades = [c for c in helm if c["command"] == ["upgrade"]]
@@ -227,13 +299,14 @@ def test_a_cloud_clusters_printed_script_runs_against_stub_clis(cluster, helm_bi
     assert builds and upgrades
     releases = [c["argv"][2] for c in upgrades]
     config = load_cluster(PROJECT, cluster)
-    expected = (["support"] if config.support else []) + [h.name for h in config.canaries] + [
-        h.name for h in config.prod_hubs]
+    expected = (
+        (["support"] if config.support else []) + [h.name for h in config.canaries] + [h.name for h in config.prod_hubs]
+    )
     assert releases == expected
     wait = helm_argv.wait_args(helm_binary.major, wait=True, timeout="10m0s")
     for call in upgrades:
         argv = call["argv"]
-        assert argv[argv.index("--timeout") - len(wait) + 2:argv.index("--timeout") + 2] == wait
+        assert argv[argv.index("--timeout") - len(wait) + 2 : argv.index("--timeout") + 2] == wait
         kubeconfig = Path(argv[argv.index("--kubeconfig") + 1])
         assert kubeconfig.name == "kubeconfig" and kubeconfig.parent.parent == tmp  # the script's private folder
     secrets = {c["argv"][-1] for c in recorded if c["tool"] == "sops"}

@@ -13,21 +13,26 @@ from helm_majors import HelmBinary
 pytestmark = pytest.mark.e2e
 
 
-def test_install_then_upgrade_then_a_values_change_shows_in_diff_then_live(kube_cluster, deploy_repo, tmp_path,
-                                                                          helm_binary):
+def test_install_then_upgrade_then_a_values_change_shows_in_diff_then_live(
+    kube_cluster, deploy_repo, tmp_path, helm_binary
+):
     repo = deploy_repo(kube_cluster, helm=helm_binary)
     staging, prod = repo.hub("staging"), repo.hub("prod")
     support_before = repo.history("support")
     summary = tmp_path / "summary.md"
     report_file = tmp_path / "reports" / "local.json"  # a folder that does not exist yet, as in the workflow
 
-    first = repo.deployer("deploy", "local", "--report", str(report_file),
-                          env=repo.env(GITHUB_STEP_SUMMARY=str(summary)))
+    first = repo.deployer(
+        "deploy", "local", "--report", str(report_file), env=repo.env(GITHUB_STEP_SUMMARY=str(summary))
+    )
     assert first.returncode == 0, first.stderr
     report = json.loads(report_file.read_text())
     assert report["cluster"] == "local"
     assert [(r["release"], r["kind"], r["status"]) for r in report["results"]] == [
-        ("support", "support", "deployed"), (staging, "hub", "deployed"), (prod, "hub", "deployed")]
+        ("support", "support", "deployed"),
+        (staging, "hub", "deployed"),
+        (prod, "hub", "deployed"),
+    ]
     assert all(set(r) == {"release", "kind", "status", "revision", "seconds", "error"} for r in report["results"])
     revisions = {r["release"]: r["revision"] for r in report["results"]}
     assert revisions[staging] == 1 and revisions[prod] == 1
@@ -50,8 +55,10 @@ def test_install_then_upgrade_then_a_values_change_shows_in_diff_then_live(kube_
     assert nothing.stdout == ""
 
     values = repo.cluster_dir() / "prod.values.yaml"
-    values.write_text(values.read_text().replace("Local production hub", "Local production hub, renamed")
-                      + "  singleuser:\n    defaultUrl: /lab\n")  # under jupyterhub: lands in the hub Secret
+    values.write_text(
+        values.read_text().replace("Local production hub", "Local production hub, renamed")
+        + "  singleuser:\n    defaultUrl: /lab\n"
+    )  # under jupyterhub: lands in the hub Secret
     changed = repo.deployer("diff", "local", prod)
     assert changed.returncode == 1, changed.stderr
     assert "-  displayName: Local production hub\n" in changed.stdout
@@ -63,8 +70,10 @@ def test_install_then_upgrade_then_a_values_change_shows_in_diff_then_live(kube_
     live = repo.deployer("deploy", "local", prod)
     assert live.returncode == 0, live.stderr
     assert "support" not in live.stdout  # with HUBS, only those
-    assert kube_cluster.get_object("configmaps", "hub-identity", prod)["data"]["displayName"] == \
-        "Local production hub, renamed"
+    assert (
+        kube_cluster.get_object("configmaps", "hub-identity", prod)["data"]["displayName"]
+        == "Local production hub, renamed"
+    )
     assert repo.deployer("diff", "local", prod).returncode == 0
 
 
@@ -79,23 +88,29 @@ def test_deploy_support_and_template(kube_cluster, deploy_repo, helm_binary):
     staging = repo.hub("staging")
     rendered = repo.deployer("template", "local", staging)
     assert rendered.returncode == 0, rendered.stderr
-    assert "name: hub-identity" in rendered.stdout and "displayName: \"Local staging hub\"" in rendered.stdout
+    assert "name: hub-identity" in rendered.stdout and 'displayName: "Local staging hub"' in rendered.stdout
     assert "values.yaml: (redacted)" in rendered.stdout
     shown = repo.deployer("template", "local", staging, "--show-secrets")
-    secret_values = [line.split(":", 1)[1].strip().strip('"') for line in shown.stdout.splitlines()
-                     if line.strip().startswith("values.yaml:")]
+    secret_values = [
+        line.split(":", 1)[1].strip().strip('"')
+        for line in shown.stdout.splitlines()
+        if line.strip().startswith("values.yaml:")
+    ]
     assert "DummyAuthenticator" in base64.b64decode(secret_values[0]).decode()  # the decrypted secret file was used
     assert not repo.leftovers()
     assert repo.deployer("template", "local", "support").returncode == 0
 
 
-@pytest.mark.parametrize("args", [
-    ["deploy", "nope"],
-    ["deploy", "local", "no-such-hub"],
-    ["diff", "local", "no-such-hub"],
-    ["template", "local", "no-such-hub"],
-    ["deploy-support", "nope"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["deploy", "nope"],
+        ["deploy", "local", "no-such-hub"],
+        ["diff", "local", "no-such-hub"],
+        ["template", "local", "no-such-hub"],
+        ["deploy-support", "nope"],
+    ],
+)
 def test_unknown_cluster_or_hub_is_bad_input_and_runs_no_helm(kube_cluster_session, deploy_repo, args):
     repo = deploy_repo(kube_cluster_session)
     calls = _recording_helm(repo)

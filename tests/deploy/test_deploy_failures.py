@@ -20,14 +20,19 @@ pytestmark = pytest.mark.e2e
 def test_one_failing_prod_hub_does_not_stop_the_others(kube_cluster, custom_repo, tmp_path):
     repo = custom_repo(kube_cluster, hubs=[("canary", True), ("p1", False), ("p2", False), ("p3", False)])
     p1, p2, p3 = (repo.hub(n) for n in ("p1", "p2", "p3"))
-    kube_cluster.inject_error(500, namespace=p2, resource="configmaps", verb="create",
-                              message="injected: etcd is on fire")
+    kube_cluster.inject_error(
+        500, namespace=p2, resource="configmaps", verb="create", message="injected: etcd is on fire"
+    )
     report_file = tmp_path / "report.json"
     done = repo.deployer("deploy", "t", "--jobs", "3", "--report", str(report_file))
     assert done.returncode == 1, done.stdout + done.stderr
     results = {r["release"]: r for r in json.loads(report_file.read_text())["results"]}
     assert [results[n]["status"] for n in (repo.hub("canary"), p1, p2, p3)] == [
-        "deployed", "deployed", "failed", "deployed"]
+        "deployed",
+        "deployed",
+        "failed",
+        "deployed",
+    ]
     assert "injected: etcd is on fire" in results[p2]["error"]
     assert results[p2]["revision"] == 1  # helm recorded the failed install
     assert results[p1]["error"] is None
@@ -65,9 +70,25 @@ def test_a_pending_upgrade_is_explained_not_retried(kube_cluster, custom_repo):
     # An interrupted run: a helm upgrade killed (SIGKILL, as when a CI runner dies) after it recorded revision 2.
     kube_cluster.latency = 0.15
     helm = subprocess.Popen(
-        [find_tool("helm"), "--kubeconfig", str(kube_cluster.kubeconfig), "--kube-context", kube_cluster.context,
-         "upgrade", hub, "helm-charts/basehub", "-n", hub, "--values", "config/clusters/t/common.values.yaml"],
-        cwd=repo.root, env=kube_cluster.tool_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            find_tool("helm"),
+            "--kubeconfig",
+            str(kube_cluster.kubeconfig),
+            "--kube-context",
+            kube_cluster.context,
+            "upgrade",
+            hub,
+            "helm-charts/basehub",
+            "-n",
+            hub,
+            "--values",
+            "config/clusters/t/common.values.yaml",
+        ],
+        cwd=repo.root,
+        env=kube_cluster.tool_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while not kube_cluster.list_objects("secrets", hub, label_selector="owner=helm,status=pending-upgrade"):
         assert helm.poll() is None and time.monotonic() < deadline, "helm finished before it could be interrupted"
@@ -82,8 +103,9 @@ def test_a_pending_upgrade_is_explained_not_retried(kube_cluster, custom_repo):
     assert f"release '{hub}' (namespace {hub}) is stuck in status pending-upgrade at revision 2" in done.stderr
     fix = f"helm rollback {hub} 1 --namespace {hub} --kube-context {kube_cluster.context}"
     assert fix in done.stderr
-    assert f"Inspect first with: helm history {hub} --namespace {hub} --kube-context {kube_cluster.context}" in \
-        done.stderr
+    assert (
+        f"Inspect first with: helm history {hub} --namespace {hub} --kube-context {kube_cluster.context}" in done.stderr
+    )
     assert repo.history(hub)[-1]["status"] == "pending-upgrade"  # not retried: nothing changed
 
     # the explained recovery works as printed

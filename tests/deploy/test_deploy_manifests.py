@@ -39,7 +39,7 @@ def test_redact_secrets_keeps_other_documents_byte_for_byte() -> None:
     out = redact_secrets(text)
     assert MARKER not in out and B64 not in out
     assert out.split("---")[1] == text.split("---")[1]
-    secret = [d for d in parse(out) if d["kind"] == "Secret"][0]
+    secret = next(d for d in parse(out) if d["kind"] == "Secret")
     assert secret["data"] == {"values.yaml": REDACTED, "token": REDACTED}
     assert secret["stringData"] == {"password": REDACTED}
     assert secret["metadata"]["name"] == "hub"

@@ -13,23 +13,50 @@ from deployer.deploy.jobs import Job
 from deployer.deploy.report import ReleaseResult, Report
 from deployer.shellwords import Raw, shell_join
 
-REPORT = Report("c1", [
-    ReleaseResult("support", "support", "deployed", 4, 1.234),
-    ReleaseResult("staging", "hub", "failed", 2, 30.5, "Error: UPGRADE FAILED: timed out\nmore"),
-    ReleaseResult("prod", "hub", "skipped", None, 0.0, "not deployed because canary 'staging' failed"),
-], seconds=33.0)
+REPORT = Report(
+    "c1",
+    [
+        ReleaseResult("support", "support", "deployed", 4, 1.234),
+        ReleaseResult("staging", "hub", "failed", 2, 30.5, "Error: UPGRADE FAILED: timed out\nmore"),
+        ReleaseResult("prod", "hub", "skipped", None, 0.0, "not deployed because canary 'staging' failed"),
+    ],
+    seconds=33.0,
+)
 
 
 def test_report_json_is_exactly_the_gates_format() -> None:
     data = json.loads(REPORT.to_json())
-    assert data == {"cluster": "c1", "results": [
-        {"release": "support", "kind": "support", "status": "deployed", "revision": 4, "seconds": 1.23, "error": None},
-        {"release": "staging", "kind": "hub", "status": "failed", "revision": 2, "seconds": 30.5,
-         "error": "Error: UPGRADE FAILED: timed out\nmore"},
-        {"release": "prod", "kind": "hub", "status": "skipped", "revision": None, "seconds": 0.0,
-         "error": "not deployed because canary 'staging' failed"},
-    ]}
-    assert not REPORT.ok and REPORT.failure() is not None and REPORT.failure().exit_code == 1
+    assert data == {
+        "cluster": "c1",
+        "results": [
+            {
+                "release": "support",
+                "kind": "support",
+                "status": "deployed",
+                "revision": 4,
+                "seconds": 1.23,
+                "error": None,
+            },
+            {
+                "release": "staging",
+                "kind": "hub",
+                "status": "failed",
+                "revision": 2,
+                "seconds": 30.5,
+                "error": "Error: UPGRADE FAILED: timed out\nmore",
+            },
+            {
+                "release": "prod",
+                "kind": "hub",
+                "status": "skipped",
+                "revision": None,
+                "seconds": 0.0,
+                "error": "not deployed because canary 'staging' failed",
+            },
+        ],
+    }
+    failure = REPORT.failure()
+    assert not REPORT.ok and failure is not None and failure.exit_code == 1
     assert Report("c1", [REPORT.results[0]]).failure() is None
 
 

@@ -48,8 +48,14 @@ def test_failure_redacts_the_secret_from_helms_error(kube_cluster, custom_repo, 
     repo = custom_repo(kube_cluster, hubs=[("s", False)], secrets={"s": marker})
     hub = repo.hub("s")
     # An API server echoing an invalid value back, as Kubernetes validation errors do.
-    kube_cluster.inject_error(422, namespace=hub, resource="secrets", name="hub", verb="create",
-                              message=f'Secret "hub" is invalid: data[password]: Invalid value: "{marker}"')
+    kube_cluster.inject_error(
+        422,
+        namespace=hub,
+        resource="secrets",
+        name="hub",
+        verb="create",
+        message=f'Secret "hub" is invalid: data[password]: Invalid value: "{marker}"',
+    )
     report_file = tmp_path / "report.json"
     done = repo.deployer("deploy", "t", "--report", str(report_file))
     assert done.returncode == 1, done.stdout + done.stderr
@@ -59,10 +65,13 @@ def test_failure_redacts_the_secret_from_helms_error(kube_cluster, custom_repo, 
     assert_clean(repo, marker, done.stdout, done.stderr, report_file.read_text())
 
 
-@pytest.mark.parametrize(("signum", "code", "message"), [
-    (signal.SIGINT, 130, "Interrupted; cleaned up."),
-    (signal.SIGTERM, 143, "Terminated; cleaned up."),
-])
+@pytest.mark.parametrize(
+    ("signum", "code", "message"),
+    [
+        (signal.SIGINT, 130, "Interrupted; cleaned up."),
+        (signal.SIGTERM, 143, "Terminated; cleaned up."),
+    ],
+)
 def test_interrupted_mid_deploy(kube_cluster, custom_repo, marker, signum, code, message):
     repo = custom_repo(kube_cluster, hubs=[("s", True), ("p", False)], secrets={"s": marker, "p": marker})
     kube_cluster.readiness = False  # helm --wait blocks: the deploy is mid-flight with the secret decrypted

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from github_actions import Runner
 from helpers import DEMO_KEY, PROJECT
 
@@ -43,15 +44,25 @@ def cluster_yaml(name: str, context: str, canary: str, prod: str, *, support: bo
         lines += ["support:", "  helm_chart_values_files: [support.values.yaml]"]
     lines.append("hubs:")
     for hub, is_canary in ((canary, True), (prod, False)):
-        lines += [f"  - name: {hub}", f"    domain: {hub}.{name}.example.org", "    helm_chart: basehub",
-                  f"    canary: {'true' if is_canary else 'false'}",
-                  "    helm_chart_values_files: [common.values.yaml]"]
+        lines += [
+            f"  - name: {hub}",
+            f"    domain: {hub}.{name}.example.org",
+            "    helm_chart: basehub",
+            f"    canary: {'true' if is_canary else 'false'}",
+            "    helm_chart_values_files: [common.values.yaml]",
+        ]
     return "\n".join(lines) + "\n"
 
 
 def git(root: Path, *args: str) -> str:
-    env = {"PATH": os.environ["PATH"], "HOME": str(root), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(root),
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+    }
     return subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True).stdout.strip()
 
 
@@ -64,14 +75,16 @@ def wrapper(bin_dir: Path) -> None:
         'if [ "$1" = health-check ]; then\n'
         f'  exec {real} "$@" --url "$TEST_HUB_URL" --user "wf-$3"\n'
         "fi\n"
-        f'exec {real} "$@"\n')
+        f'exec {real} "$@"\n'
+    )
     (bin_dir / "pip").write_text("#!/bin/sh\nexit 0\n")  # `pip install .`: the deployer is installed already
     for tool in bin_dir.iterdir():
         tool.chmod(0o755)
 
 
 def test_a_push_runs_plan_gate_and_legs_and_a_failed_canary_holds_back_only_its_cluster(
-        kube_cluster, built_charts, chart_cache, jupyterhub_session, tmp_path):
+    kube_cluster, built_charts, chart_cache, jupyterhub_session, tmp_path
+):
     tag = uuid.uuid4().hex[:6]
     ca, pa, cb, pb = (f"{n}-{tag}" for n in ("ca", "pa", "cb", "pb"))
     origin = tmp_path / "origin"
@@ -95,14 +108,21 @@ def test_a_push_runs_plan_gate_and_legs_and_a_failed_canary_holds_back_only_its_
         handle.write("# changed\n")
     git(origin, "commit", "-q", "-am", "change a and b")
 
-    kube_cluster.inject_error(500, namespace=ca, resource="configmaps", verb="create",
-                              message="injected: canary a breaks")
+    kube_cluster.inject_error(
+        500, namespace=ca, resource="configmaps", verb="create", message="injected: canary a breaks"
+    )
     wrapper(tmp_path / "bin")
     hub = jupyterhub_session
     env = {
         **chart_cache.env({}),  # DEPLOYER_CHART_MIRROR, when the tests have one
-        "PATH": os.pathsep.join([str(tmp_path / "bin"), str(PROJECT / ".tools" / "bin"),
-                                 str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        "PATH": os.pathsep.join(
+            [
+                str(tmp_path / "bin"),
+                str(PROJECT / ".tools" / "bin"),
+                str(Path(sys.executable).parent),
+                os.environ.get("PATH", ""),
+            ]
+        ),
         "HOME": os.environ.get("HOME", "/"),
         "SOPS_AGE_KEY_FILE": str(DEMO_KEY),  # what setup-deployer puts in GITHUB_ENV
         "KUBECONFIG": str(kube_cluster.kubeconfig),
@@ -116,9 +136,14 @@ def test_a_push_runs_plan_gate_and_legs_and_a_failed_canary_holds_back_only_its_
     runs = Runner(workflow, origin, tmp_path / "runner", env, github).run()
 
     def explain() -> str:
-        return "\n".join(f"{r.job} {r.matrix.get('cluster', '')} {s.name}: {s.outcome} ({s.seconds:.1f} s)\n"
-                         f"{s.stdout[-1500:]}"
-                         f"{s.stderr[-3000:]}" for rs in runs.values() for r in rs for s in r.steps)
+        return "\n".join(
+            f"{r.job} {r.matrix.get('cluster', '')} {s.name}: {s.outcome} ({s.seconds:.1f} s)\n"
+            f"{s.stdout[-1500:]}"
+            f"{s.stderr[-3000:]}"
+            for rs in runs.values()
+            for r in rs
+            for s in r.steps
+        )
 
     def legs(job: str) -> list[tuple[str, str, str]]:
         return [(r.matrix["cluster"], "+".join(r.matrix["hubs"]), r.result) for r in runs[job]]
@@ -150,7 +175,12 @@ def test_a_push_runs_plan_gate_and_legs_and_a_failed_canary_holds_back_only_its_
     assert kube_cluster.get_object("namespaces", pa) is None
     artifacts = tmp_path / "runner" / "artifacts"
     assert sorted(p.name for p in artifacts.iterdir()) == [
-        "plan", "report-canary-a-0", "report-canary-b-1", "report-prod-b-0", "report-support-b"]
+        "plan",
+        "report-canary-a-0",
+        "report-canary-b-1",
+        "report-prod-b-0",
+        "report-support-b",
+    ]
     report = json.loads((artifacts / "report-canary-a-0" / "canary-a-0.json").read_text())
     assert [(r["release"], r["status"]) for r in report["results"]] == [(ca, "failed")]
     assert json.loads((artifacts / "report-canary-b-1" / f"health-b-{cb}.json").read_text())["healthy"] is True

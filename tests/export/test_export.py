@@ -18,8 +18,11 @@ from deployer.tools import find_tool
 from helm_majors import helm_binary  # noqa: F401 - a fixture
 from helpers import DEMO_KEY, PROJECT, run_deployer
 
-HUBS = [(c.parent.name, h["name"]) for c in sorted(PROJECT.glob("config/clusters/*/cluster.yaml"))
-        for h in yaml.safe_load(c.read_text()).get("hubs") or []]
+HUBS = [
+    (c.parent.name, h["name"])
+    for c in sorted(PROJECT.glob("config/clusters/*/cluster.yaml"))
+    for h in yaml.safe_load(c.read_text()).get("hubs") or []
+]
 
 
 @pytest.fixture(scope="session")
@@ -50,8 +53,13 @@ def plain_env(tmp: Path, kube, helm: Path | None = None) -> dict:
         target = tools / name
         if not target.exists():
             target.symlink_to(os.path.realpath(helm if name == "helm" and helm else find_tool(name)))
-    return {"PATH": f"{tools}:/usr/bin:/bin", "HOME": str(tmp), "SOPS_AGE_KEY_FILE": str(DEMO_KEY),
-            "KUBECONFIG": str(kube.kubeconfig), "KUBECACHEDIR": str(tmp / "kube-cache")}
+    return {
+        "PATH": f"{tools}:/usr/bin:/bin",
+        "HOME": str(tmp),
+        "SOPS_AGE_KEY_FILE": str(DEMO_KEY),
+        "KUBECONFIG": str(kube.kubeconfig),
+        "KUBECACHEDIR": str(tmp / "kube-cache"),
+    }
 
 
 def normalised(manifest: str) -> list[dict]:
@@ -76,8 +84,14 @@ def normalised(manifest: str) -> list[dict]:
 
 
 def run_deploy_sh(bundle: Path, env: dict, context: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", str(bundle / "deploy.sh"), "--kube-context", context], env=env, cwd=bundle.parent,
-                          capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        ["bash", str(bundle / "deploy.sh"), "--kube-context", context],
+        env=env,
+        cwd=bundle.parent,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 @pytest.mark.e2e
@@ -104,16 +118,28 @@ def test_every_hub_exports_and_deploys_with_plain_helm(fleet_copy, kube_cluster,
         # the same hub deployed by the deployer itself: an upgrade of the very same release, same manifests
         local = fleet_copy / "config/clusters/local/cluster.yaml"
         local.write_text(local.read_text().replace("context: deployer-local", f"context: {kube_cluster.context}"))
-        deployed = deployer(fleet_copy, "deploy", "local", hub, "--no-support",
-                            env=base_env(tmp_path, KUBECONFIG=str(kube_cluster.kubeconfig),
-                                         KUBECACHEDIR=str(tmp_path / "kube-cache"), DEPLOYER_HELM=str(helm_binary)))
+        deployed = deployer(
+            fleet_copy,
+            "deploy",
+            "local",
+            hub,
+            "--no-support",
+            env=base_env(
+                tmp_path,
+                KUBECONFIG=str(kube_cluster.kubeconfig),
+                KUBECACHEDIR=str(tmp_path / "kube-cache"),
+                DEPLOYER_HELM=str(helm_binary),
+            ),
+        )
         assert deployed.returncode == 0, deployed.stdout + deployed.stderr
         assert revisions(kube_cluster, hub)[-1] == by_plain_helm[-1] + 1  # an upgrade of the very same release
         by_deployer = kube_cluster.helm("get", "manifest", hub, "-n", hub).stdout
         assert normalised(by_deployer) == normalised(live)
     else:
         # no cloud here: compare with what the deployer renders from exactly the deploy's inputs
-        rendered = deployer(fleet_copy, "template", cluster, hub, env=base_env(tmp_path, DEPLOYER_HELM=str(helm_binary)))
+        rendered = deployer(
+            fleet_copy, "template", cluster, hub, env=base_env(tmp_path, DEPLOYER_HELM=str(helm_binary))
+        )
         assert rendered.returncode == 0, rendered.stderr
         assert normalised(rendered.stdout) == normalised(live)
 
@@ -146,8 +172,9 @@ def test_export_keeps_secrets_encrypted_unless_asked(fleet_copy, tmp_path):
     assert done.returncode == 0, done.stderr
     content = all_bytes(bundle)
     assert not [s for s in secrets if s.encode() in content]
-    assert (bundle / "values/enc-staging.secret.values.yaml").read_bytes() == \
-        (fleet_copy / "config/clusters/local/enc-staging.secret.values.yaml").read_bytes()
+    assert (bundle / "values/enc-staging.secret.values.yaml").read_bytes() == (
+        fleet_copy / "config/clusters/local/enc-staging.secret.values.yaml"
+    ).read_bytes()
     assert yaml.safe_load((bundle / ".sops.yaml").read_text())["creation_rules"]
 
     clear = tmp_path / "clear"

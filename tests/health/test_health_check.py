@@ -42,17 +42,32 @@ def misbehave(spawner):
 
 c.Spawner.pre_spawn_hook = misbehave
 """
-    with running_hub(tmp / "hub", extra_config=misbehave, tools_root=Path(request.config.rootpath),
-                     services=[{"name": "reader", "api_token": READER_TOKEN}],
-                     roles=[{"name": "reader", "scopes": ["read:hub", "list:users"], "services": ["reader"]}]) as hub:
+    with running_hub(
+        tmp / "hub",
+        extra_config=misbehave,
+        tools_root=Path(request.config.rootpath),
+        services=[{"name": "reader", "api_token": READER_TOKEN}],
+        roles=[{"name": "reader", "scopes": ["read:hub", "list:users"], "services": ["reader"]}],
+    ) as hub:
         yield hub
 
 
 def check(cli, hub, *args: str, tmp_path: Path, token: str | None = None, env: dict[str, str] | None = None):
     """Run the CLI's health check on ``hub`` with a report file; returns (result, report dict or None)."""
     report = tmp_path / "reports" / "health.json"  # a folder that does not exist yet, as in the workflow
-    result = cli("health-check", "c1", "h1", "--url", hub.url, "--token", token or hub.token,
-                 "--report", str(report), *args, env=env)
+    result = cli(
+        "health-check",
+        "c1",
+        "h1",
+        "--url",
+        hub.url,
+        "--token",
+        token or hub.token,
+        "--report",
+        str(report),
+        *args,
+        env=env,
+    )
     return result, (json.loads(report.read_text()) if report.exists() else None)
 
 
@@ -114,8 +129,10 @@ def test_wrong_token_is_bad_input_with_a_clear_message(cli, jupyterhub_session, 
 def test_token_without_the_needed_scopes_is_bad_input(cli, odd_hub, tmp_path):
     result, _ = check(cli, odd_hub, tmp_path=tmp_path, token=READER_TOKEN)
     assert result.code == 2, result.output
-    assert "(service reader) lacks the scopes the health check needs: admin:users, admin:servers, access:servers" \
+    assert (
+        "(service reader) lacks the scopes the health check needs: admin:users, admin:servers, access:servers"
         in result.err
+    )
 
 
 def test_leftover_user_from_a_crashed_run_is_reused_cleaned_and_passes(cli, jupyterhub_session, tmp_path):
@@ -133,8 +150,7 @@ def test_leftover_user_from_a_crashed_run_is_reused_cleaned_and_passes(cli, jupy
 
 
 def test_attempts_retry_a_flaky_spawn(cli, odd_hub, tmp_path):
-    result, report = check(cli, odd_hub, "--attempts", "2", "--user", odd_hub.unique_user("flaky"),
-                           tmp_path=tmp_path)
+    result, report = check(cli, odd_hub, "--attempts", "2", "--user", odd_hub.unique_user("flaky"), tmp_path=tmp_path)
     assert result.code == 0, result.output
     first, second = report["attempts"]
     assert first["healthy"] is False and second["healthy"] is True
@@ -148,8 +164,21 @@ def test_unreachable_hub_is_unhealthy_after_every_attempt(cli, tmp_path):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # nothing listens there once closed
     report = tmp_path / "reports" / "health.json"  # a folder that does not exist yet, as in the workflow
-    result = cli("health-check", "c1", "h1", "--url", f"http://127.0.0.1:{port}/", "--token", "t",
-                 "--attempts", "2", "--timeout", "5", "--report", str(report))
+    result = cli(
+        "health-check",
+        "c1",
+        "h1",
+        "--url",
+        f"http://127.0.0.1:{port}/",
+        "--token",
+        "t",
+        "--attempts",
+        "2",
+        "--timeout",
+        "5",
+        "--report",
+        str(report),
+    )
     assert result.code == 1, result.output
     data = json.loads(report.read_text())
     assert [a["healthy"] for a in data["attempts"]] == [False, False]

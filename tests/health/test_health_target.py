@@ -38,8 +38,16 @@ def config_repo(tmp_path: Path, context: str = "deployer-local") -> Path:
 def put_token(kube, namespace: str, token: str) -> None:
     """The Secret the JupyterHub chart renders for basehub's deployer-health-check service."""
     kube.kubectl("create", "namespace", namespace)
-    kube.kubectl("create", "secret", "generic", "hub", "--namespace", namespace,
-                 f"--from-literal={SECRET_KEY}={token}", "--from-literal=hub.config.JupyterHub.cookie_secret=x")
+    kube.kubectl(
+        "create",
+        "secret",
+        "generic",
+        "hub",
+        "--namespace",
+        namespace,
+        f"--from-literal={SECRET_KEY}={token}",
+        "--from-literal=hub.config.JupyterHub.cookie_secret=x",
+    )
 
 
 def test_cluster_mode_reads_the_token_from_the_hubs_secret(cli, kube_cluster, jupyterhub_session, tmp_path):
@@ -53,8 +61,9 @@ def test_cluster_mode_reads_the_token_from_the_hubs_secret(cli, kube_cluster, ju
     assert stale.code == 2 and "refused the API token" in stale.err, stale.output
 
     kube_cluster.kubectl("delete", "secret", "hub", "--namespace", "h1")
-    kube_cluster.kubectl("create", "secret", "generic", "hub", "--namespace", "h1",
-                         f"--from-literal={SECRET_KEY}={hub.token}")
+    kube_cluster.kubectl(
+        "create", "secret", "generic", "hub", "--namespace", "h1", f"--from-literal={SECRET_KEY}={hub.token}"
+    )
     result = cli("--repo", str(root), "health-check", "c1", "h1", "--url", hub.url, "--user", name, env=env)
     assert result.code == 0, result.output
     assert "c1/h1 is healthy" in result.out
@@ -67,8 +76,10 @@ def test_missing_secret_or_key_is_bad_input(cli, kube_cluster, tmp_path):
     kube_cluster.kubectl("create", "namespace", "h1")
     missing = cli("--repo", str(root), "health-check", "c1", "h1", env=env)
     assert missing.code == 2, missing.output
-    assert ("Secret 'hub' in namespace 'h1' of cluster 'c1' does not exist: deploy the hub first (deployer deploy "
-            "c1 h1), or pass --token") in missing.err
+    assert (
+        "Secret 'hub' in namespace 'h1' of cluster 'c1' does not exist: deploy the hub first (deployer deploy "
+        "c1 h1), or pass --token"
+    ) in missing.err
 
     kube_cluster.kubectl("create", "secret", "generic", "hub", "--namespace", "h1", "--from-literal=other=x")
     no_key = cli("--repo", str(root), "health-check", "c1", "h1", env=env)
@@ -89,12 +100,15 @@ def test_an_unknown_context_is_bad_input(cli, tmp_path):
 def test_unreachable_cluster_is_a_failed_operation(cli, kube_cluster, tmp_path):
     root = config_repo(tmp_path, kube_cluster.context)
     kubeconfig = tmp_path / "kubeconfig"  # the stand-in's kubeconfig, its server moved to a port nothing listens on
-    kubeconfig.write_text(re.sub(r"server: https://[^\s]+", "server: https://127.0.0.1:9",
-                                 kube_cluster.kubeconfig.read_text()))
+    kubeconfig.write_text(
+        re.sub(r"server: https://[^\s]+", "server: https://127.0.0.1:9", kube_cluster.kubeconfig.read_text())
+    )
     result = cli("--repo", str(root), "health-check", "c1", "h1", env={"KUBECONFIG": str(kubeconfig)})
     assert result.code == 1, result.output
-    assert "cannot read the Secret 'hub' in namespace 'h1' of cluster 'c1': the Kubernetes API could not be " \
-           "reached" in result.err
+    assert (
+        "cannot read the Secret 'hub' in namespace 'h1' of cluster 'c1': the Kubernetes API could not be "
+        "reached" in result.err
+    )
     assert "Traceback" not in result.err
 
 
@@ -112,7 +126,11 @@ def test_url_comes_from_the_domain_and_unknown_hubs_are_bad_input(tmp_path):
     root = config_repo(tmp_path)
     target = hub_target("c1", "h1", root=root, env={}, token="s3cr3t-token")
     assert (target.url, target.token, target.cluster, target.hub) == (
-        "https://h1.c1.example.org/", "s3cr3t-token", "c1", "h1")
+        "https://h1.c1.example.org/",
+        "s3cr3t-token",
+        "c1",
+        "h1",
+    )
     assert "s3cr3t" not in repr(target)  # the token stays out of reprs and logs
     with pytest.raises(UsageError, match="no hub named 'h9' in cluster 'c1'; its hubs: h1"):
         hub_target("c1", "h9", root=root, env={}, token="t")
@@ -120,8 +138,18 @@ def test_url_comes_from_the_domain_and_unknown_hubs_are_bad_input(tmp_path):
 
 def test_url_and_token_need_no_config(cli, tmp_path):
     # any hub: nothing is read from a config repository (there is none here) and no cluster is contacted
-    result = cli("health-check", "anywhere", "any-hub", "--url", "http://127.0.0.1:9/", "--token", "t",
-                 "--timeout", "2", cwd=tmp_path)
+    result = cli(
+        "health-check",
+        "anywhere",
+        "any-hub",
+        "--url",
+        "http://127.0.0.1:9/",
+        "--token",
+        "t",
+        "--timeout",
+        "2",
+        cwd=tmp_path,
+    )
     assert result.code == 1 and "anywhere/any-hub is unhealthy: step 'hub-api' failed" in result.err
 
 
@@ -130,6 +158,7 @@ def test_token_from_the_environment(cli, jupyterhub_session):
     env = {"JUPYTERHUB_API_TOKEN": "a-token-from-the-environment"}
     result = cli("health-check", "c", "h", "--url", hub.url, env=env)
     assert result.code == 2 and "refused the API token" in result.err  # it was used; and --token wins over it:
-    result = cli("health-check", "c", "h", "--url", hub.url, "--token", hub.token, "--user", hub.unique_user("flag"),
-                 env=env)
+    result = cli(
+        "health-check", "c", "h", "--url", hub.url, "--token", hub.token, "--user", hub.unique_user("flag"), env=env
+    )
     assert result.code == 0 and "refused" not in result.err, result.output

@@ -59,7 +59,12 @@ def test_service_token_has_the_default_scopes(jupyterhub_session):
     me = jupyterhub_session.api.get("user").json()
     assert me["kind"] == "service" and me["name"] == "test-service"
     assert {"admin:users", "admin:servers", "read:hub", "access:servers"} <= set(me["scopes"])
-    assert jupyterhub_session.api.get("user", ).status == 200
+    assert (
+        jupyterhub_session.api.get(
+            "user",
+        ).status
+        == 200
+    )
     assert "JupyterHub is now running" in jupyterhub_session.log
 
 
@@ -116,17 +121,24 @@ def test_everything_is_stopped_when_a_test_using_the_fixture_fails(tmp_path):
     # a project's failing test: the hub, proxy and server it started must still be stopped afterwards
     test_file = tmp_path / "test_fails.py"
     pid_file = tmp_path / "pids"
-    test_file.write_text(textwrap.dedent(f"""
+    test_file.write_text(
+        textwrap.dedent(f"""
         def test_fails(jupyterhub):
             hub = jupyterhub()
             hub.start_server("frank")
             open({str(pid_file)!r}, "w").write(" ".join(map(str, hub.pids())))
             assert False, "this test fails on purpose"
-    """))
+    """)
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file),
-                           "--rootdir", str(tmp_path)], env=env, cwd=tmp_path, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file), "--rootdir", str(tmp_path)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1 and "1 failed" in proc.stdout, proc.stdout + proc.stderr
     pids = [int(p) for p in pid_file.read_text().split()]
     assert len(pids) >= 3

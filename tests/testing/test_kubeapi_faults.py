@@ -27,8 +27,9 @@ def release_status(cluster: KubeCluster, namespace: str, release: str = "web") -
 def test_wait_times_out_with_readiness_off_and_release_fails(kube_cluster: KubeCluster, wait: str) -> None:
     kube_cluster.readiness = False
     started = time.monotonic()
-    failed = kube_cluster.helm("upgrade", "--install", "web", WEBAPP, "-n", "slow", "--create-namespace", wait,
-                               "--timeout", "2s", check=False)
+    failed = kube_cluster.helm(
+        "upgrade", "--install", "web", WEBAPP, "-n", "slow", "--create-namespace", wait, "--timeout", "2s", check=False
+    )
     assert failed.returncode == 1
     assert time.monotonic() - started < 20
     assert "context deadline exceeded" in failed.stderr or "timed out" in failed.stderr
@@ -46,8 +47,19 @@ def test_rollback_on_failure_uninstalls_a_failed_first_install(kube_cluster: Kub
 
     kube_cluster.readiness = False
     flag = "--rollback-on-failure" if helm_major(kube_cluster) >= 4 else "--atomic"
-    failed = kube_cluster.helm("upgrade", "--install", "web", WEBAPP, "-n", "atomic", "--create-namespace", flag,
-                               "--timeout", "2s", check=False)
+    failed = kube_cluster.helm(
+        "upgrade",
+        "--install",
+        "web",
+        WEBAPP,
+        "-n",
+        "atomic",
+        "--create-namespace",
+        flag,
+        "--timeout",
+        "2s",
+        check=False,
+    )
     assert failed.returncode == 1 and "uninstalled" in failed.stderr
     assert kube_cluster.get_object("deployments", "web-web", "atomic") is None
     assert kube_cluster.list_objects("secrets", "atomic", label_selector="owner=helm") == []
@@ -63,24 +75,39 @@ def test_rollout_status_times_out_with_readiness_off(kube_cluster: KubeCluster) 
 
 @pytest.mark.parametrize(("code", "reason"), [(500, "InternalError"), (403, "Forbidden")])
 @pytest.mark.parametrize("server_side", ["true", "false"])
-def test_injected_error_on_create_fails_helm_and_the_release(kube_cluster: KubeCluster, code: int, reason: str,
-                                                             server_side: str) -> None:
-    rule = kube_cluster.inject_error(code, verb="create", namespace="broken", resource="deployments",
-                                     message="quota exceeded (injected)")
-    other = kube_cluster.helm("upgrade", "--install", "web", WEBAPP, "-n", "fine", "--create-namespace",
-                              f"--server-side={server_side}")
+def test_injected_error_on_create_fails_helm_and_the_release(
+    kube_cluster: KubeCluster, code: int, reason: str, server_side: str
+) -> None:
+    rule = kube_cluster.inject_error(
+        code, verb="create", namespace="broken", resource="deployments", message="quota exceeded (injected)"
+    )
+    other = kube_cluster.helm(
+        "upgrade", "--install", "web", WEBAPP, "-n", "fine", "--create-namespace", f"--server-side={server_side}"
+    )
     assert other.returncode == 0  # other namespaces are not affected
 
-    failed = kube_cluster.helm("upgrade", "--install", "web", WEBAPP, "-n", "broken", "--create-namespace",
-                               f"--server-side={server_side}", check=False)
+    failed = kube_cluster.helm(
+        "upgrade",
+        "--install",
+        "web",
+        WEBAPP,
+        "-n",
+        "broken",
+        "--create-namespace",
+        f"--server-side={server_side}",
+        check=False,
+    )
     assert failed.returncode == 1
     assert "quota exceeded (injected)" in failed.stderr
     assert release_status(kube_cluster, "broken") == "failed"
     assert rule.hits >= 1
     assert kube_cluster.get_object("deployments", "web-web", "broken") is None
     assert kube_cluster.get_object("configmaps", "web-config", "broken") is not None
-    statuses = {r.status for r in kube_cluster.requests if r.namespace == "broken"
-                and r.resource == "deployments" and r.verb in ("create", "patch")}
+    statuses = {
+        r.status
+        for r in kube_cluster.requests
+        if r.namespace == "broken" and r.resource == "deployments" and r.verb in ("create", "patch")
+    }
     assert code in statuses
 
     kube_cluster.clear_errors()
@@ -122,8 +149,10 @@ def test_bad_token_gets_401_and_good_token_is_recorded(tmp_path: Path, kube_clus
         denied = kube_cluster.run("kubectl", "--kubeconfig", str(bad), "get", "ns", env=env, check=False)
         assert denied.returncode == 1
         assert "Unauthorized" in denied.stderr or "must be logged in" in denied.stderr
-        assert kube_cluster.run("kubectl", "--kubeconfig", str(anonymous), "get", "ns", env=env,
-                                check=False).returncode == 1
+        assert (
+            kube_cluster.run("kubectl", "--kubeconfig", str(anonymous), "get", "ns", env=env, check=False).returncode
+            == 1
+        )
         assert server.tokens_seen == ["wrong"]
         assert {r.status for r in server.requests if r.path != "/version"} == {401}
 
@@ -138,8 +167,7 @@ def test_token_callable_decides(tmp_path: Path, kube_cluster: KubeCluster) -> No
         ok = server.write_kubeconfig(tmp_path / "ok", token="k8s-aws-v1.abc")
         ko = server.write_kubeconfig(tmp_path / "ko", token="gcp-token")
         assert kube_cluster.run("kubectl", "--kubeconfig", str(ok), "get", "ns", env=env).returncode == 0
-        assert kube_cluster.run("kubectl", "--kubeconfig", str(ko), "get", "ns", env=env,
-                                check=False).returncode == 1
+        assert kube_cluster.run("kubectl", "--kubeconfig", str(ko), "get", "ns", env=env, check=False).returncode == 1
         assert server.tokens_seen == ["k8s-aws-v1.abc", "gcp-token"]
 
 
@@ -148,14 +176,23 @@ def test_exec_plugin_token_reaches_the_server(tmp_path: Path, kube_cluster: Kube
 
     from deployer.testing.kubeapi.kubeconfig import write_kubeconfig
 
-    credential = {"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
-                  "status": {"token": "from-exec-plugin"}}
+    credential = {
+        "apiVersion": "client.authentication.k8s.io/v1",
+        "kind": "ExecCredential",
+        "status": {"token": "from-exec-plugin"},
+    }
     with KubeAPIServer(token="from-exec-plugin") as server:
         config = server.kubeconfig(token=None)
-        config["users"][0]["user"] = {"exec": {
-            "apiVersion": "client.authentication.k8s.io/v1", "interactiveMode": "Never",
-            "command": sys.executable, "args": ["-c", f"print({json.dumps(json.dumps(credential))})"]}}
+        config["users"][0]["user"] = {
+            "exec": {
+                "apiVersion": "client.authentication.k8s.io/v1",
+                "interactiveMode": "Never",
+                "command": sys.executable,
+                "args": ["-c", f"print({json.dumps(json.dumps(credential))})"],
+            }
+        }
         path = write_kubeconfig(tmp_path / "exec-kubeconfig", config)
-        kube_cluster.run("kubectl", "--kubeconfig", str(path), "get", "ns",
-                         env={"KUBECACHEDIR": str(tmp_path / "cache")})
+        kube_cluster.run(
+            "kubectl", "--kubeconfig", str(path), "get", "ns", env={"KUBECACHEDIR": str(tmp_path / "cache")}
+        )
         assert server.tokens_seen == ["from-exec-plugin"]

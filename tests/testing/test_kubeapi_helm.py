@@ -70,8 +70,9 @@ def test_install_without_create_namespace_needs_the_namespace(cluster: KubeClust
 
 
 @pytest.mark.parametrize("server_side", ["true", "false"])
-def test_upgrade_to_revision_2_with_and_without_server_side_apply(cluster: KubeCluster, ns: str,
-                                                                   server_side: str) -> None:
+def test_upgrade_to_revision_2_with_and_without_server_side_apply(
+    cluster: KubeCluster, ns: str, server_side: str
+) -> None:
     if helm_major(cluster) < 4:
         pytest.skip("--server-side is a helm 4 flag")
     common = ["-n", ns, "--create-namespace", f"--server-side={server_side}", "--wait", "--timeout", "60s"]
@@ -87,10 +88,14 @@ def test_upgrade_to_revision_2_with_and_without_server_side_apply(cluster: KubeC
     assert release_secret(cluster, "web", ns, 1)["metadata"]["labels"]["status"] == "superseded"
     assert release_secret(cluster, "web", ns, 2)["metadata"]["labels"]["status"] == "deployed"
     if cluster.server is not None:
-        patches = {r.content_type for r in cluster.server.requests
-                   if r.method == "PATCH" and r.namespace == ns and r.resource == "deployments"}
-        expected = "application/apply-patch+yaml" if server_side == "true" else (
-            "application/strategic-merge-patch+json")
+        patches = {
+            r.content_type
+            for r in cluster.server.requests
+            if r.method == "PATCH" and r.namespace == ns and r.resource == "deployments"
+        }
+        expected = (
+            "application/apply-patch+yaml" if server_side == "true" else ("application/strategic-merge-patch+json")
+        )
         assert patches == {expected}
 
 
@@ -106,7 +111,8 @@ def test_status_history_get_list_rollback_uninstall(cluster: KubeCluster, ns: st
     assert "kind: Deployment" in manifest and "name: web-config" in manifest
     listed = json.loads(cluster.helm("list", "-A", "-o", "json").stdout)
     assert {"name": "web", "namespace": ns, "revision": "2", "status": "deployed"}.items() <= next(
-        r for r in listed if r["namespace"] == ns).items()
+        r for r in listed if r["namespace"] == ns
+    ).items()
 
     cluster.helm("rollback", "web", "1", "-n", ns, "--wait")
     assert cluster.require_object("configmaps", "web-config", ns)["data"] == {"message": "hello"}
@@ -163,8 +169,20 @@ def test_concurrent_helm_processes_in_different_namespaces(cluster: KubeCluster)
     namespaces = [cluster.unique_namespace("par") for _ in range(4)]
 
     def deploy(namespace: str) -> str:
-        cluster.helm("upgrade", "--install", "web", WEBAPP, "-n", namespace, "--create-namespace", "--wait",
-                     "--timeout", "60s", "--set", f"message={namespace}")
+        cluster.helm(
+            "upgrade",
+            "--install",
+            "web",
+            WEBAPP,
+            "-n",
+            namespace,
+            "--create-namespace",
+            "--wait",
+            "--timeout",
+            "60s",
+            "--set",
+            f"message={namespace}",
+        )
         return namespace
 
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -176,8 +194,9 @@ def test_concurrent_helm_processes_in_different_namespaces(cluster: KubeCluster)
 
 def test_helm_error_is_real_when_the_chart_is_invalid(cluster: KubeCluster, ns: str) -> None:
     with pytest.raises(ToolError) as raised:
-        cluster.helm("upgrade", "--install", "web", WEBAPP, "-n", ns, "--create-namespace",
-                     "--set", "replicas=not-a-number")
+        cluster.helm(
+            "upgrade", "--install", "web", WEBAPP, "-n", ns, "--create-namespace", "--set", "replicas=not-a-number"
+        )
     assert raised.value.returncode != 0
 
 
@@ -193,6 +212,17 @@ def test_configmap_storage_driver(cluster: KubeCluster, ns: str) -> None:
 
 
 def test_wait_for_jobs(cluster: KubeCluster, ns: str) -> None:
-    cluster.helm("upgrade", "--install", "hk", HOOKED, "-n", ns, "--create-namespace", "--wait", "--wait-for-jobs",
-                 "--timeout", "60s")
+    cluster.helm(
+        "upgrade",
+        "--install",
+        "hk",
+        HOOKED,
+        "-n",
+        ns,
+        "--create-namespace",
+        "--wait",
+        "--wait-for-jobs",
+        "--timeout",
+        "60s",
+    )
     assert status(cluster, "hk", ns)["info"]["status"] == "deployed"

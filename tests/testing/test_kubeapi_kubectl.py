@@ -76,8 +76,9 @@ def test_apply_create_then_update(cluster: KubeCluster, ns: str, mode: list[str]
     assert list(containers) == ["main", "sidecar"]
     assert "tier" not in deployment["metadata"]["labels"]  # a field dropped from the manifest is removed
     assert deployment["metadata"]["generation"] == 2
-    unchanged = cluster.kubectl("apply", *mode, "-f", "-", input=manifest(ns, image="nginx:1.28", env="B",
-                                                                          extra_label=False))
+    unchanged = cluster.kubectl(
+        "apply", *mode, "-f", "-", input=manifest(ns, image="nginx:1.28", env="B", extra_label=False)
+    )
     assert "unchanged" in unchanged.stdout or "serverside-applied" in unchanged.stdout
     assert cluster.require_object("deployments", "app", ns)["metadata"]["generation"] == 2
 
@@ -92,13 +93,13 @@ def test_get_table_json_yaml_jsonpath_and_label_selector(cluster: KubeCluster, n
 
     selected = cluster.kubectl("get", "configmaps", "-n", ns, "-l", "app=demo", "-o", "json").stdout
     assert [i["metadata"]["name"] for i in json.loads(selected)["items"]] == ["settings"]
-    assert cluster.kubectl("get", "cm", "-n", ns, "-l", "app!=demo", "-o", "name").stdout.split() == [
-        "configmap/other"]
+    assert cluster.kubectl("get", "cm", "-n", ns, "-l", "app!=demo", "-o", "name").stdout.split() == ["configmap/other"]
 
     as_yaml = cluster.kubectl("get", "deployment", "app", "-n", ns, "-o", "yaml").stdout
     assert "kind: Deployment" in as_yaml and "image: nginx:1.27" in as_yaml
-    jsonpath = cluster.kubectl("get", "deploy", "app", "-n", ns, "-o",
-                               "jsonpath={.spec.replicas}/{.status.readyReplicas}").stdout
+    jsonpath = cluster.kubectl(
+        "get", "deploy", "app", "-n", ns, "-o", "jsonpath={.spec.replicas}/{.status.readyReplicas}"
+    ).stdout
     assert jsonpath == "2/2"
     assert cluster.kubectl("get", "cm", "other", "-n", ns, "-o", "jsonpath={.data.a}").stdout == "b"
 

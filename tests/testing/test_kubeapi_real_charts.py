@@ -27,29 +27,53 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helm_majors import HelmBinary, helm_binary  # noqa: F401 - a fixture
-from helpers import PROJECT
 
 from deployer.testing.fixtures_kube import KubeCluster
+from helm_majors import HelmBinary, helm_binary  # noqa: F401 - a fixture
+from helpers import PROJECT
 
 pytestmark = pytest.mark.e2e
 
 CHARTS = ("basehub", "daskhub", "support")
 LOCAL = PROJECT / "config" / "clusters" / "local"
-CERT_MANAGER_CRDS = ("certificaterequests", "certificates", "challenges.acme", "clusterissuers", "issuers",
-                     "orders.acme")
+CERT_MANAGER_CRDS = (
+    "certificaterequests",
+    "certificates",
+    "challenges.acme",
+    "clusterissuers",
+    "issuers",
+    "orders.acme",
+)
 ISSUER_CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
     "metadata": {"name": "clusterissuers.cert-manager.io"},
-    "spec": {"group": "cert-manager.io", "scope": "Cluster",
-             "names": {"plural": "clusterissuers", "singular": "clusterissuer", "kind": "ClusterIssuer",
-                       "listKind": "ClusterIssuerList"},
-             "versions": [{"name": "v1", "served": True, "storage": True, "subresources": {"status": {}},
-                           "schema": {"openAPIV3Schema": {"type": "object",
-                                                          "x-kubernetes-preserve-unknown-fields": True}}}]},
+    "spec": {
+        "group": "cert-manager.io",
+        "scope": "Cluster",
+        "names": {
+            "plural": "clusterissuers",
+            "singular": "clusterissuer",
+            "kind": "ClusterIssuer",
+            "listKind": "ClusterIssuerList",
+        },
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "subresources": {"status": {}},
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+            }
+        ],
+    },
 }
-ISSUER = {"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer", "metadata": {"name": "{{ .Release.Name }}"},
-          "spec": {"selfSigned": {}}}
+ISSUER = {
+    "apiVersion": "cert-manager.io/v1",
+    "kind": "ClusterIssuer",
+    "metadata": {"name": "{{ .Release.Name }}"},
+    "spec": {"selfSigned": {}},
+}
 
 
 # -- charts ---------------------------------------------------------------------------------------------------------
@@ -70,10 +94,22 @@ class Helm:
     def __call__(self, *args: str, check: bool = True, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         return self.cluster.helm(*args, env=self.env, check=check, timeout=timeout)
 
-    def deploy(self, release: str, chart: Path, namespace: str, *values: str,
-               wait: str = "--wait") -> subprocess.CompletedProcess[str]:
-        return self("upgrade", "--install", release, str(chart), "--namespace", namespace, "--create-namespace",
-                    *values, wait, "--timeout", "2m")
+    def deploy(
+        self, release: str, chart: Path, namespace: str, *values: str, wait: str = "--wait"
+    ) -> subprocess.CompletedProcess[str]:
+        return self(
+            "upgrade",
+            "--install",
+            release,
+            str(chart),
+            "--namespace",
+            namespace,
+            "--create-namespace",
+            *values,
+            wait,
+            "--timeout",
+            "2m",
+        )
 
     def status(self, release: str, namespace: str) -> dict:
         return json.loads(self("status", release, "--namespace", namespace, "-o", "json").stdout)
@@ -106,12 +142,19 @@ def _hook_ran(cluster: KubeCluster, namespace: str, resource: str, name: str) ->
     """The stand-in saw ``name`` created in ``namespace`` (hooks are deleted again once they succeed)."""
     if cluster.server is None:
         return True
-    return any(r.namespace == namespace and r.resource == resource and r.name in (name, "") and r.status == 201
-               and r.verb in ("create", "patch") for r in cluster.server.requests)
+    return any(
+        r.namespace == namespace
+        and r.resource == resource
+        and r.name in (name, "")
+        and r.status == 201
+        and r.verb in ("create", "patch")
+        for r in cluster.server.requests
+    )
 
 
-def _deploy_twice_then_uninstall(helm: Helm, release: str, chart: Path, namespace: str, *values: str,
-                                 second_wait: str = "--wait") -> None:
+def _deploy_twice_then_uninstall(
+    helm: Helm, release: str, chart: Path, namespace: str, *values: str, second_wait: str = "--wait"
+) -> None:
     helm.deploy(release, chart, namespace, *values)
     status = helm.status(release, namespace)
     assert (status["info"]["status"], status["version"]) == ("deployed", 1)
@@ -127,8 +170,9 @@ def _uninstall(helm: Helm, release: str, namespace: str) -> str:
 
 
 # -- the charts -------------------------------------------------------------------------------------------------------
-def test_basehub_with_the_real_jupyterhub_chart(helm: Helm, cluster: KubeCluster, charts: Path,
-                                                release: tuple[str, str]) -> None:
+def test_basehub_with_the_real_jupyterhub_chart(
+    helm: Helm, cluster: KubeCluster, charts: Path, release: tuple[str, str]
+) -> None:
     name, namespace = release
     _deploy_twice_then_uninstall(helm, name, charts / "basehub", namespace, "-f", str(LOCAL / "common.values.yaml"))
 
@@ -149,8 +193,9 @@ def test_basehub_with_the_real_jupyterhub_chart(helm: Helm, cluster: KubeCluster
     assert cluster.get_object("deployments", "hub", namespace) is None
 
 
-def test_daskhub_with_the_real_dask_gateway_chart_and_its_crds(helm: Helm, cluster: KubeCluster, charts: Path,
-                                                               release: tuple[str, str], tmp_path: Path) -> None:
+def test_daskhub_with_the_real_dask_gateway_chart_and_its_crds(
+    helm: Helm, cluster: KubeCluster, charts: Path, release: tuple[str, str], tmp_path: Path
+) -> None:
     name, namespace = release
     common = yaml.safe_load((LOCAL / "common.values.yaml").read_text())
     values = tmp_path / "daskhub.values.yaml"
@@ -161,28 +206,47 @@ def test_daskhub_with_the_real_dask_gateway_chart_and_its_crds(helm: Helm, clust
     assert {c["type"]: c["status"] for c in crd["status"]["conditions"]}["Established"] == "True"
     assert cluster.require_object("deployments", f"api-{name}-dask-gateway", namespace)["status"]["readyReplicas"] == 1
     assert cluster.require_object("deployments", "hub", namespace)["status"]["readyReplicas"] == 1
-    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(
-        {"apiVersion": "gateway.dask.org/v1alpha1", "kind": "DaskCluster", "metadata": {"name": "c1"},
-         "spec": {"scheduler": {}, "worker": {}}}))
+    cluster.kubectl(
+        "apply",
+        "-n",
+        namespace,
+        "-f",
+        "-",
+        input=json.dumps(
+            {
+                "apiVersion": "gateway.dask.org/v1alpha1",
+                "kind": "DaskCluster",
+                "metadata": {"name": "c1"},
+                "spec": {"scheduler": {}, "worker": {}},
+            }
+        ),
+    )
     assert cluster.kubectl("get", "daskclusters", "-n", namespace, "-o", "name").stdout.split() == [
-        "daskcluster.gateway.dask.org/c1"]
+        "daskcluster.gateway.dask.org/c1"
+    ]
 
     _uninstall(helm, name, namespace)
     # CRDs from a chart's crds/ folder are never deleted by helm (so the next install skips them)
     assert cluster.get_object("customresourcedefinitions", "daskclusters.gateway.dask.org") is not None
 
 
-def test_support_with_real_cert_manager_ingress_nginx_and_prometheus(helm: Helm, cluster: KubeCluster,
-                                                                      charts: Path,
-                                                                      release: tuple[str, str]) -> None:
+def test_support_with_real_cert_manager_ingress_nginx_and_prometheus(
+    helm: Helm, cluster: KubeCluster, charts: Path, release: tuple[str, str]
+) -> None:
     if not cluster.is_stand_in:
         pytest.skip("creates and deletes cert-manager's cluster-wide CRDs: only on the throw-away local stand-in")
     name, namespace = release
     values = ("-f", str(LOCAL / "support.values.yaml"), "--set", "clusterIssuer.enabled=false")
     try:
         # helm 4 waits with kstatus first, then with its legacy waiter (helm 3's) on the upgrade
-        _deploy_twice_then_uninstall(helm, name, charts / "support", namespace, *values,
-                                     second_wait="--wait=legacy" if helm.major >= 4 else "--wait")
+        _deploy_twice_then_uninstall(
+            helm,
+            name,
+            charts / "support",
+            namespace,
+            *values,
+            second_wait="--wait=legacy" if helm.major >= 4 else "--wait",
+        )
 
         approve = f"{name}-cert-manager-controller-approve:cert-manager-io"
         assert cluster.get_object("clusterroles", approve) is not None  # an RBAC name with ':'
@@ -195,8 +259,11 @@ def test_support_with_real_cert_manager_ingress_nginx_and_prometheus(helm: Helm,
         assert cluster.get_object("deployments", f"{name}-prometheus-server", namespace) is not None
         assert cluster.get_object("validatingwebhookconfigurations", f"{name}-ingress-nginx-admission") is not None
         # the hook Jobs ran and were deleted (hook-succeeded)
-        for job in (f"{name}-ingress-nginx-admission-create", f"{name}-ingress-nginx-admission-patch",
-                    f"{name}-cert-manager-startupapicheck"):
+        for job in (
+            f"{name}-ingress-nginx-admission-create",
+            f"{name}-ingress-nginx-admission-patch",
+            f"{name}-cert-manager-startupapicheck",
+        ):
             assert _hook_ran(cluster, namespace, "jobs", job), job
             assert cluster.get_object("jobs", job, namespace) is None, job
 
@@ -208,8 +275,9 @@ def test_support_with_real_cert_manager_ingress_nginx_and_prometheus(helm: Helm,
             cluster.kubectl("delete", "customresourcedefinition", f"{crd}.cert-manager.io", "--ignore-not-found")
 
 
-def test_custom_resource_before_its_crd_fails_like_a_real_server(helm: Helm, cluster: KubeCluster,
-                                                                  release: tuple[str, str], tmp_path: Path) -> None:
+def test_custom_resource_before_its_crd_fails_like_a_real_server(
+    helm: Helm, cluster: KubeCluster, release: tuple[str, str], tmp_path: Path
+) -> None:
     if not cluster.is_stand_in:
         pytest.skip("creates and deletes cert-manager's cluster-wide CRDs: only on the throw-away local stand-in")
     name, namespace = release
@@ -219,24 +287,38 @@ def test_custom_resource_before_its_crd_fails_like_a_real_server(helm: Helm, clu
     (chart / "templates" / "issuer.yaml").write_text(yaml.safe_dump(ISSUER))
     no_match = 'no matches for kind "ClusterIssuer" in version "cert-manager.io/v1"'
     try:
-        failed = helm("upgrade", "--install", name, str(chart), "--namespace", namespace, "--create-namespace",
-                      check=False)
+        failed = helm(
+            "upgrade", "--install", name, str(chart), "--namespace", namespace, "--create-namespace", check=False
+        )
         assert failed.returncode != 0
         assert "resource mapping not found for name" in failed.stderr and no_match in failed.stderr
-        applied = cluster.kubectl("apply", "-f", "-", input=json.dumps({**ISSUER, "metadata": {"name": name}}),
-                                  check=False)
+        applied = cluster.kubectl(
+            "apply", "-f", "-", input=json.dumps({**ISSUER, "metadata": {"name": name}}), check=False
+        )
         assert applied.returncode != 0 and no_match in applied.stderr
         raw = cluster.kubectl("get", "--raw", f"/apis/cert-manager.io/v1/clusterissuers/{name}", check=False)
         assert "(NotFound): the server could not find the requested resource" in raw.stderr
 
         cluster.kubectl("apply", "-f", "-", input=json.dumps(ISSUER_CRD))
-        cluster.kubectl("wait", "--for", "condition=Established", "crd/clusterissuers.cert-manager.io",
-                        "--timeout", "30s")
-        helm("upgrade", "--install", name, str(chart), "--namespace", namespace, "--create-namespace", "--wait",
-             "--timeout", "1m")
+        cluster.kubectl(
+            "wait", "--for", "condition=Established", "crd/clusterissuers.cert-manager.io", "--timeout", "30s"
+        )
+        helm(
+            "upgrade",
+            "--install",
+            name,
+            str(chart),
+            "--namespace",
+            namespace,
+            "--create-namespace",
+            "--wait",
+            "--timeout",
+            "1m",
+        )
         assert helm.status(name, namespace)["info"]["status"] == "deployed"
         assert cluster.kubectl("get", "clusterissuer", name, "-o", "name").stdout.strip() == (
-            f"clusterissuer.cert-manager.io/{name}")
+            f"clusterissuer.cert-manager.io/{name}"
+        )
         _uninstall(helm, name, namespace)
     finally:
         cluster.kubectl("delete", "customresourcedefinition", "clusterissuers.cert-manager.io", "--ignore-not-found")

@@ -19,15 +19,23 @@ def manual_access(cluster: ClusterConfig) -> ManualAccess:
     update = shell_join([*argv, "--kubeconfig", KUBECONFIG])
     key = cluster.key_file
     if key is None:
-        lines = [*comment(f"cluster {cluster.name}: EKS, through the AWS CLI with your AWS credentials (profile, SSO "
-                          "or environment); the kubeconfig goes to a private temporary folder removed when this "
-                          "script exits"), *private_folder(), update]
+        lines = [
+            *comment(
+                f"cluster {cluster.name}: EKS, through the AWS CLI with your AWS credentials (profile, SSO "
+                "or environment); the kubeconfig goes to a private temporary folder removed when this "
+                "script exits"
+            ),
+            *private_folder(),
+            update,
+        ]
         return ManualAccess(tuple(lines), KubeTarget(kubeconfig=KUBECONFIG))
     session_token = shell_join(["sops", "--decrypt", "--extract", '["aws_session_token"]', key])
     lines = [
-        *comment(f"cluster {cluster.name}: EKS, through the AWS CLI with the access keys in {key}, read into this "
-                 "shell's environment only (an AWS_PROFILE would win over them, so it is unset); the kubeconfig goes "
-                 "to a private temporary folder removed when this script exits"),
+        *comment(
+            f"cluster {cluster.name}: EKS, through the AWS CLI with the access keys in {key}, read into this "
+            "shell's environment only (an AWS_PROFILE would win over them, so it is unset); the kubeconfig goes "
+            "to a private temporary folder removed when this script exits"
+        ),
         *private_folder(),
         f"AWS_ACCESS_KEY_ID={sops_extract(key, 'aws_access_key_id')}",
         f"AWS_SECRET_ACCESS_KEY={sops_extract(key, 'aws_secret_access_key')}",

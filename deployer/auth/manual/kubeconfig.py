@@ -17,8 +17,10 @@ def manual_access(cluster: ClusterConfig) -> ManualAccess:
         line = f"# cluster {cluster.name}: your KUBECONFIG, {context}"
         return ManualAccess((line,), KubeTarget(context=spec.context))
     lines = [
-        *comment(f"cluster {cluster.name}: its sops-encrypted kubeconfig ({context}), decrypted into a private "
-                 "temporary folder that is removed when this script exits"),
+        *comment(
+            f"cluster {cluster.name}: its sops-encrypted kubeconfig ({context}), decrypted into a private "
+            "temporary folder that is removed when this script exits"
+        ),
         *private_folder(),
         shell_join(["sops", "--decrypt", cluster.key_file]) + f" > {KUBECONFIG}",
     ]

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m deployer.testing.kubeapi",
-                                     description="Run a local, in-memory Kubernetes API stand-in.")
+    parser = argparse.ArgumentParser(
+        prog="python -m deployer.testing.kubeapi", description="Run a local, in-memory Kubernetes API stand-in."
+    )
     parser.add_argument("--kubeconfig", required=True, help="where to write the kubeconfig")
     parser.add_argument("--context", default="deployer-local", help="context name (default: %(default)s)")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
@@ -31,8 +32,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     server.start()
     try:
         path = server.write_kubeconfig(args.kubeconfig, context=args.context)
-        print(f"Kubernetes API stand-in serving at {server.url}; kubeconfig written to {path} "
-              f"(context {args.context})", flush=True)
+        print(
+            f"Kubernetes API stand-in serving at {server.url}; kubeconfig written to {path} (context {args.context})",
+            flush=True,
+        )
         while not stop.wait(0.5):
             pass
     finally:

@@ -38,8 +38,9 @@ NAMESPACES = ("", "namespaces")
 
 
 class StatusError(Exception):
-    def __init__(self, code: int, message: str, *, reason: str | None = None,
-                 details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, code: int, message: str, *, reason: str | None = None, details: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -47,8 +48,15 @@ class StatusError(Exception):
         self.details = details or {}
 
     def body(self) -> dict[str, Any]:
-        body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                "message": self.message, "reason": self.reason, "code": self.code}
+        body = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        }
         if self.details:
             body["details"] = self.details
         return body
@@ -59,8 +67,9 @@ def qualified(info: ResourceInfo) -> str:
 
 
 def not_found(info: ResourceInfo, name: str) -> StatusError:
-    return StatusError(404, f'{qualified(info)} "{name}" not found',
-                       details={"name": name, "group": info.group, "kind": info.plural})
+    return StatusError(
+        404, f'{qualified(info)} "{name}" not found', details={"name": name, "group": info.group, "kind": info.plural}
+    )
 
 
 def _details(info: ResourceInfo, name: str) -> dict[str, Any]:
@@ -95,8 +104,13 @@ class API:
             raise not_found(info, name)
         return obj
 
-    def list(self, info: ResourceInfo, namespace: str | None, label_selector: str | None = None,
-             field_selector: str | None = None) -> tuple[list[dict[str, Any]], str]:
+    def list(
+        self,
+        info: ResourceInfo,
+        namespace: str | None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str]:
         try:
             labels, fields = label_matcher(label_selector), field_matcher(field_selector)
         except ValueError as error:
@@ -108,8 +122,9 @@ class API:
         return self.store.exists(NAMESPACES, "", namespace)
 
     # -- create ---------------------------------------------------------------------------------
-    def create(self, info: ResourceInfo, namespace: str, body: dict[str, Any], *,
-               dry_run: bool = False) -> dict[str, Any]:
+    def create(
+        self, info: ResourceInfo, namespace: str, body: dict[str, Any], *, dry_run: bool = False
+    ) -> dict[str, Any]:
         obj = self._checked_body(info, namespace, body)
         meta = obj["metadata"]
         if not meta.get("name") and meta.get("generateName"):
@@ -118,11 +133,16 @@ class API:
         self._check_name(info, obj)
         with self.store.lock:
             if info.namespaced and not self.namespace_exists(namespace):
-                raise StatusError(404, f'namespaces "{namespace}" not found',
-                                  details={"name": namespace, "kind": "namespaces"})
+                raise StatusError(
+                    404, f'namespaces "{namespace}" not found', details={"name": namespace, "kind": "namespaces"}
+                )
             if self.store.exists((info.group, info.plural), namespace, meta["name"]):
-                raise StatusError(409, f'{qualified(info)} "{meta["name"]}" already exists',
-                                  reason="AlreadyExists", details=_details(info, meta["name"]))
+                raise StatusError(
+                    409,
+                    f'{qualified(info)} "{meta["name"]}" already exists',
+                    reason="AlreadyExists",
+                    details=_details(info, meta["name"]),
+                )
             meta["uid"] = str(uuid.uuid4())
             meta["creationTimestamp"] = readiness.now()
             meta["generation"] = 1
@@ -134,24 +154,45 @@ class API:
             return self._write(info, obj, dry_run=dry_run)
 
     # -- update ---------------------------------------------------------------------------------
-    def update(self, info: ResourceInfo, namespace: str, name: str, body: dict[str, Any], *,
-               subresource: str = "", dry_run: bool = False) -> dict[str, Any]:
+    def update(
+        self,
+        info: ResourceInfo,
+        namespace: str,
+        name: str,
+        body: dict[str, Any],
+        *,
+        subresource: str = "",
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
         obj = self._checked_body(info, namespace, body)
         if obj["metadata"].get("name", name) != name:
-            raise StatusError(400, f"the name of the object ({obj['metadata']['name']}) does not match the name on "
-                                   f"the URL ({name})")
+            raise StatusError(
+                400, f"the name of the object ({obj['metadata']['name']}) does not match the name on the URL ({name})"
+            )
         obj["metadata"]["name"] = name
         with self.store.lock:
             current = self.get(info, namespace, name)
             wanted_rv = obj["metadata"].get("resourceVersion")
             if wanted_rv and wanted_rv != current["metadata"]["resourceVersion"]:
-                raise StatusError(409, f'Operation cannot be fulfilled on {qualified(info)} "{name}": the object '
-                                       "has been modified; please apply your changes to the latest version and "
-                                       "try again", reason="Conflict", details=_details(info, name))
+                raise StatusError(
+                    409,
+                    f'Operation cannot be fulfilled on {qualified(info)} "{name}": the object '
+                    "has been modified; please apply your changes to the latest version and "
+                    "try again",
+                    reason="Conflict",
+                    details=_details(info, name),
+                )
             return self._replace(info, current, obj, subresource=subresource, dry_run=dry_run)
 
-    def _replace(self, info: ResourceInfo, current: dict[str, Any], obj: dict[str, Any], *,
-                 subresource: str = "", dry_run: bool = False) -> dict[str, Any]:
+    def _replace(
+        self,
+        info: ResourceInfo,
+        current: dict[str, Any],
+        obj: dict[str, Any],
+        *,
+        subresource: str = "",
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
         if subresource == "status":
             new = copy.deepcopy(current)
             new["status"] = obj.get("status")
@@ -176,8 +217,18 @@ class API:
         return self._write(info, obj, dry_run=dry_run)
 
     # -- patch ----------------------------------------------------------------------------------
-    def patch(self, info: ResourceInfo, namespace: str, name: str, content_type: str, body: Any, *,
-              field_manager: str = "", subresource: str = "", dry_run: bool = False) -> tuple[dict[str, Any], bool]:
+    def patch(
+        self,
+        info: ResourceInfo,
+        namespace: str,
+        name: str,
+        content_type: str,
+        body: Any,
+        *,
+        field_manager: str = "",
+        subresource: str = "",
+        dry_run: bool = False,
+    ) -> tuple[dict[str, Any], bool]:
         """Apply a patch; returns (object, created). Only server-side apply may create."""
         with self.store.lock:
             current = self.store.get((info.group, info.plural), namespace, name)
@@ -211,10 +262,13 @@ class API:
                     elif content_type == "application/strategic-merge-patch+json":
                         result = patching.strategic_merge(current, body)
                     else:
-                        raise StatusError(415, f"the body of the request was in an unknown format - accepted media "
-                                               f"types include: application/json-patch+json, application/merge-patch"
-                                               f"+json, application/apply-patch+yaml, application/strategic-merge-"
-                                               f"patch+json (got {content_type})")
+                        raise StatusError(
+                            415,
+                            f"the body of the request was in an unknown format - accepted media "
+                            f"types include: application/json-patch+json, application/merge-patch"
+                            f"+json, application/apply-patch+yaml, application/strategic-merge-"
+                            f"patch+json (got {content_type})",
+                        )
             except patching.PatchError as error:
                 raise StatusError(422, str(error), details=_details(info, name)) from None
             if not isinstance(result, dict):
@@ -222,9 +276,14 @@ class API:
             result.setdefault("metadata", {})
             wanted_rv = (body.get("metadata") or {}).get("resourceVersion") if isinstance(body, dict) else None
             if wanted_rv and wanted_rv != current["metadata"]["resourceVersion"]:
-                raise StatusError(409, f'Operation cannot be fulfilled on {qualified(info)} "{name}": the object '
-                                       "has been modified; please apply your changes to the latest version and "
-                                       "try again", reason="Conflict", details=_details(info, name))
+                raise StatusError(
+                    409,
+                    f'Operation cannot be fulfilled on {qualified(info)} "{name}": the object '
+                    "has been modified; please apply your changes to the latest version and "
+                    "try again",
+                    reason="Conflict",
+                    details=_details(info, name),
+                )
             obj = self._checked_body(info, namespace, result)
             obj["metadata"]["name"] = name
             return self._replace(info, current, obj, subresource=subresource, dry_run=dry_run), False
@@ -250,7 +309,8 @@ class API:
         def dependent(obj: dict[str, Any]) -> bool:
             meta = obj["metadata"]
             return (is_namespace and meta.get("namespace") == name) or any(
-                ref.get("uid") == uid for ref in meta.get("ownerReferences") or ())
+                ref.get("uid") == uid for ref in meta.get("ownerReferences") or ()
+            )
 
         for other in self.registry.all():
             if other.review or (other.crd and other.version != other.versions[0]):
@@ -271,16 +331,20 @@ class API:
         obj = copy.deepcopy(body)
         kind, api_version = obj.get("kind"), obj.get("apiVersion")
         if kind and kind != info.kind:
-            raise StatusError(400, f"the API version in the data ({api_version}) does not match the expected API "
-                                   f"version ({info.api_version}) or kind {kind} is not {info.kind}")
+            raise StatusError(
+                400,
+                f"the API version in the data ({api_version}) does not match the expected API "
+                f"version ({info.api_version}) or kind {kind} is not {info.kind}",
+            )
         obj["kind"], obj["apiVersion"] = info.kind, api_version or info.api_version
         meta = obj.get("metadata")
         if not isinstance(meta, dict):
             meta = obj["metadata"] = {}
         if info.namespaced:
             if meta.get("namespace") and meta["namespace"] != namespace:
-                raise StatusError(400, "the namespace of the provided object does not match the namespace sent on "
-                                       "the request")
+                raise StatusError(
+                    400, "the namespace of the provided object does not match the namespace sent on the request"
+                )
             meta["namespace"] = namespace
         else:
             meta.pop("namespace", None)
@@ -296,18 +360,24 @@ class API:
             raise StatusError(400, "metadata.name must be a string")
         else:
             if generate_name and isinstance(generate_name, str):
-                errors += [("metadata.generateName", generate_name, reason)
-                           for reason in names.name_errors(info.group, info.kind, generate_name, prefix=True)]
+                errors += [
+                    ("metadata.generateName", generate_name, reason)
+                    for reason in names.name_errors(info.group, info.kind, generate_name, prefix=True)
+                ]
             errors += [("metadata.name", name, reason) for reason in names.name_errors(info.group, info.kind, name)]
             if not errors and (info.group, info.kind) == ("apiextensions.k8s.io", "CustomResourceDefinition"):
                 errors += [("metadata.name", name, reason) for reason in names.crd_name_errors(obj)]
         if errors:
-            raise StatusError(422, names.invalid_message(info.group, info.kind, name or "", errors),
-                              reason="Invalid", details={"name": name or "", "group": info.group,
-                                                         "kind": info.kind, "causes": names.causes(errors)})
+            raise StatusError(
+                422,
+                names.invalid_message(info.group, info.kind, name or "", errors),
+                reason="Invalid",
+                details={"name": name or "", "group": info.group, "kind": info.kind, "causes": names.causes(errors)},
+            )
 
-    def _write(self, info: ResourceInfo, obj: dict[str, Any], *, dry_run: bool = False,
-               controllers: bool = True) -> dict[str, Any]:
+    def _write(
+        self, info: ResourceInfo, obj: dict[str, Any], *, dry_run: bool = False, controllers: bool = True
+    ) -> dict[str, Any]:
         if controllers and self.faults.readiness:
             obj = readiness.reconcile(info.group, info.kind, obj, "status" in info.subresources)
         if dry_run:
@@ -338,9 +408,11 @@ class API:
         if existing is None:
             wanted["metadata"].update(uid=str(uuid.uuid4()), creationTimestamp=readiness.now(), generation=1)
         else:
-            wanted["metadata"].update(uid=existing["metadata"]["uid"],
-                                      creationTimestamp=existing["metadata"]["creationTimestamp"],
-                                      generation=existing["metadata"].get("generation", 1))
+            wanted["metadata"].update(
+                uid=existing["metadata"]["uid"],
+                creationTimestamp=existing["metadata"]["creationTimestamp"],
+                generation=existing["metadata"].get("generation", 1),
+            )
             if _strip(existing) == _strip(wanted) and existing.get("status"):
                 return
         self._write(rs_info, wanted)

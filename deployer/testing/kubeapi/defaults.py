@@ -57,8 +57,15 @@ from typing import Any
 from deployer.testing.kubeapi import readiness
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
-_POD_TEMPLATE_KINDS = {("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "DaemonSet"),
-                       ("apps", "ReplicaSet"), ("batch", "Job"), ("", "ReplicationController"), ("", "PodTemplate")}
+_POD_TEMPLATE_KINDS = {
+    ("apps", "Deployment"),
+    ("apps", "StatefulSet"),
+    ("apps", "DaemonSet"),
+    ("apps", "ReplicaSet"),
+    ("batch", "Job"),
+    ("", "ReplicationController"),
+    ("", "PodTemplate"),
+}
 
 
 class Allocator:
@@ -106,8 +113,7 @@ def image_pull_policy(image: str) -> str:
 def _probe(probe: Any) -> None:
     if not isinstance(probe, dict):
         return
-    for key, value in (("timeoutSeconds", 1), ("periodSeconds", 10), ("successThreshold", 1),
-                       ("failureThreshold", 3)):
+    for key, value in (("timeoutSeconds", 1), ("periodSeconds", 10), ("successThreshold", 1), ("failureThreshold", 3)):
         _default(probe, key, value)
     if isinstance(probe.get("httpGet"), dict):
         _default(probe["httpGet"], "path", "/")
@@ -216,8 +222,12 @@ def _job(obj: dict[str, Any], spec: dict[str, Any]) -> None:
         meta["labels"] = dict(template_labels)
     if not spec.get("manualSelector") and meta.get("uid"):
         # the Job strategy generates a selector from the uid and labels the pod template with it
-        generated = {"batch.kubernetes.io/controller-uid": meta["uid"], "batch.kubernetes.io/job-name": meta["name"],
-                     "controller-uid": meta["uid"], "job-name": meta["name"]}
+        generated = {
+            "batch.kubernetes.io/controller-uid": meta["uid"],
+            "batch.kubernetes.io/job-name": meta["name"],
+            "controller-uid": meta["uid"],
+            "job-name": meta["name"],
+        }
         labels = _dict(_dict(template, "metadata"), "labels")
         for key, value in generated.items():
             labels.setdefault(key, value)
@@ -233,8 +243,7 @@ def _cron_job(obj: dict[str, Any], spec: dict[str, Any]) -> None:
 
 
 # -- core and other kinds ---------------------------------------------------------------------------------------
-def _service(obj: dict[str, Any], spec: dict[str, Any], current: dict[str, Any] | None,
-             allocator: Allocator) -> None:
+def _service(obj: dict[str, Any], spec: dict[str, Any], current: dict[str, Any] | None, allocator: Allocator) -> None:
     old = (current or {}).get("spec") or {}
     _default(spec, "type", "ClusterIP")
     _default(spec, "sessionAffinity", "None")
@@ -327,8 +336,9 @@ def _webhooks(obj: dict[str, Any], mutating: bool) -> None:
         _default(hook, "timeoutSeconds", 10)
         if mutating:
             _default(hook, "reinvocationPolicy", "Never")
-        service = (hook.get("clientConfig") or {}).get("service") if isinstance(hook.get("clientConfig"), dict) \
-            else None
+        service = (
+            (hook.get("clientConfig") or {}).get("service") if isinstance(hook.get("clientConfig"), dict) else None
+        )
         if isinstance(service, dict):
             _default(service, "port", 443)
         for rule in _dicts(hook.get("rules")):
@@ -344,10 +354,20 @@ def crd_status(obj: dict[str, Any]) -> dict[str, Any]:
         "acceptedNames": spec.get("names") or {},
         "storedVersions": [v["name"] for v in _dicts(spec.get("versions")) if v.get("storage")],
         "conditions": [
-            {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "lastTransitionTime": stamp,
-             "message": "no conflicts found"},
-            {"type": "Established", "status": "True", "reason": "InitialNamesAccepted", "lastTransitionTime": stamp,
-             "message": "the initial names have been accepted"},
+            {
+                "type": "NamesAccepted",
+                "status": "True",
+                "reason": "NoConflicts",
+                "lastTransitionTime": stamp,
+                "message": "no conflicts found",
+            },
+            {
+                "type": "Established",
+                "status": "True",
+                "reason": "InitialNamesAccepted",
+                "lastTransitionTime": stamp,
+                "message": "the initial names have been accepted",
+            },
         ],
     }
 
@@ -363,12 +383,15 @@ _WORKLOADS: dict[tuple[str, str], Callable[[dict[str, Any], dict[str, Any]], Non
 }
 
 
-def apply(group: str, kind: str, obj: dict[str, Any], current: dict[str, Any] | None,
-          allocator: Allocator) -> None:
+def apply(group: str, kind: str, obj: dict[str, Any], current: dict[str, Any] | None, allocator: Allocator) -> None:
     """Default ``obj`` (about to be stored as ``group``/``kind``; ``current`` is the stored version, if any)."""
     key = (group, kind)
-    if key in _WORKLOADS or key in (("", "Service"), ("", "PersistentVolumeClaim"), ("", "Pod"),
-                                    ("networking.k8s.io", "NetworkPolicy")):
+    if key in _WORKLOADS or key in (
+        ("", "Service"),
+        ("", "PersistentVolumeClaim"),
+        ("", "Pod"),
+        ("networking.k8s.io", "NetworkPolicy"),
+    ):
         spec = _dict(obj, "spec")
     else:
         found = obj.get("spec")

@@ -62,11 +62,24 @@ class ResourceInfo:
         return replace(self, version=version)
 
 
-def _r(group: str, version: str, plural: str, kind: str, namespaced: bool = True, short: str = "",
-       all_: bool = False, sub: str = "") -> ResourceInfo:
+def _r(
+    group: str,
+    version: str,
+    plural: str,
+    kind: str,
+    namespaced: bool = True,
+    short: str = "",
+    all_: bool = False,
+    sub: str = "",
+) -> ResourceInfo:
     return ResourceInfo(
-        group=group, version=version, plural=plural, kind=kind, namespaced=namespaced,
-        short_names=tuple(short.split()) , categories=("all",) if all_ else (),
+        group=group,
+        version=version,
+        plural=plural,
+        kind=kind,
+        namespaced=namespaced,
+        short_names=tuple(short.split()),
+        categories=("all",) if all_ else (),
         subresources=tuple(sub.split()),
     )
 
@@ -102,20 +115,27 @@ BUILTINS: tuple[ResourceInfo, ...] = (
     _r("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding"),
     _r("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),
     _r("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False),
-    _r("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False,
-       "crd crds", sub="status"),
+    _r(
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+        "CustomResourceDefinition",
+        False,
+        "crd crds",
+        sub="status",
+    ),
     _r("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, "sc"),
     _r("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", False, "pc"),
     _r("coordination.k8s.io", "v1", "leases", "Lease"),
     _r("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"),
-    _r("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations",
-       "ValidatingWebhookConfiguration", False),
-    _r("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations",
-       "MutatingWebhookConfiguration", False),
-    ResourceInfo("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False,
-                 review=True),
-    ResourceInfo("authorization.k8s.io", "v1", "selfsubjectrulesreviews", "SelfSubjectRulesReview", False,
-                 review=True),
+    _r(
+        "admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations", "ValidatingWebhookConfiguration", False
+    ),
+    _r("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", "MutatingWebhookConfiguration", False),
+    ResourceInfo(
+        "authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False, review=True
+    ),
+    ResourceInfo("authorization.k8s.io", "v1", "selfsubjectrulesreviews", "SelfSubjectRulesReview", False, review=True),
     ResourceInfo("authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview", False, review=True),
 )
 
@@ -133,11 +153,16 @@ def crd_resources(crd: dict[str, Any]) -> list[ResourceInfo]:
         sub = tuple(key for key in ("status", "scale") if key in (version.get("subresources") or {}))
         result.append(
             ResourceInfo(
-                group=spec["group"], version=version["name"], plural=names["plural"], kind=names["kind"],
+                group=spec["group"],
+                version=version["name"],
+                plural=names["plural"],
+                kind=names["kind"],
                 namespaced=spec.get("scope", "Namespaced") == "Namespaced",
                 short_names=tuple(names.get("shortNames") or ()),
                 categories=tuple(names.get("categories") or ()),
-                subresources=sub, singular=names.get("singular", ""), crd=crd["metadata"]["name"],
+                subresources=sub,
+                singular=names.get("singular", ""),
+                crd=crd["metadata"]["name"],
                 versions=versions,
             )
         )
@@ -244,8 +269,13 @@ class Registry:
                 verbs = ["get"] if sub == "log" else ["get", "patch", "update"]
                 kind = "Scale" if sub == "scale" else info.kind
                 resources.append(
-                    {"name": f"{info.plural}/{sub}", "singularName": "", "namespaced": info.namespaced,
-                     "kind": kind, "verbs": verbs}
+                    {
+                        "name": f"{info.plural}/{sub}",
+                        "singularName": "",
+                        "namespaced": info.namespaced,
+                        "kind": kind,
+                        "verbs": verbs,
+                    }
                 )
         gv = f"{group}/{version}" if group else version
         return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}
@@ -304,8 +334,12 @@ class Registry:
             info = _proto_string(1, "Kubernetes") + _proto_string(2, "v1.35.0")
             body = _proto_string(1, "2.0") + _proto_field(2, info)
             return body, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
-        document = {"swagger": "2.0", "info": {"title": "Kubernetes", "version": "v1.35.0"}, "paths": {},
-                    "definitions": {}}
+        document = {
+            "swagger": "2.0",
+            "info": {"title": "Kubernetes", "version": "v1.35.0"},
+            "paths": {},
+            "definitions": {},
+        }
         return json.dumps(document).encode(), "application/json"
 
 

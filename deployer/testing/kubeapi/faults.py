@@ -23,9 +23,19 @@ from dataclasses import dataclass, field
 from deployer.testing.kubeapi.discovery import ResourceInfo
 
 REASONS = {
-    400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
-    409: "Conflict", 410: "Expired", 415: "UnsupportedMediaType", 422: "Invalid", 429: "TooManyRequests",
-    500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout",
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    410: "Expired",
+    415: "UnsupportedMediaType",
+    422: "Invalid",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+    504: "Timeout",
 }
 _ids = itertools.count(1)
 
@@ -52,8 +62,7 @@ class ErrorRule:
             return False
         return wanted in (info.plural, info.singular_name, info.kind.lower(), *info.short_names)
 
-    def matches(self, verbs: Iterable[str], namespace: str | None, info: ResourceInfo | None,
-                name: str | None) -> bool:
+    def matches(self, verbs: Iterable[str], namespace: str | None, info: ResourceInfo | None, name: str | None) -> bool:
         return (
             (self.verb is None or self.verb in verbs)
             and (self.namespace is None or self.namespace == namespace)
@@ -77,9 +86,17 @@ class Faults:
         self.readiness = True
         self.latency = 0.0
 
-    def inject_error(self, status: int = 500, *, verb: str | None = None, namespace: str | None = None,
-                     resource: str | None = None, name: str | None = None, message: str | None = None,
-                     times: int | None = None) -> ErrorRule:
+    def inject_error(
+        self,
+        status: int = 500,
+        *,
+        verb: str | None = None,
+        namespace: str | None = None,
+        resource: str | None = None,
+        name: str | None = None,
+        message: str | None = None,
+        times: int | None = None,
+    ) -> ErrorRule:
         rule = ErrorRule(status, verb, namespace, resource, name, message, times)
         with self._lock:
             self._rules.append(rule)
@@ -93,8 +110,9 @@ class Faults:
         with self._lock:
             self._rules = []
 
-    def match(self, verbs: Iterable[str], namespace: str | None, info: ResourceInfo | None,
-              name: str | None) -> ErrorRule | None:
+    def match(
+        self, verbs: Iterable[str], namespace: str | None, info: ResourceInfo | None, name: str | None
+    ) -> ErrorRule | None:
         verbs = set(verbs)
         with self._lock:
             for rule in self._rules:

@@ -48,27 +48,44 @@ def _max_len(limit: int) -> str:
 def dns1123_label(value: str) -> list[str]:
     errors = [_max_len(63)] if len(value) > 63 else []
     if not _LABEL.match(value):
-        errors.append(_regex_error("a lowercase RFC 1123 label must consist of lower case alphanumeric characters "
-                                   "or '-', and must start and end with an alphanumeric character",
-                                   DNS1123_LABEL, "my-name", "123-abc"))
+        errors.append(
+            _regex_error(
+                "a lowercase RFC 1123 label must consist of lower case alphanumeric characters "
+                "or '-', and must start and end with an alphanumeric character",
+                DNS1123_LABEL,
+                "my-name",
+                "123-abc",
+            )
+        )
     return errors
 
 
 def dns1123_subdomain(value: str, limit: int = 253) -> list[str]:
     errors = [_max_len(limit)] if len(value) > limit else []
     if not _SUBDOMAIN.match(value):
-        errors.append(_regex_error("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
-                                   "characters, '-' or '.', and must start and end with an alphanumeric character",
-                                   DNS1123_SUBDOMAIN, "example.com"))
+        errors.append(
+            _regex_error(
+                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
+                "characters, '-' or '.', and must start and end with an alphanumeric character",
+                DNS1123_SUBDOMAIN,
+                "example.com",
+            )
+        )
     return errors
 
 
 def dns1035_label(value: str) -> list[str]:
     errors = [_max_len(63)] if len(value) > 63 else []
     if not _DNS1035.match(value):
-        errors.append(_regex_error("a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
-                                   "start with an alphabetic character, and end with an alphanumeric character",
-                                   DNS1035_LABEL, "my-name", "abc-123"))
+        errors.append(
+            _regex_error(
+                "a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
+                "start with an alphabetic character, and end with an alphanumeric character",
+                DNS1035_LABEL,
+                "my-name",
+                "abc-123",
+            )
+        )
     return errors
 
 
@@ -126,6 +143,7 @@ def causes(errors: list[tuple[str, str, str]]) -> list[dict[str, str]]:
         if reason.startswith("Required value"):
             result.append({"reason": "FieldValueRequired", "message": reason, "field": field})
         else:
-            result.append({"reason": "FieldValueInvalid", "message": f'Invalid value: "{value}": {reason}',
-                           "field": field})
+            result.append(
+                {"reason": "FieldValueInvalid", "message": f'Invalid value: "{value}": {reason}', "field": field}
+            )
     return result

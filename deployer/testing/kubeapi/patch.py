@@ -210,8 +210,11 @@ def strategic_merge(target: Any, patch: Any) -> Any:
         elif isinstance(value, list) and isinstance(base.get(key), list):
             base[key] = _merge_list(key, base[key], value)
         elif isinstance(value, list):
-            base[key] = [strategic_merge(None, i) if isinstance(i, dict) else i for i in value
-                         if not (isinstance(i, dict) and i.get("$patch"))]
+            base[key] = [
+                strategic_merge(None, i) if isinstance(i, dict) else i
+                for i in value
+                if not (isinstance(i, dict) and i.get("$patch"))
+            ]
         else:
             base[key] = copy.deepcopy(value)
     for key, values in deletions.items():
@@ -254,8 +257,9 @@ def _prune(current: Any, previous: Any, applied: Any, field: str = "") -> Any:
     return current
 
 
-def apply_patch(current: dict[str, Any] | None, applied: dict[str, Any],
-                previous: dict[str, Any] | None) -> dict[str, Any]:
+def apply_patch(
+    current: dict[str, Any] | None, applied: dict[str, Any], previous: dict[str, Any] | None
+) -> dict[str, Any]:
     base = copy.deepcopy(current) if current else {}
     if previous:
         base = _prune(base, previous, applied)

@@ -76,46 +76,84 @@ def _deployment(obj: dict[str, Any]) -> dict[str, Any]:
     n = _replicas(obj)
     return {
         "observedGeneration": obj["metadata"].get("generation", 1),
-        "replicas": n, "updatedReplicas": n, "readyReplicas": n, "availableReplicas": n,
+        "replicas": n,
+        "updatedReplicas": n,
+        "readyReplicas": n,
+        "availableReplicas": n,
         "conditions": [
             _condition("Available", reason="MinimumReplicasAvailable", message="Deployment has minimum availability."),
-            _condition("Progressing", reason="NewReplicaSetAvailable",
-                       message=f'ReplicaSet "{obj["metadata"]["name"]}" has successfully progressed.'),
+            _condition(
+                "Progressing",
+                reason="NewReplicaSetAvailable",
+                message=f'ReplicaSet "{obj["metadata"]["name"]}" has successfully progressed.',
+            ),
         ],
     }
 
 
 def _replica_set(obj: dict[str, Any]) -> dict[str, Any]:
     n = _replicas(obj)
-    return {"observedGeneration": obj["metadata"].get("generation", 1), "replicas": n,
-            "fullyLabeledReplicas": n, "readyReplicas": n, "availableReplicas": n}
+    return {
+        "observedGeneration": obj["metadata"].get("generation", 1),
+        "replicas": n,
+        "fullyLabeledReplicas": n,
+        "readyReplicas": n,
+        "availableReplicas": n,
+    }
 
 
 def _stateful_set(obj: dict[str, Any]) -> dict[str, Any]:
     n = _replicas(obj)
-    revision = f'{obj["metadata"]["name"]}-{template_hash((obj.get("spec") or {}).get("template"))}'
-    return {"observedGeneration": obj["metadata"].get("generation", 1), "replicas": n, "readyReplicas": n,
-            "currentReplicas": n, "updatedReplicas": n, "availableReplicas": n,
-            "currentRevision": revision, "updateRevision": revision, "collisionCount": 0}
+    revision = f"{obj['metadata']['name']}-{template_hash((obj.get('spec') or {}).get('template'))}"
+    return {
+        "observedGeneration": obj["metadata"].get("generation", 1),
+        "replicas": n,
+        "readyReplicas": n,
+        "currentReplicas": n,
+        "updatedReplicas": n,
+        "availableReplicas": n,
+        "currentRevision": revision,
+        "updateRevision": revision,
+        "collisionCount": 0,
+    }
 
 
 def _daemon_set(obj: dict[str, Any]) -> dict[str, Any]:
-    return {"observedGeneration": obj["metadata"].get("generation", 1), "desiredNumberScheduled": 1,
-            "currentNumberScheduled": 1, "updatedNumberScheduled": 1, "numberReady": 1, "numberAvailable": 1,
-            "numberMisscheduled": 0}
+    return {
+        "observedGeneration": obj["metadata"].get("generation", 1),
+        "desiredNumberScheduled": 1,
+        "currentNumberScheduled": 1,
+        "updatedNumberScheduled": 1,
+        "numberReady": 1,
+        "numberAvailable": 1,
+        "numberMisscheduled": 0,
+    }
 
 
 def _job(obj: dict[str, Any]) -> dict[str, Any]:
     spec = obj.get("spec") or {}
     stamp = now()
     if _fails(obj):
-        return {"startTime": stamp, "failed": 1, "active": 0,
-                "conditions": [_condition("FailureTarget", reason="BackoffLimitExceeded"),
-                               _condition("Failed", reason="BackoffLimitExceeded",
-                                          message="Job has reached the specified backoff limit")]}
+        return {
+            "startTime": stamp,
+            "failed": 1,
+            "active": 0,
+            "conditions": [
+                _condition("FailureTarget", reason="BackoffLimitExceeded"),
+                _condition(
+                    "Failed", reason="BackoffLimitExceeded", message="Job has reached the specified backoff limit"
+                ),
+            ],
+        }
     completions = spec.get("completions") or 1
-    return {"startTime": stamp, "completionTime": stamp, "succeeded": completions, "active": 0, "ready": 0,
-            "conditions": [_condition("SuccessCriteriaMet"), _condition("Complete")]}
+    return {
+        "startTime": stamp,
+        "completionTime": stamp,
+        "succeeded": completions,
+        "active": 0,
+        "ready": 0,
+        "conditions": [_condition("SuccessCriteriaMet"), _condition("Complete")],
+    }
 
 
 def _pod(obj: dict[str, Any]) -> dict[str, Any]:
@@ -126,18 +164,35 @@ def _pod(obj: dict[str, Any]) -> dict[str, Any]:
     if _fails(obj):
         phase, state, ready = "Failed", {"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": stamp}}, False
     elif run_once:
-        phase, state, ready = "Succeeded", {"terminated": {"exitCode": 0, "reason": "Completed",
-                                                           "finishedAt": stamp}}, False
+        phase, state, ready = (
+            "Succeeded",
+            {"terminated": {"exitCode": 0, "reason": "Completed", "finishedAt": stamp}},
+            False,
+        )
     else:
         phase, state, ready = "Running", {"running": {"startedAt": stamp}}, True
     flag = "True" if ready else "False"
     return {
-        "phase": phase, "startTime": stamp, "hostIP": "127.0.0.1", "podIP": "10.244.0.10",
-        "conditions": [_condition("Initialized"), _condition("Ready", flag), _condition("ContainersReady", flag),
-                       _condition("PodScheduled")],
+        "phase": phase,
+        "startTime": stamp,
+        "hostIP": "127.0.0.1",
+        "podIP": "10.244.0.10",
+        "conditions": [
+            _condition("Initialized"),
+            _condition("Ready", flag),
+            _condition("ContainersReady", flag),
+            _condition("PodScheduled"),
+        ],
         "containerStatuses": [
-            {"name": c.get("name", ""), "image": c.get("image", ""), "imageID": "", "ready": ready,
-             "restartCount": 0, "started": ready, "state": state}
+            {
+                "name": c.get("name", ""),
+                "image": c.get("image", ""),
+                "imageID": "",
+                "ready": ready,
+                "restartCount": 0,
+                "started": ready,
+                "state": state,
+            }
             for c in containers
         ],
     }
@@ -150,9 +205,11 @@ CONTROLLERS: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any]]] =
     ("apps", "DaemonSet"): _daemon_set,
     ("batch", "Job"): _job,
     ("", "Pod"): _pod,
-    ("", "PersistentVolumeClaim"): lambda obj: {"phase": "Bound", "accessModes": (obj.get("spec") or {}).get(
-        "accessModes", ["ReadWriteOnce"]), "capacity": ((obj.get("spec") or {}).get("resources") or {}).get(
-        "requests", {})},
+    ("", "PersistentVolumeClaim"): lambda obj: {
+        "phase": "Bound",
+        "accessModes": (obj.get("spec") or {}).get("accessModes", ["ReadWriteOnce"]),
+        "capacity": ((obj.get("spec") or {}).get("resources") or {}).get("requests", {}),
+    },
 }
 
 
@@ -194,8 +251,16 @@ def owned_replica_set(deployment: dict[str, Any]) -> dict[str, Any]:
             "namespace": meta.get("namespace", ""),
             "labels": dict(template["metadata"]["labels"]),
             "annotations": {"deployment.kubernetes.io/revision": "1"},
-            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": meta["name"],
-                                 "uid": meta["uid"], "controller": True, "blockOwnerDeletion": True}],
+            "ownerReferences": [
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "name": meta["name"],
+                    "uid": meta["uid"],
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
         },
         "spec": {"replicas": _replicas(deployment), "selector": selector, "template": template},
     }

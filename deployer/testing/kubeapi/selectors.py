@@ -81,5 +81,6 @@ def field_matcher(text: str | None) -> Predicate:
         if not match:
             raise ValueError(f"invalid field selector: {part!r}")
         requirements.append((match.group(1), match.group(2) == "!=", match.group(3).strip()))
-    return lambda obj: all((_field(obj, path) != value) if negate else (_field(obj, path) == value)
-                           for path, negate, value in requirements)
+    return lambda obj: all(
+        (_field(obj, path) != value) if negate else (_field(obj, path) == value) for path, negate, value in requirements
+    )

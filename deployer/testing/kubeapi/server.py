@@ -51,10 +51,19 @@ from deployer.testing.kubeapi.tls import TLSMaterial, make_tls_material
 log = logging.getLogger(__name__)
 
 VERSION = {
-    "major": "1", "minor": "35", "gitVersion": "v1.35.0-deployer-kubeapi", "gitCommit": "0" * 40,
-    "gitTreeState": "clean", "buildDate": "2025-01-01T00:00:00Z", "goVersion": "go1.25.0", "compiler": "gc",
-    "platform": "linux/amd64", "emulationMajor": "1", "emulationMinor": "35",
-    "minCompatibilityMajor": "1", "minCompatibilityMinor": "34",
+    "major": "1",
+    "minor": "35",
+    "gitVersion": "v1.35.0-deployer-kubeapi",
+    "gitCommit": "0" * 40,
+    "gitTreeState": "clean",
+    "buildDate": "2025-01-01T00:00:00Z",
+    "goVersion": "go1.25.0",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+    "emulationMajor": "1",
+    "emulationMinor": "35",
+    "minCompatibilityMajor": "1",
+    "minCompatibilityMinor": "34",
 }
 HEALTH = ("/healthz", "/livez", "/readyz")
 PUBLIC = ("/version", *HEALTH)
@@ -167,11 +176,17 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 self.close_connection = True
         finally:
-            kube._record_request(RequestRecord(
-                method=self.command, path=url.path, query=url.query, status=self._status,
-                content_type=self.headers.get("Content-Type", ""), user_agent=self.headers.get("User-Agent", ""),
-                **self._record,
-            ))
+            kube._record_request(
+                RequestRecord(
+                    method=self.command,
+                    path=url.path,
+                    query=url.query,
+                    status=self._status,
+                    content_type=self.headers.get("Content-Type", ""),
+                    user_agent=self.headers.get("User-Agent", ""),
+                    **self._record,
+                )
+            )
 
     def _authenticate(self, path: str) -> None:
         kube = self.server.kube
@@ -243,7 +258,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/openapi/v3":
             return self._send_json(200, registry.openapi_index())
         if path.startswith("/openapi/v3/"):
-            document = registry.openapi_document(path[len("/openapi/v3/"):])
+            document = registry.openapi_document(path[len("/openapi/v3/") :])
             if document is None:
                 raise StatusError(404, "the server could not find the requested resource")
             return self._send_json(200, document)
@@ -265,8 +280,11 @@ class _Handler(BaseHTTPRequestHandler):
                 raise StatusError(404, "the server could not find the requested resource")
             return self._send_json(200, document)
         route = self._resource_route(group, version, rest)
-        self._record.update(resource=route.info.plural + (f"/{route.subresource}" if route.subresource else ""),
-                            namespace=route.namespace, name=route.name)
+        self._record.update(
+            resource=route.info.plural + (f"/{route.subresource}" if route.subresource else ""),
+            namespace=route.namespace,
+            name=route.name,
+        )
         self._dispatch(route)
 
     def _resource_route(self, group: str, version: str, rest: list[str]) -> _Route:
@@ -306,7 +324,8 @@ class _Handler(BaseHTTPRequestHandler):
             content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
             store = self.server.kube.store
             if content_type == "application/apply-patch+yaml" and not store.exists(
-                    (route.info.group, route.info.plural), route.namespace, route.name):
+                (route.info.group, route.info.plural), route.namespace, route.name
+            ):
                 return "patch", ["patch", "create"]
             return "patch", ["patch"]
         if method == "DELETE":
@@ -321,9 +340,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._record["verb"] = verb
         rule = kube.faults.match(verbs, namespace or None, info, name or None)
         if rule is not None:
-            raise StatusError(rule.status, rule.describe(verbs[-1], info, name or None),
-                              details={"name": name, "group": info.group, "kind": info.plural} if name else None)
-        if (verb in ("create", "update", "patch", "delete", "get") and info.namespaced and not namespace):
+            raise StatusError(
+                rule.status,
+                rule.describe(verbs[-1], info, name or None),
+                details={"name": name, "group": info.group, "kind": info.plural} if name else None,
+            )
+        if verb in ("create", "update", "patch", "delete", "get") and info.namespaced and not namespace:
             raise StatusError(404, "the server could not find the requested resource")
         dry_run = bool(self._params.get("dryRun"))
         if verb == "get":
@@ -332,8 +354,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(200, b"", "text/plain")
             return self._send_object(200, info, api.get(info, namespace, name))
         if verb == "list":
-            items, rv = api.list(info, namespace, self._params.get("labelSelector"),
-                                 self._params.get("fieldSelector"))
+            items, rv = api.list(info, namespace, self._params.get("labelSelector"), self._params.get("fieldSelector"))
             return self._send_list(info, items, rv)
         if verb == "watch":
             return self._watch(route)
@@ -348,21 +369,30 @@ class _Handler(BaseHTTPRequestHandler):
                 raise StatusError(405, "POST to a named resource is not allowed")
             return self._send_object(201, info, api.create(info, namespace, self._decoded_body(), dry_run=dry_run))
         if verb == "update":
-            return self._send_object(200, info, api.update(info, namespace, name, self._decoded_body(),
-                                                           subresource=sub, dry_run=dry_run))
+            return self._send_object(
+                200, info, api.update(info, namespace, name, self._decoded_body(), subresource=sub, dry_run=dry_run)
+            )
         if verb == "patch":
             content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
-            obj, created = api.patch(info, namespace, name, content_type, self._decoded_body(),
-                                     field_manager=self._params.get("fieldManager", ""), subresource=sub,
-                                     dry_run=dry_run)
+            obj, created = api.patch(
+                info,
+                namespace,
+                name,
+                content_type,
+                self._decoded_body(),
+                field_manager=self._params.get("fieldManager", ""),
+                subresource=sub,
+                dry_run=dry_run,
+            )
             return self._send_object(201 if created else 200, info, obj)
         if verb == "delete":
             return self._send_object(200, info, api.delete(info, namespace, name, dry_run=dry_run))
         if verb == "deletecollection":
-            items, rv = api.list(info, namespace, self._params.get("labelSelector"),
-                                 self._params.get("fieldSelector"))
-            deleted = [api.delete(info, i["metadata"].get("namespace", ""), i["metadata"]["name"], dry_run=dry_run)
-                       for i in items]
+            items, rv = api.list(info, namespace, self._params.get("labelSelector"), self._params.get("fieldSelector"))
+            deleted = [
+                api.delete(info, i["metadata"].get("namespace", ""), i["metadata"]["name"], dry_run=dry_run)
+                for i in items
+            ]
             return self._send_list(info, deleted, kube.store.resource_version)
         raise StatusError(405, f"{verb} is not supported")
 
@@ -375,9 +405,11 @@ class _Handler(BaseHTTPRequestHandler):
         if info.kind == "SelfSubjectAccessReview":
             result["status"] = {"allowed": True, "reason": "the kubeapi stand-in has no RBAC"}
         elif info.kind == "SelfSubjectRulesReview":
-            result["status"] = {"resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
-                                "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
-                                "incomplete": False}
+            result["status"] = {
+                "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+                "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+                "incomplete": False,
+            }
         else:
             result["status"] = {"userInfo": {"username": username, "groups": ["system:authenticated"]}}
         return result
@@ -390,8 +422,12 @@ class _Handler(BaseHTTPRequestHandler):
         obj = present(info, obj)
         accept = self._accept()
         if "as=Table" in accept:
-            return self._send_json(code, tables.table([obj], obj["metadata"].get("resourceVersion", ""),
-                                                      self._params.get("includeObject", "Metadata")))
+            return self._send_json(
+                code,
+                tables.table(
+                    [obj], obj["metadata"].get("resourceVersion", ""), self._params.get("includeObject", "Metadata")
+                ),
+            )
         if "as=PartialObjectMetadata" in accept and "as=PartialObjectMetadataList" not in accept:
             return self._send_json(code, tables.partial_metadata(obj))
         self._send_json(code, obj)
@@ -403,8 +439,15 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_json(200, tables.table(items, rv, self._params.get("includeObject", "Metadata")))
         if "as=PartialObjectMetadataList" in accept:
             return self._send_json(200, tables.partial_metadata_list(items, rv))
-        self._send_json(200, {"apiVersion": info.api_version, "kind": f"{info.kind}List",
-                              "metadata": {"resourceVersion": rv}, "items": items})
+        self._send_json(
+            200,
+            {
+                "apiVersion": info.api_version,
+                "kind": f"{info.kind}List",
+                "metadata": {"resourceVersion": rv},
+                "items": items,
+            },
+        )
 
     # -- watches --------------------------------------------------------------------------------
     def _chunk(self, payload: dict[str, Any]) -> None:
@@ -434,8 +477,9 @@ class _Handler(BaseHTTPRequestHandler):
         since = None if initial_events else self._params.get("resourceVersion")
         timeout = min(float(self._params.get("timeoutSeconds") or 1800), 3600.0)
         try:
-            watch, objects, events, rv = kube.store.open_watch((info.group, info.plural), route.namespace or None,
-                                                               since)
+            watch, objects, events, rv = kube.store.open_watch(
+                (info.group, info.plural), route.namespace or None, since
+            )
         except Gone as error:
             watch, objects, events, rv = None, [], [], ""
             gone = StatusError(410, str(error), reason="Expired").body()
@@ -453,9 +497,16 @@ class _Handler(BaseHTTPRequestHandler):
                 if matches(obj):
                     self._chunk({"type": "ADDED", "object": present(info, obj)})
             if initial_events:
-                self._chunk({"type": "BOOKMARK", "object": {
-                    "kind": info.kind, "apiVersion": info.api_version,
-                    "metadata": {"resourceVersion": rv, "annotations": {"k8s.io/initial-events-end": "true"}}}})
+                self._chunk(
+                    {
+                        "type": "BOOKMARK",
+                        "object": {
+                            "kind": info.kind,
+                            "apiVersion": info.api_version,
+                            "metadata": {"resourceVersion": rv, "annotations": {"k8s.io/initial-events-end": "true"}},
+                        },
+                    }
+                )
             for event in events:
                 self._send_event(info, event, matches)
             deadline = time.monotonic() + timeout
@@ -469,9 +520,16 @@ class _Handler(BaseHTTPRequestHandler):
                         return
                     if bookmarks and time.monotonic() - last_bookmark > 30:
                         last_bookmark = time.monotonic()
-                        self._chunk({"type": "BOOKMARK", "object": {
-                            "kind": info.kind, "apiVersion": info.api_version,
-                            "metadata": {"resourceVersion": kube.store.resource_version}}})
+                        self._chunk(
+                            {
+                                "type": "BOOKMARK",
+                                "object": {
+                                    "kind": info.kind,
+                                    "apiVersion": info.api_version,
+                                    "metadata": {"resourceVersion": kube.store.resource_version},
+                                },
+                            }
+                        )
                     continue
                 self._send_event(info, event, matches)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
@@ -500,8 +558,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 def present(info: ResourceInfo, obj: dict[str, Any]) -> dict[str, Any]:
     """The object as seen through ``info``'s group version."""
-    return {"apiVersion": info.api_version, "kind": info.kind, **{k: v for k, v in obj.items()
-                                                                   if k not in ("apiVersion", "kind")}}
+    return {
+        "apiVersion": info.api_version,
+        "kind": info.kind,
+        **{k: v for k, v in obj.items() if k not in ("apiVersion", "kind")},
+    }
 
 
 class KubeAPIServer:
@@ -511,8 +572,15 @@ class KubeAPIServer:
     ``port``: 0 picks a free port. Use as a context manager, or call :meth:`start` and :meth:`stop`.
     """
 
-    def __init__(self, *, token: str | TokenCheck | None = None, host: str = "127.0.0.1", port: int = 0,
-                 readiness: bool = True, latency: float = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        token: str | TokenCheck | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        readiness: bool = True,
+        latency: float = 0.0,
+    ) -> None:
         self.host = host
         self._requested_port = port
         self.token = token
@@ -543,8 +611,9 @@ class KubeAPIServer:
         self._tls = make_tls_material()
         self._stopping.clear()
         self._httpd = _HTTPServer((self.host, self._requested_port), self, self._tls.server_context())
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"kubeapi-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, name=f"kubeapi-{self.port}", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -587,21 +656,35 @@ class KubeAPIServer:
         return self._tls.ca_pem
 
     # -- kubeconfig -----------------------------------------------------------------------------
-    def kubeconfig(self, *, context: str = "deployer-local", token: str | None = _UNSET,
-                   namespace: str | None = None) -> dict[str, Any]:
+    def kubeconfig(
+        self, *, context: str = "deployer-local", token: str | None = _UNSET, namespace: str | None = None
+    ) -> dict[str, Any]:
         """A kubeconfig dict for this server; ``token`` defaults to the configured static token, if any. Without a
         token the user authenticates with a client certificate (accepted, but not an identity the server checks)."""
         if token is _UNSET:
             token = self.token if isinstance(self.token, str) else None
         assert self._tls is not None
-        return kubeconfig_module.kubeconfig_dict(self.url, self.ca_pem, context=context, token=token,
-                                                 namespace=namespace, client_cert_pem=self._tls.client_cert_pem,
-                                                 client_key_pem=self._tls.client_key_pem)
+        return kubeconfig_module.kubeconfig_dict(
+            self.url,
+            self.ca_pem,
+            context=context,
+            token=token,
+            namespace=namespace,
+            client_cert_pem=self._tls.client_cert_pem,
+            client_key_pem=self._tls.client_key_pem,
+        )
 
-    def write_kubeconfig(self, path: str | Path, *, context: str = "deployer-local", token: str | None = _UNSET,
-                         namespace: str | None = None) -> Path:
+    def write_kubeconfig(
+        self,
+        path: str | Path,
+        *,
+        context: str = "deployer-local",
+        token: str | None = _UNSET,
+        namespace: str | None = None,
+    ) -> Path:
         return kubeconfig_module.write_kubeconfig(
-            path, self.kubeconfig(context=context, token=token, namespace=namespace))
+            path, self.kubeconfig(context=context, token=token, namespace=namespace)
+        )
 
     # -- fault switches -------------------------------------------------------------------------
     @property
@@ -623,12 +706,21 @@ class KubeAPIServer:
     def latency(self, seconds: float) -> None:
         self.faults.latency = float(seconds)
 
-    def inject_error(self, status: int = 500, *, verb: str | None = None, namespace: str | None = None,
-                     resource: str | None = None, name: str | None = None, message: str | None = None,
-                     times: int | None = None) -> ErrorRule:
+    def inject_error(
+        self,
+        status: int = 500,
+        *,
+        verb: str | None = None,
+        namespace: str | None = None,
+        resource: str | None = None,
+        name: str | None = None,
+        message: str | None = None,
+        times: int | None = None,
+    ) -> ErrorRule:
         """Fail matching requests with ``status``; see :mod:`deployer.testing.kubeapi.faults`."""
-        return self.faults.inject_error(status, verb=verb, namespace=namespace, resource=resource, name=name,
-                                        message=message, times=times)
+        return self.faults.inject_error(
+            status, verb=verb, namespace=namespace, resource=resource, name=name, message=message, times=times
+        )
 
     def remove_error(self, rule: ErrorRule) -> None:
         self.faults.remove_error(rule)
@@ -667,8 +759,9 @@ class KubeAPIServer:
         obj = self.store.get((info.group, info.plural), namespace or "" if info.namespaced else "", name)
         return present(info, obj) if obj is not None else None
 
-    def list_objects(self, resource: str, namespace: str | None = None, *,
-                     label_selector: str | None = None) -> list[dict[str, Any]]:
+    def list_objects(
+        self, resource: str, namespace: str | None = None, *, label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
         info = self.registry.lookup(resource)
         items, _ = self.api.list(info, namespace if info.namespaced else None, label_selector)
         return [present(info, i) for i in items]

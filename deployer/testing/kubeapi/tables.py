@@ -34,8 +34,12 @@ def partial_metadata(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def partial_metadata_list(items: list[dict[str, Any]], resource_version: str) -> dict[str, Any]:
-    return {"kind": "PartialObjectMetadataList", "apiVersion": META,
-            "metadata": {"resourceVersion": resource_version}, "items": [partial_metadata(i) for i in items]}
+    return {
+        "kind": "PartialObjectMetadataList",
+        "apiVersion": META,
+        "metadata": {"resourceVersion": resource_version},
+        "items": [partial_metadata(i) for i in items],
+    }
 
 
 def table(items: list[dict[str, Any]], resource_version: str, include_object: str = "Metadata") -> dict[str, Any]:

@@ -62,9 +62,15 @@ def make_tls_material(common_name: str = "deployer-kubeapi") -> TLSMaterial:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-                key_encipherment=False, data_encipherment=False, key_agreement=False,
-                encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -89,12 +95,16 @@ def make_tls_material(common_name: str = "deployer-kubeapi") -> TLSMaterial:
         if alt_names:
             builder = builder.add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
         cert = builder.sign(ca_key, hashes.SHA256())
-        key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())
+        key_pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         return cert.public_bytes(serialization.Encoding.PEM), key_pem
 
-    cert_pem, key_pem = leaf(common_name, ExtendedKeyUsageOID.SERVER_AUTH,
-                             [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+    cert_pem, key_pem = leaf(
+        common_name,
+        ExtendedKeyUsageOID.SERVER_AUTH,
+        [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))],
+    )
     client_cert_pem, client_key_pem = leaf("deployer-local", ExtendedKeyUsageOID.CLIENT_AUTH, [])
     return TLSMaterial(
         ca_pem=ca_cert.public_bytes(serialization.Encoding.PEM),
@@ -103,4 +113,3 @@ def make_tls_material(common_name: str = "deployer-kubeapi") -> TLSMaterial:
         client_cert_pem=client_cert_pem,
         client_key_pem=client_key_pem,
     )
-

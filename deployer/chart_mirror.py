@@ -26,7 +26,6 @@ import functools
 import hashlib
 import http.server
 import json
-import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from deployer.chart_archives import MIRROR_VARIABLE, holds, mirror_dir
 from deployer.charts import read_lock
 from deployer.errors import UsageError
 from deployer.helm_argv import pull_args
+from deployer.private import private_dir
 from deployer.shellwords import shell_join
 
 __all__ = [
@@ -154,8 +154,8 @@ def repositories(charts: Iterable[Path]) -> Iterator[dict[str, str]]:
     """The helm environment of a private repository config naming each repository URL the charts' locks use, for
     a machine whose helm has none of them (``helm repo add``); helm then fetches their indexes as usual."""
     urls = sorted({p.repository for p in pins(charts)})
-    with tempfile.TemporaryDirectory(prefix="deployer-helm-repositories-") as home:
-        yield _repository_config(Path(home), urls)
+    with private_dir("deployer-helm-repositories-") as home:  # a throwaway helm home; it holds no secret
+        yield _repository_config(home, urls)
 
 
 def _repository_config(home: Path, urls: Iterable[str]) -> dict[str, str]:
@@ -185,9 +185,9 @@ def _serve(mirror: Path, archives: list[tuple[str, str]], urls: set[str]) -> Ite
     thread.start()
     try:
         base_url = f"http://127.0.0.1:{server.server_address[1]}"
-        with tempfile.TemporaryDirectory(prefix="deployer-chart-mirror-") as home:
+        with private_dir("deployer-chart-mirror-") as home:  # a throwaway helm home; it holds no secret
             # each lock URL keeps its own name; --skip-refresh makes helm read these prepared indexes
-            helm_env = _repository_config(Path(home), urls)
+            helm_env = _repository_config(home, urls)
             index = _index(mirror, archives, base_url)
             for url in urls:
                 (Path(helm_env["HELM_REPOSITORY_CACHE"]) / f"{_repository_name(url)}-index.yaml").write_text(index)

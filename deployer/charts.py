@@ -283,10 +283,10 @@ def read_archive(archive: str | Path) -> tuple[str, str] | None:
                 parts = member.name.split("/")
                 if len(parts) == 2 and parts[1] == "Chart.yaml" and member.isfile():
                     handle = tar.extractfile(member)
-                    data = yamlio.loads(handle.read().decode("utf-8")) if handle else None
+                    data = yamlio.loads(handle.read()) if handle else None
                     if isinstance(data, Mapping):
                         return _text(data.get("name")), _text(data.get("version"))
-    except (OSError, tarfile.TarError, UnicodeDecodeError, yamlio.YamlError):
+    except (OSError, tarfile.TarError, yamlio.YamlError):
         return None
     return None
 

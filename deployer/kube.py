@@ -64,7 +64,10 @@ def kubeconfig_paths(access: ClusterAccess, env: Mapping[str, str]) -> list[Path
 
 def merged_kubeconfig(paths: list[Path]) -> dict[str, Any]:
     """The kubeconfigs at ``paths`` merged as kubectl merges them: for each name the first file that defines it
-    wins, and so does the first ``current-context``. Relative file names become absolute. Missing files are skipped."""
+    wins, and so does the first ``current-context``. Relative file names become absolute. Missing files are skipped.
+
+    Every field the deployer reads is checked to have the shape kubectl requires (a ``UsageError`` naming the file
+    and the entry otherwise); a null ``cluster``/``user``/``context`` body is an empty one, as for kubectl."""
     from deployer import yamlio
 
     merged: dict[str, Any] = {"clusters": [], "users": [], "contexts": [], "current-context": None}
@@ -75,30 +78,83 @@ def merged_kubeconfig(paths: list[Path]) -> dict[str, Any]:
         try:
             data = yamlio.load(path) or {}
         except yamlio.YamlError as exc:
-            raise UsageError(f"{path}: not a valid kubeconfig (line {exc.line}: {exc.message})") from None
+            at = f"line {exc.line}: " if exc.line else ""
+            raise UsageError(f"{path}: not a valid kubeconfig ({at}{exc.message})") from None
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read the kubeconfig ({exc.strerror}): check the file") from None
         if not isinstance(data, dict):
-            raise UsageError(f"{path}: not a valid kubeconfig (not a mapping)")
+            raise _invalid(path, "not a mapping")
+        current = data.get("current-context")
+        if current is not None and not isinstance(current, str):
+            raise _invalid(path, "'current-context' must be a context name")
         found.append(path)
         for section in ("clusters", "users", "contexts"):
-            names = {entry.get("name") for entry in merged[section]}
-            for entry in data.get(section) or []:
-                if isinstance(entry, dict) and entry.get("name") not in names:
-                    merged[section].append(_absolute(copy.deepcopy(entry), section[:-1], path.parent))
-        merged["current-context"] = merged["current-context"] or data.get("current-context")
+            entries = data.get(section) or []
+            if not isinstance(entries, list):
+                raise _invalid(path, f"'{section}' must be a list")
+            names = {entry["name"] for entry in merged[section]}
+            for index, entry in enumerate(entries):
+                checked = _checked(entry, section, index, path)
+                if checked["name"] not in names:
+                    merged[section].append(_absolute(checked, section[:-1], path.parent))
+        merged["current-context"] = merged["current-context"] or current
     if not found:
         raise UsageError(f"no kubeconfig found at {os.pathsep.join(str(p) for p in paths)}")
     return merged
 
 
+def _invalid(path: Path, problem: str) -> UsageError:
+    return UsageError(f"{path}: not a valid kubeconfig ({problem}): fix the file or point KUBECONFIG elsewhere")
+
+
+def _checked(entry: Any, section: str, index: int, path: Path) -> dict[str, Any]:
+    """A copy of ``entry`` of ``section`` (its body a mapping), or a ``UsageError`` for a field of the wrong shape.
+    Messages name entries and keys, never values (a user entry may hold a token)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"]:
+        raise _invalid(path, f"{section}[{index}] must be a mapping with a 'name'")
+    kind, where = section[:-1], f"{section}[{index}] ('{entry['name']}')"
+    checked: dict[str, Any] = copy.deepcopy(entry)
+    body = checked[kind] = {} if checked.get(kind) is None else checked[kind]
+    if not isinstance(body, dict):
+        raise _invalid(path, f"{where}: '{kind}' must be a mapping")
+    strings = {"context": ("cluster", "user", "namespace"), "cluster": ("server",)}.get(kind, ())
+    for key in (*_PATH_KEYS.get(kind, ()), *strings):
+        if body.get(key) is not None and not isinstance(body[key], str):
+            raise _invalid(path, f"{where}: '{kind}.{key}' must be a string")
+    if kind == "user" and body.get("exec") is not None:
+        _check_exec(body["exec"], where, path)
+    return checked
+
+
+def _check_exec(spec: Any, where: str, path: Path) -> None:
+    """The fields of a user's exec credential plugin (``user.exec``) that ``ExecToken`` reads."""
+    if not isinstance(spec, dict):
+        raise _invalid(path, f"{where}: 'user.exec' must be a mapping")
+    if not isinstance(spec.get("command"), str) or not spec["command"]:
+        raise _invalid(path, f"{where}: 'user.exec' names no command")
+    args = spec.get("args")
+    if args is not None and not (isinstance(args, list) and all(isinstance(a, str) for a in args)):
+        raise _invalid(path, f"{where}: 'user.exec.args' must be a list of strings")
+    env = spec.get("env")
+    if env is not None and not isinstance(env, list):
+        raise _invalid(path, f"{where}: 'user.exec.env' must be a list of name/value pairs")
+    for i, pair in enumerate(env or []):
+        if not (isinstance(pair, dict) and isinstance(pair.get("name"), str) and isinstance(pair.get("value"), str)):
+            raise _invalid(path, f"{where}: 'user.exec.env[{i}]' needs a 'name' and a 'value', both strings")
+    if spec.get("apiVersion") is not None and not isinstance(spec["apiVersion"], str):
+        raise _invalid(path, f"{where}: 'user.exec.apiVersion' must be a string")
+    if spec.get("provideClusterInfo") is not None and not isinstance(spec["provideClusterInfo"], bool):
+        raise _invalid(path, f"{where}: 'user.exec.provideClusterInfo' must be true or false")
+
+
 def _absolute(entry: dict[str, Any], kind: str, folder: Path) -> dict[str, Any]:
-    body = entry.get(kind)
-    if isinstance(body, dict):
-        for key in _PATH_KEYS.get(kind, ()):
-            if isinstance(body.get(key), str) and body[key]:
-                body[key] = str(folder / body[key])  # an absolute name stays as it is
-        command = (body.get("exec") or {}).get("command") if kind == "user" else None
-        if isinstance(command, str) and os.sep in command and not os.path.isabs(command):
-            body["exec"]["command"] = str(folder / command)
+    body = entry[kind]  # a mapping (see _checked)
+    for key in _PATH_KEYS.get(kind, ()):
+        if isinstance(body.get(key), str) and body[key]:
+            body[key] = str(folder / body[key])  # an absolute name stays as it is
+    command = (body.get("exec") or {}).get("command") if kind == "user" else None
+    if isinstance(command, str) and os.sep in command and not os.path.isabs(command):
+        body["exec"]["command"] = str(folder / command)
     return entry
 
 
@@ -128,8 +184,8 @@ def api_client(
             if context_name
             else f"the kubeconfig ({where}) has no current context: name one"
         )
-    user = _named(merged, "users", (context.get("context") or {}).get("user"))
-    exec_spec = (user or {}).get("user", {}).pop("exec", None) if user else None
+    user = _named(merged, "users", context["context"].get("user"))
+    exec_spec = user["user"].pop("exec", None) if user else None  # bodies are mappings (see merged_kubeconfig)
     configuration = client.Configuration()
     with private_dir("kube-", parent=workdir) as files:
         try:
@@ -143,9 +199,9 @@ def api_client(
         except (ConfigException, KeyError, TypeError, ValueError) as exc:
             raise UsageError(f"the kubeconfig ({where}), context '{context_name}', cannot be used: {exc}") from None
         if exec_spec is not None:
-            cluster = _named(merged, "clusters", (context.get("context") or {}).get("cluster")) or {}
+            cluster = _named(merged, "clusters", context["context"].get("cluster"))
             hook = ExecToken(
-                exec_spec, cluster.get("cluster") or {}, env=access.child_env(env), runner=runner or Runner()
+                exec_spec, cluster["cluster"] if cluster else {}, env=access.child_env(env), runner=runner or Runner()
             )
             hook(configuration)  # the first token now: a failing plugin is reported before any request
             configuration.refresh_api_key_hook = hook  # type: ignore[assignment]
@@ -159,13 +215,11 @@ def api_client(
 class ExecToken:
     """A kubeconfig's exec credential plugin, run through the runner with an explicit environment; used as the
     client configuration's ``refresh_api_key_hook`` (called before every request), it runs the plugin again once
-    the token is about to expire."""
+    the token is about to expire. ``spec`` has the shape ``merged_kubeconfig`` checks."""
 
     def __init__(
         self, spec: Mapping[str, Any], cluster: Mapping[str, Any], *, env: Mapping[str, str], runner: Runner
     ) -> None:
-        if not spec.get("command"):
-            raise UsageError("the kubeconfig's exec credential plugin names no command")
         self.argv = [str(spec["command"]), *(str(a) for a in spec.get("args") or [])]
         info: dict[str, Any] = {
             "apiVersion": spec.get("apiVersion"),

@@ -1,4 +1,6 @@
-"""Private folders and files: the one place the deployer creates anything only its user may read.
+"""Private folders and files: the one place the deployer creates anything only its user may read (secrets, and
+throwaway folders such as the helm homes of ``deployer.chart_mirror``; the test toolkit in ``deployer.testing``
+writes its test hub's TLS key itself).
 
 - ``private_dir(prefix, parent)``: a new folder (mode 0700) in ``parent`` (default: the system's temporary folder),
   removed with its content on every exit path (errors, Ctrl-C, and SIGTERM, which the CLI turns into an

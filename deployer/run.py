@@ -20,6 +20,11 @@ Contract:
   child (SIGKILL after a grace period), so that helm can mark its release failed instead of leaving it pending.
   A ``run`` interrupted in the calling thread (Ctrl-C, or SIGTERM turned into an exception) terminates its child
   before the exception propagates. Stopping is always SIGTERM, then SIGKILL after ``grace`` seconds.
+- Process groups: a ``run`` child starts in its own session, so stopping it (timeout, ``cancel()``, an exception)
+  signals its whole process group: grandchildren that hold its pipes (an exec plugin running gcloud) are stopped
+  too, and a stopped ``run`` returns within about ``grace`` seconds even then (pipes still held by a process that
+  left the group are closed; what it would have written is lost). An ``interactive`` child stays in the
+  terminal's foreground process group, so that Ctrl-C reaches it as under a shell.
 
 Thread-safe: deploys run several releases at once from one runner.
 """
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import os
 import signal
 import subprocess
 import threading
@@ -40,6 +46,7 @@ from typing import Any
 from deployer.errors import CommandError, DeployerError
 
 REDACTED = "***"
+POLL = 0.25  # seconds between checks for cancel() while a run() child is running
 MIN_SECRET_LENGTH = 4  # shorter values ("true", ports) would redact ordinary words; they are not secrets anyway
 
 
@@ -132,7 +139,7 @@ class Runner:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._live: set[subprocess.Popen[Any]] = set()
+        self._live: dict[subprocess.Popen[Any], bool] = {}  # live children -> started in a process group of their own
         self._cancelled = threading.Event()
         self.records: list[CommandRecord] = []
 
@@ -161,21 +168,19 @@ class Runner:
             stderr=subprocess.PIPE,
             text=not binary,
             errors=None if binary else "replace",
+            start_new_session=True,  # its own process group: stopping it stops its grandchildren too
         )
-        timed_out = False
         try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _stop(proc, self.grace)
-            out, err = proc.communicate()
+            out, err, timed_out = self._collect(proc, None if timeout is None else start + timeout)
         except BaseException:  # Ctrl-C / SIGTERM in this thread: never leave the child running
-            _stop(proc, self.grace)
+            _stop_group(proc, self.grace)
             raise
         finally:
             self._forget(proc)
-        stdout = "" if binary else out
-        stderr = err.decode(errors="replace") if binary else err
+        # None: the output was lost (see _stop_group)
+        stdout: str = "" if binary else out or ""
+        stdout_bytes: bytes = (out or b"") if binary else b""
+        stderr: str = (err or b"").decode(errors="replace") if binary else err or ""
         if timed_out:
             stderr += f"\n(stopped by the deployer after {timeout:g} s)"
         seconds = time.monotonic() - start
@@ -184,7 +189,7 @@ class Runner:
             raise Cancelled(f"interrupted: {' '.join(shown[:3])} was stopped")
         if check and proc.returncode != 0:
             raise CommandError(list(shown), proc.returncode, self.redactor(stderr or stdout))
-        return Completed(argv, proc.returncode, stdout, stderr, seconds, timed_out, out if binary else b"")
+        return Completed(argv, proc.returncode, stdout, stderr, seconds, timed_out, stdout_bytes)
 
     def interactive(self, argv: Sequence[str], *, env: Mapping[str, str]) -> int:
         """Run ``argv`` on the inherited terminal and return its exit code (see the module docstring)."""
@@ -204,6 +209,23 @@ class Runner:
             raise Cancelled(f"interrupted: {' '.join(shown[:3])} was stopped")
         return 128 - code if code < 0 else code  # killed by signal N: 128 + N
 
+    def _collect(self, proc: subprocess.Popen[Any], deadline: float | None) -> tuple[Any, Any, bool]:
+        """(stdout, stderr, timed out) of a ``run`` child; its group is stopped at ``deadline`` or on ``cancel()``.
+
+        Waits in short slices (``communicate`` keeps what it read across them) so that a cancel is noticed even
+        when a grandchild holds the pipes after ``cancel()`` stopped the child itself.
+        """
+        while True:
+            left = POLL if deadline is None else min(POLL, max(0.0, deadline - time.monotonic()))
+            try:
+                out, err = proc.communicate(timeout=left)
+                return out, err, False
+            except subprocess.TimeoutExpired:
+                timed_out = deadline is not None and time.monotonic() >= deadline
+                if timed_out or self.cancelled:
+                    out, err = _stop_group(proc, self.grace)
+                    return out, err, timed_out
+
     def _start(
         self, argv: tuple[str, ...], *, env: Mapping[str, str], cwd: Path | str | None, **popen: Any
     ) -> subprocess.Popen[Any]:
@@ -214,16 +236,17 @@ class Runner:
             proc = subprocess.Popen(argv, env=dict(env), cwd=cwd, **popen)
         except OSError as exc:
             raise CommandError(self.redactor.argv(argv), 127, f"cannot run {argv[0]}: {exc.strerror}") from None
+        grouped = bool(popen.get("start_new_session"))
         with self._lock:
-            self._live.add(proc)
+            self._live[proc] = grouped
             late = self._cancelled.is_set()  # cancel() ran between the check above and here: it missed this child
         if late:
-            _signal(proc, signal.SIGTERM)
+            _signal(proc, signal.SIGTERM, group=grouped)
         return proc
 
     def _forget(self, proc: subprocess.Popen[Any]) -> None:
         with self._lock:
-            self._live.discard(proc)
+            self._live.pop(proc, None)
 
     def _record(self, argv: tuple[str, ...], seconds: float, returncode: int) -> tuple[str, ...]:
         """Record and log (redacted) one finished command; return its redacted argv."""
@@ -242,15 +265,20 @@ class Runner:
         """Start no new command and terminate the live ones (SIGTERM, then SIGKILL after ``grace``)."""
         with self._lock:  # set under the lock, so that run() either sees it or has its child in _live
             self._cancelled.set()
-            live = list(self._live)
-        for proc in live:
-            _signal(proc, signal.SIGTERM)
+            live = dict(self._live)
+        for proc, grouped in live.items():
+            _signal(proc, signal.SIGTERM, group=grouped)
+        # wait for the threads running ``run`` children to let go of them rather than reap them here: reaping would
+        # free a child's pid, and so its process group's id, while its thread may still signal the group
         deadline = time.monotonic() + self.grace
-        for proc in live:
-            try:
-                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _signal(proc, signal.SIGKILL)
+        while time.monotonic() < deadline:
+            with self._lock:
+                left = [proc for proc in live if proc in self._live and (live[proc] or proc.poll() is None)]
+            if not left:
+                return
+            time.sleep(0.05)
+        for proc in left:
+            _signal(proc, signal.SIGKILL, group=live[proc])
 
 
 @contextlib.contextmanager
@@ -271,9 +299,33 @@ def _ignoring_sigint() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _signal(proc: subprocess.Popen[Any], signum: int) -> None:
-    with contextlib.suppress(OSError):  # ProcessLookupError included: the child is gone already
-        proc.send_signal(signum)
+def _signal(proc: subprocess.Popen[Any], signum: int, *, group: bool = False) -> None:
+    """Signal ``proc``, or with ``group`` every process in its process group (grandchildren included)."""
+    with contextlib.suppress(OSError):  # ProcessLookupError included: the child (or the group) is gone already
+        if not group:
+            proc.send_signal(signum)
+        elif proc.returncode is None:  # not reaped: its pid, the group's id, cannot have been reused
+            os.killpg(proc.pid, signum)
+
+
+def _stop_group(proc: subprocess.Popen[Any], grace: float) -> tuple[Any, Any]:
+    """Stop a ``run`` child and its process group and return the output read: SIGTERM to the group; SIGKILL to
+    the group when its pipes are still held after ``grace`` seconds; then, should a process outside the group
+    still hold them, close them rather than wait (and return ``(None, None)``: the output is lost). Returns within
+    about ``grace`` seconds."""
+    _signal(proc, signal.SIGTERM, group=True)
+    try:
+        return proc.communicate(timeout=grace)
+    except subprocess.TimeoutExpired:
+        _signal(proc, signal.SIGKILL, group=True)
+    try:
+        return proc.communicate(timeout=min(grace, 1.0))
+    except subprocess.TimeoutExpired:  # a process that left the group holds the pipes: stop reading them
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+        proc.wait()  # the child itself got SIGKILL
+        return None, None
 
 
 def _stop(proc: subprocess.Popen[Any], grace: float) -> None:

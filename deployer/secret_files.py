@@ -2,8 +2,9 @@
 
 - ``is_secret_file(path)``: by name. A file named ``enc-*``, or with ``secret`` (any case) in its name, holds
   secrets. ``deployer validate`` enforces that such a file is named ``enc-*`` and is sops-encrypted (and that
-  an encrypted file is named ``enc-*``), so deploy, diff, dry run and export, which run on validated config,
-  use this same test to decide what to decrypt.
+  an encrypted file is named ``enc-*``). Deploy, diff and export validate the releases they touch first, then
+  use this same test to decide what to decrypt; the dry run (``deploy --dry-run``) checks only that the files
+  exist, and prints a ``sops`` decrypt command for each file this test calls secret.
 - ``is_encrypted(content)``: the content carries sops metadata, given either parsed (a mapping with a ``sops``
   mapping, as sops writes YAML and JSON) or as raw bytes (any format sops writes: the ``sops`` key of YAML and
   JSON, the ``[sops]`` section of ini files, the ``sops_mac`` entry of dotenv files).

@@ -1,5 +1,7 @@
 """sops, and only here: decrypting secret files without leaking them.
 
+- ``plaintext(path, ...) -> bytes``: the plaintext, in memory, exactly as sops writes it (the caller decides
+  where it goes: an export writes it straight into its private staging folder).
 - ``decrypt(path, ...)``: the plaintext, parsed, in memory (for validation).
 - ``decrypted(path, ...)``: a context manager yielding a private temporary file (``deployer.private``: folder
   0700, file 0600) holding the plaintext; it is removed on every exit path (errors, Ctrl-C, and SIGTERM, which
@@ -23,14 +25,19 @@ from deployer import yamlio
 from deployer.errors import CommandError, SecretsError
 from deployer.private import private_dir, private_file
 from deployer.run import Runner
+from deployer.shellwords import DECRYPT_FLAG
 from deployer.tools import find_tool
 
 
 def sops_argv(sops: str, path: Path) -> list[str]:
-    return [sops, "decrypt", str(path)]
+    """``sops --decrypt PATH``: the flag every sops 3.x knows (``deployer.shellwords.DECRYPT_FLAG`` says why)."""
+    return [sops, DECRYPT_FLAG, str(path)]
 
 
-def _plaintext(path: Path, *, display: str, env: Mapping[str, str], root: Path | None, runner: Runner | None) -> bytes:
+def plaintext(
+    path: Path, *, display: str, env: Mapping[str, str], root: Path | None = None, runner: Runner | None = None
+) -> bytes:
+    """The decrypted content of ``path``, in memory (``display``: the name used in errors)."""
     runner = runner or Runner()
     sops = find_tool("sops", root, env)
     try:
@@ -43,7 +50,7 @@ def _plaintext(path: Path, *, display: str, env: Mapping[str, str], root: Path |
 
 
 def explain_failure(returncode: int, stderr: str) -> str:
-    """A message for a failed ``sops decrypt`` that tells the user what to do (never file content)."""
+    """A message for a failed ``sops --decrypt`` that tells the user what to do (never file content)."""
     if "Failed to get the data key" in stderr or "no identity matched" in stderr.lower():
         return (
             "cannot decrypt: no key for this file is available here; for age keys set SOPS_AGE_KEY_FILE "
@@ -61,7 +68,7 @@ def decrypt(
     path: Path, *, display: str, env: Mapping[str, str], root: Path | None = None, runner: Runner | None = None
 ) -> Any:
     """Decrypt ``path`` and parse it (YAML or JSON), in memory."""
-    text = _plaintext(path, display=display, env=env, root=root, runner=runner).decode("utf-8", errors="replace")
+    text = plaintext(path, display=display, env=env, root=root, runner=runner).decode("utf-8", errors="replace")
     try:
         return yamlio.loads(text)
     except yamlio.YamlError:
@@ -82,5 +89,5 @@ def decrypted(
     ``path``; removed on every exit path."""
     with contextlib.ExitStack() as stack:
         folder = workdir if workdir is not None else stack.enter_context(private_dir())
-        plaintext = _plaintext(path, display=display, env=env, root=root, runner=runner)
-        yield stack.enter_context(private_file(folder, plaintext, prefix="decrypted-", suffix=path.suffix))
+        clear = plaintext(path, display=display, env=env, root=root, runner=runner)
+        yield stack.enter_context(private_file(folder, clear, prefix="decrypted-", suffix=path.suffix))

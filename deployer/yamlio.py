@@ -3,16 +3,16 @@ message needs one, and writing it back for display.
 
 - ``load(path)`` / ``loads(text)`` parse with PyYAML's libyaml-based safe loader: YAML 1.1, as helm's YAML
   library resolves ``yes``/``on``/``010``, and about three times faster than ruamel's safe loader (it matters:
-  planning a 2,000-hub fleet must take well under a second). Duplicate keys are an error. Every file the deployer
-  reads goes through it: cluster.yaml, values files (plain and decrypted), Chart.yaml and Chart.lock (on disk and inside
-  ``.tgz`` archives alike), kubeconfigs and credentials files.
+  planning a 2,000-hub fleet must take well under a second). Duplicate keys are an error. Every YAML file the
+  deployer reads goes through it: cluster.yaml, values files (plain and decrypted), Chart.yaml and Chart.lock (on disk
+  and inside ``.tgz`` archives alike), kubeconfigs and YAML credentials files (JSON ones are read with ``json``).
 - ``load_all(text)``: the documents of a multi-document stream (helm's rendered manifests), same loader.
 - ``dumps(data)``: block-style YAML, keys in the order given (for showing manifests in a diff).
 - ``line_of(path, keys)`` re-parses with the round-trip loader, which keeps positions, and returns the
   1-based line of the key (or list item) at ``keys``. It is only called on the error path.
 
 Errors are ``YamlError`` carrying a line and a message that never quotes a value (the file may be a
-decrypted secret).
+decrypted secret); that includes text that is not UTF-8, so no caller needs to catch ``UnicodeDecodeError``.
 """
 
 from __future__ import annotations
@@ -74,10 +74,13 @@ def _rt_loader() -> Any:
     return yaml
 
 
-def loads(text: str) -> Any:
-    """Parse YAML text; raise ``YamlError`` (with line) on bad syntax or duplicate keys."""
+def loads(text: str | bytes) -> Any:
+    """Parse YAML text (or bytes, which must be UTF-8); raise ``YamlError`` (with line) on bad syntax, duplicate
+    keys or bytes that are not UTF-8."""
     import yaml
 
+    if isinstance(text, bytes):
+        text = _utf8(text)
     try:
         return yaml.load(text, Loader=_fast_loader_class())
     except yaml.YAMLError as exc:
@@ -85,8 +88,19 @@ def loads(text: str) -> Any:
 
 
 def load(path: Path) -> Any:
-    """Parse a YAML file (see ``loads``)."""
-    return loads(path.read_text(encoding="utf-8"))
+    """Parse a YAML file (see ``loads``); a file that is not UTF-8 is a ``YamlError`` too. ``OSError`` (a missing
+    or unreadable file) is the caller's to handle."""
+    return loads(path.read_bytes())
+
+
+def _utf8(data: bytes) -> str:
+    """``data`` decoded as UTF-8 (as helm and kubectl read YAML), or a ``YamlError`` with the line of the first
+    bad byte (never its neighbours: the file may be a decrypted secret)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise YamlError(line, f"is not UTF-8 text (byte 0x{data[exc.start]:02x}): save the file as UTF-8") from None
 
 
 def load_all(text: str) -> list[Any]:

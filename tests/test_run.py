@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import re
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -130,6 +132,72 @@ def test_binary_output_is_kept_byte_for_byte() -> None:
     data = b"a\r\nb\rc\x00\xff"
     done = Runner().run([PY, "-c", f"import sys; sys.stdout.buffer.write({data!r})"], env={}, binary=True)
     assert done.stdout_bytes == data and done.stdout == ""
+
+
+def _gone(pid: int, within: float = 5.0) -> bool:
+    """Whether process ``pid`` has ended (a zombie counts: whoever adopted it may not reap it), waiting a little."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_timeout_stops_grandchildren_that_hold_the_pipes(tmp_path) -> None:
+    # sh waits for its own sleep; the background sleep (a grandchild) holds stdout and stderr too
+    pid_file = tmp_path / "pid"
+    script = f"sleep 300 & echo $! > {pid_file}; sleep 300"
+    start = time.monotonic()
+    done = Runner(grace=1).run(["sh", "-c", script], env={"PATH": os.environ["PATH"]}, timeout=1, check=False)
+    assert time.monotonic() - start < 5
+    assert done.timed_out and done.returncode != 0
+    assert _gone(int(pid_file.read_text()))
+
+
+def test_timeout_returns_even_when_a_process_outside_the_group_holds_the_pipes(tmp_path) -> None:
+    # setsid: the grandchild leaves the child's process group (and session), so signalling the group misses it
+    pid_file = tmp_path / "pid"
+    script = f"setsid sleep 300 & echo $! > {pid_file}; sleep 300"
+    start = time.monotonic()
+    try:
+        done = Runner(grace=1).run(["sh", "-c", script], env={"PATH": os.environ["PATH"]}, timeout=1, check=False)
+        assert time.monotonic() - start < 6
+        assert done.timed_out and done.returncode != 0 and done.stdout == ""
+    finally:
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pid_file.read_text()), 9)  # the escaped sleep this test started
+
+
+def test_cancel_stops_grandchildren_that_hold_the_pipes(tmp_path) -> None:
+    pid_file = tmp_path / "pid"
+    runner = Runner(grace=1)
+    outcome: list[BaseException | None] = []
+
+    def work() -> None:
+        try:
+            # the grandchild ignores SIGTERM: only the SIGKILL to the group after the grace ends it
+            script = f"(trap '' TERM; sleep 300) & echo $! > {pid_file}; sleep 300"
+            runner.run(["sh", "-c", script], env={"PATH": os.environ["PATH"]})
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not (runner._live and pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    started = time.monotonic()
+    runner.cancel()
+    thread.join(10)
+    assert not thread.is_alive() and time.monotonic() - started < 5
+    assert isinstance(outcome[0], Cancelled)
+    assert _gone(int(pid_file.read_text()))
 
 
 # -- interactive: a command on the deployer's own terminal ------------------------------------------------------

@@ -114,8 +114,23 @@ def test_sops_runs_through_the_runner_given(secret_file, demo_key_env):
     decrypt(secret_file, display="x", env=demo_key_env, runner=runner)
     assert len(lines) == 2
     for line in lines:
-        assert re.fullmatch(rf"\$ \S*sops decrypt {re.escape(str(secret_file))} \(\d+\.\d\d s, exit 0\)", line), line
-    assert [r.argv[1:] for r in runner.records] == [("decrypt", str(secret_file))] * 2
+        assert re.fullmatch(rf"\$ \S*sops --decrypt {re.escape(str(secret_file))} \(\d+\.\d\d s, exit 0\)", line), line
+    assert [r.argv[1:] for r in runner.records] == [("--decrypt", str(secret_file))] * 2
+
+
+def test_sops_older_than_the_decrypt_subcommand_works(secret_file, demo_key_env, tmp_path):
+    # sops before 3.9 had no `sops decrypt FILE` (it took `decrypt` for a file name); `--decrypt` works in every 3.x
+    from deployer.tools import find_tool
+
+    old = tmp_path / "sops-3.8"
+    old.write_text(
+        "#!/bin/sh\n"
+        'case "$1" in --decrypt|-d) ;; *) echo "Error: cannot read $1: no such file" >&2; exit 1;; esac\n'
+        f'exec {find_tool("sops")} "$@"\n'
+    )
+    old.chmod(0o755)
+    env = {**demo_key_env, "DEPLOYER_SOPS": str(old)}
+    assert decrypt(secret_file, display="x", env=env) == {"a": {"password": SECRET}}
 
 
 def test_cancel_stops_a_running_sops(secret_file, demo_key_env, tmp_path):
@@ -145,7 +160,7 @@ def test_cancel_stops_a_running_sops(secret_file, demo_key_env, tmp_path):
     thread.join(10)
     assert not thread.is_alive() and time.monotonic() - started < 5
     assert isinstance(outcome[0], Cancelled)
-    assert runner.records[-1].argv[1:] == ("decrypt", str(secret_file)) and runner.records[-1].returncode != 0
+    assert runner.records[-1].argv[1:] == ("--decrypt", str(secret_file)) and runner.records[-1].returncode != 0
 
 
 SIGTERM_SCRIPT = """

@@ -10,8 +10,10 @@ exit path. ``workdir`` is a private (0700) folder the caller owns; ``runner`` ru
 credentials helper), so that they are logged and cancelled with the caller's other commands. Nothing global
 changes: the kubeconfig reaches helm and kubectl through ``ClusterAccess.env`` and explicit flags only.
 
-``cluster_access(...)`` is the only dispatch point; provider modules are imported lazily, so their SDKs load
-only when that provider is used (a missing SDK: a message naming the extra, ``pip install 'deployer[gcp]'``, exit 2).
+``cluster_access(...)`` is the only dispatch point to the provider modules (``manual_access``, below, the only one
+to their by-hand counterparts); both refuse an unknown provider with the same message. Provider modules are
+imported lazily, so their SDKs load only when that provider is used (a missing SDK: a message naming the extra,
+``pip install 'deployer[gcp]'``, exit 2).
 
 Providers: ``kubeconfig`` (a sops-encrypted or the ambient kubeconfig), and ``gcp``, ``aws``, ``azure``, which share
 ``deployer.auth._base``: a private kubeconfig whose user is an exec credential plugin calling back into the
@@ -77,10 +79,15 @@ PROVIDERS: dict[str, tuple[str, str | None]] = {
 MANUAL: dict[str, str] = {name: f"deployer.auth.manual.{name}" for name in PROVIDERS}
 
 
-def provider_for(name: str) -> Provider:
+def _supported(name: str) -> str:
+    """``name`` if it is a provider of this version (a key of ``PROVIDERS`` and ``MANUAL``), else a ``UsageError``."""
     if name not in PROVIDERS:
         raise UsageError(f"provider '{name}' is not supported by this version of the deployer")
-    module, extra = PROVIDERS[name]
+    return name
+
+
+def provider_for(name: str) -> Provider:
+    module, extra = PROVIDERS[_supported(name)]
     try:
         return importlib.import_module(module)
     except ImportError as exc:
@@ -101,6 +108,4 @@ def cluster_access(
 
 def manual_access(cluster: ClusterConfig) -> ManualAccess:
     """The bash lines that reach ``cluster`` by hand and the flags helm then needs (``deployer.auth.manual``)."""
-    if cluster.provider not in MANUAL:
-        raise UsageError(f"provider '{cluster.provider}' is not supported by this version of the deployer")
-    return importlib.import_module(MANUAL[cluster.provider]).manual_access(cluster)  # type: ignore[no-any-return]
+    return importlib.import_module(MANUAL[_supported(cluster.provider)]).manual_access(cluster)  # type: ignore[no-any-return]

@@ -55,6 +55,9 @@ EXEC_API = "client.authentication.k8s.io/v1"
 PLUGIN_MODULE = "deployer.auth.plugin"
 MAX_AGE_VAR = "DEPLOYER_AUTH_TOKEN_MAX_AGE"
 DESCRIBE_TIMEOUT = 180  # seconds for the whole describe step (SDK retries included)
+# Fields of a credentials file that name an identity, not a secret: messages name them on purpose ("service
+# principal <client_id>", "access key <aws_access_key_id>"), so they are not redacted; every other value is.
+IDENTITY_FIELDS = frozenset({"aws_access_key_id", "client_id", "client_email", "tenant_id", "project_id"})
 
 
 @dataclass(frozen=True)
@@ -242,6 +245,8 @@ def exec_access(
             max_age=max_age(env, cluster.provider, cluster.name),
             key_source=cluster.key_file,
         )
+        # the key's values never reach a message or a log line, whatever the helper (or an SDK) prints
+        runner.redactor.add_tree({k: v for k, v in state.key_data().items() if k not in IDENTITY_FIELDS})
         write_private(folder / STATE, json.dumps(state.to_json(), indent=1))
         endpoint = _describe(state, env, runner)
         kubeconfig = write_private(
@@ -251,7 +256,8 @@ def exec_access(
 
 
 def _describe(state: State, env: Mapping[str, str], runner: Runner, timeout: float = DESCRIBE_TIMEOUT) -> Endpoint:
-    """Run the describe child (see the module docstring) and read its answer."""
+    """Run the describe child (see the module docstring) and read its answer. Its messages pass through the
+    runner's redactor (which holds the key's values, see ``exec_access``)."""
     proc = runner.run(plugin_argv("describe", state.folder), env=env, timeout=timeout, check=False)
     if proc.timed_out:
         raise state.error(
@@ -263,10 +269,11 @@ def _describe(state: State, env: Mapping[str, str], runner: Runner, timeout: flo
         answer = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {}
     except (ValueError, IndexError):
         answer = {}
-    if "error" in answer:
-        raise state.error(answer["error"]["message"], answer["error"].get("kind", "failed"))
-    if proc.returncode != 0 or "server" not in answer:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+    error = answer.get("error") if isinstance(answer, dict) else None
+    if isinstance(error, dict) and "message" in error:
+        raise state.error(runner.redactor(str(error["message"])), str(error.get("kind", "failed")))
+    if proc.returncode != 0 or not isinstance(answer, dict) or not {"server", "ca_data"} <= answer.keys():
+        tail = "\n".join(runner.redactor(proc.stderr).strip().splitlines()[-15:])
         raise state.error(f"the credentials helper failed (exit {proc.returncode}):\n{tail}")
     return Endpoint(server=answer["server"], ca_data=answer["ca_data"])
 

@@ -100,7 +100,7 @@ def _endpoint(state: State, result: Any) -> Endpoint:
         raw = result.kubeconfigs[0].value
         if isinstance(raw, str):  # some api versions give base64 text
             raw = base64.b64decode(raw)
-        config = yamlio.loads(bytes(raw).decode("utf-8"))
+        config = yamlio.loads(bytes(raw))
         cluster = config["clusters"][0]["cluster"]
         return Endpoint(server=cluster["server"], ca_data=ca_data(cluster["certificate-authority-data"]))
     except (AttributeError, IndexError, KeyError, TypeError, ValueError, yamlio.YamlError):

@@ -22,8 +22,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from deployer import yamlio
 from deployer.auth import ClusterAccess, cluster_access
+from deployer.errors import UsageError
+from deployer.kube import kubeconfig_paths, merged_kubeconfig
 from deployer.private import private_dir, write_private
 
 if TYPE_CHECKING:
@@ -34,37 +35,37 @@ STOP_GRACE = 5.0  # seconds a command gets to exit after SIGTERM before it is ki
 
 
 def kubeconfig_value(access: ClusterAccess, env: Mapping[str, str], workdir: Path) -> str | None:
-    """What ``KUBECONFIG`` must be for a plain ``kubectl`` to use ``access`` (None: leave the env's value)."""
-    if access.kubeconfig is not None:
-        files = [str(access.kubeconfig)]
-    elif env.get("KUBECONFIG"):
-        files = [env["KUBECONFIG"]]
-    else:
-        files = [str(Path(env.get("HOME", "~")).expanduser() / ".kube" / "config")]
-    if access.context is not None and not _is_current(access):
+    """What ``KUBECONFIG`` must be for a plain ``kubectl`` to use ``access`` (None: leave the env's value). The
+    kubeconfig files are the ones ``deployer.kube`` uses: the access's own, or the ambient ones of ``env`` (never
+    ``os.environ``)."""
+    if access.kubeconfig is None and access.context is None:
+        return None
+    paths = kubeconfig_paths(access, env)
+    files = [str(p) for p in paths]
+    if access.context is not None and not _is_current(paths, access.context):
         selector = write_private(
             workdir / "current-context.kubeconfig",
             json.dumps({"apiVersion": "v1", "kind": "Config", "current-context": access.context}),
         )
         files.insert(0, str(selector))
-    if access.kubeconfig is None and len(files) == 1:
+    if access.kubeconfig is None and len(files) == len(paths):
         return None
     return os.pathsep.join(files)
 
 
-def _is_current(access: ClusterAccess) -> bool:
-    if access.kubeconfig is None:
-        return False
+def _is_current(paths: list[Path], context: str) -> bool:
+    """Whether the kubeconfigs at ``paths``, merged as kubectl merges them, make ``context`` the current one. A
+    missing or malformed kubeconfig counts as no: the selector is then added, and kubectl reports the problem."""
     try:
-        return (yamlio.load(access.kubeconfig) or {}).get("current-context") == access.context
-    except (OSError, ValueError, yamlio.YamlError, AttributeError):
+        return bool(merged_kubeconfig(paths)["current-context"] == context)
+    except UsageError:
         return False
 
 
 def run_with_credentials(
     cluster: ClusterConfig, argv: Sequence[str], *, root: Path, env: Mapping[str, str], runner: Runner | None = None
 ) -> int:
-    from deployer.errors import CommandError, UsageError
+    from deployer.errors import CommandError
     from deployer.run import Runner
 
     runner = runner or Runner(grace=STOP_GRACE)

@@ -81,7 +81,7 @@ def health_check(
             attempts=attempts,
             timeout=timeout,
             on_step=_render_step,
-            ssl_context=trust(app.env),
+            ssl_context=trust(app.env, target.url),
         )
     except DeployerError as exc:
         if report_file:

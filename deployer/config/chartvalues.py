@@ -52,6 +52,23 @@ class ChartError(Exception):
         super().__init__(message)
 
 
+def _schema_ref(text: bytes, origin: str) -> SchemaRef:
+    """A chart's values.schema.json, checked to be UTF-8 JSON now (helm refuses the chart otherwise) and compiled
+    when first used; a ``ChartError`` naming ``origin`` if it is not."""
+    try:
+        json.loads(text.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        line = text.count(b"\n", 0, exc.start) + 1
+        raise ChartError(
+            origin, line, f"is not UTF-8 text (byte 0x{text[exc.start]:02x}): save the file as UTF-8"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise ChartError(origin, exc.lineno, f"invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise ChartError(origin, None, "invalid JSON: nested too deeply") from None
+    return SchemaRef(text, origin)
+
+
 @dataclass(frozen=True)
 class ChartValues:
     """A chart of ``helm-charts/`` with everything it depends on, as helm loads it."""
@@ -113,7 +130,7 @@ class ChartCatalog:
             raise ChartError(problem.path, problem.line, problem.message) from None
         values = self._yaml(folder / "values.yaml", f"{rel}/values.yaml") if (folder / "values.yaml").exists() else {}
         schema_path = folder / "values.schema.json"
-        schema = SchemaRef(schema_path.read_bytes(), f"{rel}/values.schema.json") if schema_path.is_file() else None
+        schema = _schema_ref(schema_path.read_bytes(), f"{rel}/values.schema.json") if schema_path.is_file() else None
         locked: dict[str, tuple[str, int]] = {}  # dependency name -> its pinned version and index in Chart.lock
         for i, dep in enumerate(lock.dependencies if lock else ()):
             locked.setdefault(dep.name, (dep.version, i))
@@ -181,7 +198,7 @@ class ChartCatalog:
             name=_text(meta.get("name")),
             version=_text(meta.get("version")),
             values=values if isinstance(values, dict) else {},
-            schema=SchemaRef(packaged.schema, f"{packaged.origin}/values.schema.json") if packaged.schema else None,
+            schema=_schema_ref(packaged.schema, f"{packaged.origin}/values.schema.json") if packaged.schema else None,
             requirements=reqs,
             charts=tuple(self._packaged(s) for s in packaged.subcharts),
             origin=packaged.origin,
@@ -195,9 +212,9 @@ class ChartCatalog:
 
     def _yaml_text(self, data: bytes, where: str) -> Any:
         try:
-            return yamlio.loads(data.decode("utf-8"))
-        except (yamlio.YamlError, UnicodeDecodeError) as exc:
-            raise ChartError(where, getattr(exc, "line", None), getattr(exc, "message", "is not UTF-8 text")) from None
+            return yamlio.loads(data)
+        except yamlio.YamlError as exc:
+            raise ChartError(where, exc.line, exc.message) from None
 
     # -- checking ------------------------------------------------------------------------------------------
 

@@ -55,8 +55,6 @@ class FileReader:
             data = yamlio.load(path)
         except yamlio.YamlError as exc:
             return FileInfo(rel, problem=Problem(rel, exc.line, exc.message))
-        except UnicodeDecodeError:
-            return FileInfo(rel, problem=Problem(rel, None, "is not UTF-8 text"))
         return FileInfo(rel, data, encrypted=is_encrypted(data))
 
     def check_entry(

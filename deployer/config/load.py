@@ -76,7 +76,7 @@ def read_cluster(root: Path, name: str) -> ClusterRead:
     except yamlio.YamlError as exc:
         result.problems.append(Problem(rel, exc.line, exc.message))
         return result
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         result.problems.append(Problem(rel, None, f"cannot read: {exc.__class__.__name__}"))
         return result
     return check_cluster_data(root, name, raw, path)

@@ -1,7 +1,8 @@
 """Frozen models of the fleet's configuration. Constructors do no I/O.
 
 All paths are POSIX strings relative to the config repository root (``config/clusters/c/x.yaml``), so
-that the plan module can match them against changed paths from git and messages can name them.
+that the planning rules (``deployer.planning.rules``) can match them against changed paths from git and
+messages can name them.
 """
 
 from __future__ import annotations

@@ -19,7 +19,6 @@ Order and gating are the deploy's: support, canaries, then prod hubs (one after 
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -33,15 +32,17 @@ from deployer.errors import ConfigError, Problem
 from deployer.repo import relative
 from deployer.run import Runner
 from deployer.secret_files import is_secret_file
-from deployer.shellwords import shell_join, sops_decrypt
+from deployer.shellwords import shell_join, sops_check, sops_decrypt
 
 
-def check_files(root: Path, plan: ReleaseOrder) -> None:
+def check_files(root: Path, order: ReleaseOrder) -> None:
     """The dry run's checks (no decryption): every chart and values file exists."""
     problems = []
-    for job in plan.jobs:
+    for job in order.jobs:
         if not (root / job.chart_path / "Chart.yaml").is_file():
-            problems.append(Problem(plan.cluster.file, None, f"{job.release}: chart folder {job.chart_path} not found"))
+            problems.append(
+                Problem(order.cluster.file, None, f"{job.release}: chart folder {job.chart_path} not found")
+            )
         for rel in job.values_files:
             if not (root / rel).is_file():
                 problems.append(Problem(rel, None, f"{job.release}: values file not found"))
@@ -78,20 +79,20 @@ def dry_run_script(
     options: DeployOptions = DeployOptions(),
     runner: Runner | None = None,
 ) -> str:
-    plan = load_release_order(root, cluster_name, hubs, support=support)
-    check_files(root, plan)
+    order = load_release_order(root, cluster_name, hubs, support=support)
+    check_files(root, order)
     helm_cli = HelmCli(root, runner or Runner(), env)
-    releases = ", ".join(j.release for j in plan.jobs) or "nothing"
+    releases = ", ".join(j.release for j in order.jobs) or "nothing"
     lines = [
         f"# The deploy of cluster {cluster_name} ({releases}) as plain helm (v{helm_cli.major}) and sops commands;",
         "# run them in bash from the repository root.",
         "# Nothing was deployed or decrypted to print this. Secret values reach helm through <(sops --decrypt ...).",
         "set -euo pipefail",
     ]
-    access = manual_access(plan.cluster)
+    access = manual_access(order.cluster)
     lines += access.lines
     chart_dirs: list[Path] = []
-    for chart in plan.charts():
+    for chart in order.charts():
         for path in build_order(root / chart):
             if path not in chart_dirs:
                 chart_dirs.append(path)
@@ -99,14 +100,14 @@ def dry_run_script(
         lines.append("# chart dependencies, from each chart's committed Chart.lock; once per machine first:")
         lines += ["#   " + shell_join(["helm", *argv]) for argv in repo_add_hints(chart_dirs)]
         lines += [shell_join(["helm", *helm_argv.dependency_build_args(relative(root, p))]) for p in chart_dirs]
-    secrets = list(dict.fromkeys(rel for job in plan.jobs for rel in job.secret_files))
+    secrets = list(dict.fromkeys(rel for job in order.jobs for rel in job.secret_files))
     if secrets:
         lines.append("# check that every secret file can be decrypted here before deploying anything")
-        lines += [f"sops --decrypt {shlex.quote(rel)} > /dev/null" for rel in secrets]
+        lines += [sops_check(rel) for rel in secrets]
     stages = [
-        ("support (cluster-wide services)", [plan.support] if plan.support else []),
-        ("canary hubs, one by one: each must deploy before the prod hubs", list(plan.canaries)),
-        ("prod hubs (the deployer runs these in parallel)", list(plan.prod)),
+        ("support (cluster-wide services)", [order.support] if order.support else []),
+        ("canary hubs, one by one: each must deploy before the prod hubs", list(order.canaries)),
+        ("prod hubs (the deployer runs these in parallel)", list(order.prod)),
     ]
     for title, jobs in stages:
         if jobs:

@@ -4,18 +4,21 @@ Steps, all before anything appears at OUTDIR: validate the hub (a secret file th
 fine without ``--decrypt``: it is exported still encrypted), build the chart's dependencies (at most once per
 chart, ``deployer.deploy.dependencies``), copy the chart and the charts it uses through ``file://`` with their
 ``charts/`` packaged dependencies, copy the values files in helm's order (encrypted ones as they are, or
-decrypted with ``decrypt=True``), write ``deploy.sh``, a ``.sops.yaml`` stub and a README. The folder is
+decrypted with ``decrypt=True``) to ``values/`` under their path in the cluster folder (``bundle_paths``), write
+``deploy.sh``, a ``.sops.yaml`` stub and a README. The folder is
 assembled next to OUTDIR and renamed into place, so a failure leaves nothing half-written. An existing
 non-empty OUTDIR is refused unless ``force``. Which values files are secret is ``deployer.secret_files`` (validation,
 which runs first, ensures those are exactly the encrypted ones); private files come from ``deployer.private``
-(decrypted files 0600 from the first byte; the folder and ``deploy.sh`` 0755).
+(decrypted files 0600 from the first byte, written straight from sops's output into the staging folder, so no
+plaintext exists anywhere else; the folder and ``deploy.sh`` 0755).
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,7 +30,7 @@ from deployer.export.notes import infra_specific, readme
 from deployer.export.script import deploy_script
 from deployer.private import make_shared, private_dir, write_private
 from deployer.secret_files import is_secret_file, plain_name
-from deployer.secrets import decrypted
+from deployer.secrets import plaintext
 
 if TYPE_CHECKING:
     from deployer.config.model import ClusterConfig, HubConfig
@@ -37,12 +40,48 @@ SOPS_STUB = """\
 # sops creation rules for this hub's secret values files. Replace the placeholder with YOUR keys, then run
 # `sops encrypt --in-place values/enc-<file>.yaml` on each plaintext secret file (see README.md).
 creation_rules:
-  - path_regex: values/enc-[^/]+$
+  - path_regex: values/(.+/)?enc-[^/]+$
     # age: age1...your-public-key...            (age-keygen makes one)
     # gcp_kms: projects/P/locations/L/keyRings/R/cryptoKeys/K
     # kms: arn:aws:kms:REGION:ACCOUNT:key/ID
     # azure_keyvault: https://VAULT.vault.azure.net/keys/NAME/VERSION
 """
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    source: str  # repo-relative values file
+    path: str  # where it goes in the bundle: values/<its path in the cluster folder>
+    secret: bool
+    decrypt: bool  # written in plaintext (a secret file, with decrypt=True)
+
+
+def bundle_paths(cluster_dir: str, values_files: Sequence[str], *, decrypt: bool) -> list[BundleFile]:
+    """Where each values file goes in the bundle, in helm's order. Pure.
+
+    Each file keeps its path inside the cluster folder (``sub/x.yaml`` -> ``values/sub/x.yaml``) rather than being
+    flattened to its name: files of the same name in different subfolders are different layers, and flattening
+    would let one overwrite the other while ``deploy.sh`` listed it twice. Keeping the paths keeps every export
+    deployable as helm would deploy it here. Only ``decrypt`` can still make two files one name (``enc-x.yaml``
+    decrypted to ``x.yaml`` beside a plain ``x.yaml``): that is refused (``UsageError``) before anything is written,
+    rather than renamed to something nobody expects; the export without ``--decrypt`` always works.
+    """
+    files: list[BundleFile] = []
+    sources: dict[str, str] = {}  # bundle path -> source
+    for rel in values_files:
+        inside = posixpath.relpath(posixpath.normpath(rel), cluster_dir)  # validation keeps it inside the folder
+        secret = is_secret_file(rel)
+        clear = secret and decrypt
+        folder, name = posixpath.split(inside)
+        path = posixpath.join("values", folder, plain_name(name) if clear else name)
+        other = sources.setdefault(path, posixpath.normpath(rel))
+        if other != posixpath.normpath(rel):
+            raise UsageError(
+                f"--decrypt would write both {other} and {rel} to {path}: rename one of them, "
+                "or export without --decrypt (secret files then stay encrypted under their own names)"
+            )
+        files.append(BundleFile(rel, path, secret, clear))
+    return files
 
 
 @dataclass(frozen=True)
@@ -78,6 +117,7 @@ def export_hub(
         raise UsageError(f"{outdir}: would replace the config repository's own files; export to another folder")
     if outdir.exists() and (not outdir.is_dir() or any(outdir.iterdir())) and not force:
         raise UsageError(f"{outdir}: exists and is not empty; choose an empty folder or pass --force to replace it")
+    layout = bundle_paths(cluster.dir, hub.values_files, decrypt=decrypt)  # refuses a name clash before any work
     runner = runner or Runner()
     # dependencies first: validation reads the dependency charts' schemas from the archives helm builds
     Dependencies(root, find_tool("helm", root, env), runner, env).ensure(hub.chart_path)
@@ -91,7 +131,7 @@ def export_hub(
     outdir.parent.mkdir(parents=True, exist_ok=True)
     # assembled in a private folder beside OUTDIR, removed on failure; renamed into place when complete
     with private_dir(prefix=f".{outdir.name}.", parent=outdir.parent) as staging:
-        files, plain = _write(root, cluster, hub, charts, staging, env=env, decrypt=decrypt, runner=runner)
+        files, plain = _write(root, cluster, hub, charts, layout, staging, env=env, decrypt=decrypt, runner=runner)
         if outdir.exists():
             shutil.rmtree(outdir)
         os.replace(staging, outdir)
@@ -103,6 +143,7 @@ def _write(
     cluster: ClusterConfig,
     hub: HubConfig,
     charts: list[Path],
+    layout: list[BundleFile],
     out: Path,
     *,
     env: Mapping[str, str],
@@ -123,22 +164,23 @@ def _write(
     ordered: list[tuple[str, bool]] = []
     plaintext_layers: list[tuple[str, object]] = []
     plain: list[str] = []
-    for rel in hub.values_files:
-        source = root / rel
-        name = Path(rel).name
-        secret = is_secret_file(rel)
-        if secret and decrypt:
-            target = out / "values" / plain_name(name)
-            with decrypted(source, display=rel, env=env, root=root, runner=runner) as clear:
-                write_private(target, clear.read_bytes(), exclusive=True)
-            plain.append(f"values/{target.name}")
-            ordered.append((f"values/{target.name}", False))
+    for file in layout:
+        ordered.append((file.path, file.secret and not file.decrypt))
+        target = out / file.path
+        if target.exists():  # the same file listed twice: one copy, listed twice as helm would read it
+            continue
+        source = root / file.source
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if file.decrypt:  # sops's output straight into the staging folder, 0600 from the first byte
+            write_private(
+                target, plaintext(source, display=file.source, env=env, root=root, runner=runner), exclusive=True
+            )
+            plain.append(file.path)
         else:
-            shutil.copyfile(source, out / "values" / name)
-            ordered.append((f"values/{name}", secret))
-            if not secret:
-                plaintext_layers.append((f"values/{name}", yamlio.load(source)))
-    written += [path for path, _ in ordered]
+            shutil.copyfile(source, target)
+            if not file.secret:
+                plaintext_layers.append((file.path, yamlio.load(source)))
+    written += list(dict.fromkeys(path for path, _ in ordered))
     (out / ".sops.yaml").write_text(SOPS_STUB)
     script = out / "deploy.sh"
     script.write_text(deploy_script(hub=hub.name, chart=hub.helm_chart, files=ordered))

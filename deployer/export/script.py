@@ -5,11 +5,10 @@ left to whoever runs it (``./deploy.sh --kube-context X --wait``)."""
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Sequence
 
 from deployer import helm_argv
-from deployer.shellwords import Raw, shell_join, sops_decrypt
+from deployer.shellwords import Raw, shell_join, sops_check, sops_decrypt
 
 
 def deploy_script(*, hub: str, chart: str, files: Sequence[tuple[str, bool]]) -> str:
@@ -27,7 +26,7 @@ def deploy_script(*, hub: str, chart: str, files: Sequence[tuple[str, bool]]) ->
     ]
     if encrypted:
         lines.append("# Stop here, before helm runs, if a secret file cannot be decrypted with the keys at hand.")
-        lines += [f"sops --decrypt {shlex.quote(path)} > /dev/null" for path in encrypted]
+        lines += [sops_check(path) for path in encrypted]
         lines.append("")
     values = [sops_decrypt(path) if enc else path for path, enc in files]
     argv = [

@@ -95,11 +95,29 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def trust(env: Mapping[str, str]) -> ssl.SSLContext:
-    """The TLS context for a run with environment ``env``: the system's trust store, or the CA file/folder named
-    by OpenSSL's own variables ``SSL_CERT_FILE``/``SSL_CERT_DIR`` when ``env`` sets them."""
+def trust(env: Mapping[str, str], url: str) -> ssl.SSLContext | None:
+    """The TLS context for ``url`` in a run with environment ``env`` (None for an http:// URL): the system's trust
+    store, or the CA file/folder named by OpenSSL's own variables ``SSL_CERT_FILE``/``SSL_CERT_DIR`` when ``env``
+    sets them. A variable naming something unusable is a ``UsageError`` naming it."""
+    from pathlib import Path
+
+    from deployer.errors import UsageError
+
+    if urllib.parse.urlsplit(url).scheme != "https":
+        return None
     cafile, capath = env.get("SSL_CERT_FILE") or None, env.get("SSL_CERT_DIR") or None
-    return ssl.create_default_context(cafile=cafile, capath=capath)
+    if capath is not None and not Path(capath).is_dir():  # OpenSSL would ignore it and trust nothing it holds
+        raise UsageError(
+            f"SSL_CERT_DIR={capath} is not a folder: name the folder of CA certificates to trust, or unset it"
+        )
+    try:
+        return ssl.create_default_context(cafile=cafile, capath=capath)
+    except (OSError, ssl.SSLError) as exc:  # missing, a folder, not PEM certificates
+        reason = getattr(exc, "reason", None) or exc.strerror or exc
+        raise UsageError(
+            f"SSL_CERT_FILE={cafile} cannot be used ({reason}): name a PEM file of the CA certificates to "
+            "trust, or unset it"
+        ) from None
 
 
 class HubClient:

@@ -25,6 +25,22 @@ def test_every_provider_has_a_case():
     assert set(CASES) == set(PROVIDERS)
 
 
+def test_an_unsupported_provider_is_refused_alike_by_the_sdk_and_the_manual_registry():
+    import dataclasses
+
+    from deployer.auth import manual_access, provider_for
+    from deployer.config.load import load_cluster
+    from deployer.errors import UsageError
+    from helpers import PROJECT
+
+    cluster = dataclasses.replace(load_cluster(PROJECT, "local"), provider="digitalocean")
+    message = "provider 'digitalocean' is not supported by this version of the deployer"
+    for call in (lambda: provider_for(cluster.provider), lambda: manual_access(cluster)):
+        with pytest.raises(UsageError) as caught:
+            call()
+        assert str(caught.value) == message
+
+
 @pytest.mark.parametrize("provider", sorted(CASES))
 def test_provider_kubeconfig_lets_kubectl_and_helm_reach_the_cluster(
     provider, request, repo, standin, token_policy, workdir

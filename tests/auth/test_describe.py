@@ -14,6 +14,7 @@ from deployer.auth import gcp
 from deployer.auth._base import STATE, State, _describe
 from deployer.errors import AuthError
 from deployer.run import Cancelled, Runner
+from helpers import run_deployer
 
 
 @pytest.fixture
@@ -90,3 +91,29 @@ def test_cancel_stops_the_describe_child(repo, adc_env, tmp_path, silent_endpoin
     thread.join(10)
     assert not thread.is_alive() and time.monotonic() - started < 5
     assert isinstance(outcome[0], Cancelled)
+
+
+# Loaded by every Python child given this PYTHONPATH; acts only in the describe child, as a credentials helper (or
+# an SDK inside it) that prints the key it was given: in its answer's message, or on stderr as it crashes.
+ECHOING_HELPER = """
+import json, os, sys
+if sys.orig_argv[-2:-1] == ["describe"]:
+    if {in_answer!r}:
+        error = {{"message": "rejected client_secret=key-secret for sp-key", "kind": "rejected"}}
+        print(json.dumps({{"error": error}}), flush=True)
+    print("Traceback ...\\nValueError: bad secret key-secret (client sp-key)", file=sys.stderr, flush=True)
+    os._exit(1)
+"""
+
+
+@pytest.mark.parametrize("in_answer", [True, False], ids=["answer-message", "stderr"])
+def test_a_describe_failure_never_shows_the_keys_secret(in_answer, repo, base_env, tmp_path):
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(ECHOING_HELPER.format(in_answer=in_answer))
+    env = {**base_env, "PYTHONPATH": str(hook)}
+    got = run_deployer("use-cluster-credentials", "aks", "--", "true", env=env, cwd=repo.root)
+    assert got.returncode in (1, 2) and "Traceback (most recent" not in got.stderr, got.stderr
+    shown = "rejected client_secret=*** for sp-key" if in_answer else "ValueError: bad secret *** (client sp-key)"
+    assert shown in got.stderr, got.stderr  # the secret is hidden, the identity (client_id) is not
+    assert "key-secret" not in got.stderr + got.stdout

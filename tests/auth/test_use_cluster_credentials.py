@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 
 from authkit import leftovers
+from deployer.auth import ClusterAccess
+from deployer.auth.shell import kubeconfig_value
+from deployer.errors import UsageError
 from fakes import wait_until
 from helpers import run_deployer, with_default_sigint
 
@@ -66,6 +69,24 @@ def test_kubeconfig_provider_context_is_selected_without_changing_any_file(clust
     assert got.stdout.split() == ["deployer-local", "namespace/default"]
     assert repo.kubeconfig.read_text() == ambient
     assert leftovers(base_env) == []
+
+
+def test_the_ambient_kubeconfig_comes_from_the_env_handed_in_not_os_environ(tmp_path, monkeypatch):
+    # the same lookup as deployer.kube's: HOME and KUBECONFIG of the mapping handed in, never of this process
+    process_home, home = tmp_path / "process-home", tmp_path / "home"
+    for folder, current in ((process_home, "other"), (home, "other")):
+        (folder / ".kube").mkdir(parents=True)
+        (folder / ".kube" / "config").write_text(f"apiVersion: v1\nkind: Config\ncurrent-context: {current}\n")
+    monkeypatch.setenv("HOME", str(process_home))
+    monkeypatch.setenv("KUBECONFIG", str(process_home / ".kube" / "config"))
+    access = ClusterAccess(kubeconfig=None, context="wanted")
+    with pytest.raises(UsageError, match=r"no kubeconfig: set KUBECONFIG \(or HOME, for ~/.kube/config\)"):
+        kubeconfig_value(access, {}, tmp_path)
+    selected = kubeconfig_value(access, {"HOME": str(home)}, tmp_path)
+    assert selected == f"{tmp_path / 'current-context.kubeconfig'}{os.pathsep}{home / '.kube' / 'config'}"
+    (home / ".kube" / "config").write_text("apiVersion: v1\nkind: Config\ncurrent-context: wanted\n")
+    assert kubeconfig_value(access, {"HOME": str(home)}, tmp_path / "unused") is None  # already the current one
+    assert kubeconfig_value(ClusterAccess(kubeconfig=None), {}, tmp_path / "unused") is None  # nothing to select
 
 
 def test_error_is_rendered_once_and_nothing_is_left(repo, base_env):

@@ -159,12 +159,18 @@ def test_broken_config_is_refused(cli, mini_repo):
     assert result.err.startswith(f"{C1}/cluster.yaml:4: hubs: must be a list") and "Traceback" not in result.output
 
 
-def test_broken_chart_is_refused_not_a_traceback(cli, mini_repo):
-    with open(mini_repo / "helm-charts/daskhub/Chart.yaml", "a") as handle:
-        handle.write("dependencies: [\n")
+@pytest.mark.parametrize(
+    "tail, words",
+    [(b"dependencies: [\n", "invalid YAML"), (b"description: caf\xe9\n", "is not UTF-8 text (byte 0xe9)")],
+    ids=["bad-yaml", "not-utf8"],
+)
+def test_broken_chart_is_refused_not_a_traceback(cli, mini_repo, tail, words):
+    with open(mini_repo / "helm-charts/daskhub/Chart.yaml", "ab") as handle:
+        handle.write(tail)
     result = cli("--repo", str(mini_repo), "generate-matrix", f"{C1}/h2.values.yaml", env={})
     assert result.code == 2, result.output
     assert result.err.startswith("helm-charts/daskhub/Chart.yaml:") and "Traceback" not in result.output
+    assert words in result.err, result.err
 
 
 def test_git_runs_with_the_environment_given_not_the_processs(cli, git_repo, tmp_path):

@@ -50,6 +50,17 @@ def encrypted(rel: str, text: str, recipient: Callable[[], str] = demo_recipient
     return apply
 
 
+def not_utf8(rel: str) -> Callable[[Path], None]:
+    """Put a byte that is not UTF-8 (\\xff) at the start of the second line of ``rel``."""
+
+    def apply(root: Path) -> None:
+        path = root / rel
+        first, rest = path.read_bytes().split(b"\n", 1)
+        path.write_bytes(first + b"\n\xff" + rest)
+
+    return apply
+
+
 def both(*defects: Callable[[Path], None]) -> Callable[[Path], None]:
     def apply(root: Path) -> None:
         for defect in defects:
@@ -212,6 +223,28 @@ CASES: list[tuple[str, Callable[[Path], None], list[tuple[str, int | None, str]]
         "broken-chart-yaml",
         append("helm-charts/basehub/Chart.yaml", "name: [\n"),
         [("helm-charts/basehub/Chart.yaml", 11, "invalid YAML")],
+    ),
+    ("cluster-yaml-not-utf8", not_utf8(CY), [(CY, 2, "is not UTF-8 text (byte 0xff): save the file as UTF-8")]),
+    ("values-not-utf8", not_utf8(SV), [(SV, 2, "is not UTF-8 text (byte 0xff): save the file as UTF-8")]),
+    (
+        "chart-yaml-not-utf8",
+        not_utf8("helm-charts/basehub/Chart.yaml"),
+        [("helm-charts/basehub/Chart.yaml", 2, "is not UTF-8 text (byte 0xff): save the file as UTF-8")],
+    ),
+    (
+        "chart-values-not-utf8",
+        not_utf8("helm-charts/basehub/values.yaml"),
+        [("helm-charts/basehub/values.yaml", 2, "is not UTF-8 text (byte 0xff): save the file as UTF-8")],
+    ),
+    (
+        "chart-schema-not-utf8",
+        not_utf8("helm-charts/basehub/values.schema.json"),
+        [("helm-charts/basehub/values.schema.json", 2, "is not UTF-8 text (byte 0xff): save the file as UTF-8")],
+    ),
+    (
+        "chart-schema-not-json",
+        edit("helm-charts/basehub/values.schema.json", "{", "{,"),
+        [("helm-charts/basehub/values.schema.json", 1, "invalid JSON: Expecting property name")],
     ),
     (
         "daskhub-subchart-schema",

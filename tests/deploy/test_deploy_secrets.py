@@ -36,7 +36,7 @@ def test_success_uses_the_secret_and_shows_it_nowhere(kube_cluster_session, cust
     assert done.returncode == 0, done.stderr
     assert "$ " in done.stderr and "upgrade --install" in done.stderr  # --verbose printed the commands
     # ... sops included: it runs through the same runner (one line per secret file, its path and no content)
-    decrypts = re.findall(r"^\$ \S*sops decrypt (\S+) \(\d+\.\d\d s, exit 0\)$", done.stderr, re.MULTILINE)
+    decrypts = re.findall(r"^\$ \S*sops --decrypt (\S+) \(\d+\.\d\d s, exit 0\)$", done.stderr, re.MULTILINE)
     # validation decrypts each file in memory, then the deploy decrypts it for helm
     assert sorted(Path(p).name for p in decrypts) == ["enc-p.secret.values.yaml"] * 2 + ["enc-s.secret.values.yaml"] * 2
     for hub in (repo.hub("s"), repo.hub("p")):

@@ -2,8 +2,10 @@
 (``tests/github_actions.py``: bash -e, the GitHub environment files, ``${{ }}`` from matrix/needs/steps, artifacts
 between jobs) with the real deployer, helm and sops against the local Kubernetes API stand-in, for a push that
 changes two clusters. Cluster ``a``'s canary fails to deploy: its prod hub is held back; cluster ``b`` (support,
-canary, prod) goes all the way. The health check runs for real, against a real JupyterHub (the session's): the
-stand-in runs no pods, so a ``deployer`` wrapper on PATH gives ``health-check`` that hub's URL."""
+canary, prod) goes all the way, because the canary matrix says ``fail-fast: false`` (the second test removes it:
+then a's failure cancels b's canary, as on GitHub). The health check runs for real, against a real JupyterHub
+(the session's): the stand-in runs no pods, so a ``deployer`` wrapper on PATH gives ``health-check`` that hub's
+URL."""
 
 from __future__ import annotations
 
@@ -67,12 +69,14 @@ def git(root: Path, *args: str) -> str:
 
 
 def wrapper(bin_dir: Path) -> None:
-    """``deployer`` on PATH: the real one; ``health-check`` is pointed at the test's JupyterHub."""
+    """``deployer`` on PATH: the real one; ``health-check`` is pointed at the test's JupyterHub (and starts after
+    ``TEST_HEALTH_DELAY`` seconds)."""
     real = Path(sys.executable).with_name("deployer")
     bin_dir.mkdir()
     (bin_dir / "deployer").write_text(
         "#!/bin/bash\n"
         'if [ "$1" = health-check ]; then\n'
+        '  sleep "${TEST_HEALTH_DELAY:-0}"\n'
         f'  exec {real} "$@" --url "$TEST_HUB_URL" --user "wf-$3"\n'
         "fi\n"
         f'exec {real} "$@"\n'
@@ -82,9 +86,14 @@ def wrapper(bin_dir: Path) -> None:
         tool.chmod(0o755)
 
 
-def test_a_push_runs_plan_gate_and_legs_and_a_failed_canary_holds_back_only_its_cluster(
-    kube_cluster, built_charts, chart_cache, jupyterhub_session, tmp_path
-):
+WORKFLOW = PROJECT / ".github" / "workflows" / "deploy-hubs.yaml"
+
+
+def run_push(
+    workflow: dict, kube_cluster, built_charts, chart_cache, hub, tmp_path: Path, health_delay: int = 0
+) -> tuple[dict, tuple]:
+    """The push of the module docstring through ``workflow``: (the runs by job, the releases ca, pa, cb, pb).
+    ``health_delay``: seconds each health check waits before it starts."""
     tag = uuid.uuid4().hex[:6]
     ca, pa, cb, pb = (f"{n}-{tag}" for n in ("ca", "pa", "cb", "pb"))
     origin = tmp_path / "origin"
@@ -112,7 +121,6 @@ def test_a_push_runs_plan_gate_and_legs_and_a_failed_canary_holds_back_only_its_
         500, namespace=ca, resource="configmaps", verb="create", message="injected: canary a breaks"
     )
     wrapper(tmp_path / "bin")
-    hub = jupyterhub_session
     env = {
         **chart_cache.env({}),  # DEPLOYER_CHART_MIRROR, when the tests have one
         "PATH": os.pathsep.join(
@@ -128,22 +136,33 @@ def test_a_push_runs_plan_gate_and_legs_and_a_failed_canary_holds_back_only_its_
         "KUBECONFIG": str(kube_cluster.kubeconfig),
         "KUBECACHEDIR": str(kube_cluster.workdir / "kube-cache"),
         "TEST_HUB_URL": hub.url,
+        "TEST_HEALTH_DELAY": str(health_delay),
         "JUPYTERHUB_API_TOKEN": hub.token,
         **({"SSL_CERT_FILE": str(hub.ca_file)} if getattr(hub, "ca_file", None) else {}),
     }
-    workflow = yaml.safe_load((PROJECT / ".github" / "workflows" / "deploy-hubs.yaml").read_text())
     github = {"event_name": "push", "ref": "refs/heads/main", "repository": "o/r", "event": {"before": before}}
-    runs = Runner(workflow, origin, tmp_path / "runner", env, github).run()
+    return Runner(workflow, origin, tmp_path / "runner", env, github).run(), (ca, pa, cb, pb)
+
+
+def explained(runs: dict) -> str:
+    return "\n".join(
+        f"{r.job} {r.matrix.get('cluster', '')} {s.name}: {s.outcome} ({s.seconds:.1f} s)\n"
+        f"{s.stdout[-1500:]}"
+        f"{s.stderr[-3000:]}"
+        for rs in runs.values()
+        for r in rs
+        for s in r.steps
+    )
+
+
+def test_a_push_runs_plan_gate_and_legs_and_a_failed_canary_holds_back_only_its_cluster(
+    kube_cluster, built_charts, chart_cache, jupyterhub_session, tmp_path
+):
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    runs, (ca, pa, cb, pb) = run_push(workflow, kube_cluster, built_charts, chart_cache, jupyterhub_session, tmp_path)
 
     def explain() -> str:
-        return "\n".join(
-            f"{r.job} {r.matrix.get('cluster', '')} {s.name}: {s.outcome} ({s.seconds:.1f} s)\n"
-            f"{s.stdout[-1500:]}"
-            f"{s.stderr[-3000:]}"
-            for rs in runs.values()
-            for r in rs
-            for s in r.steps
-        )
+        return explained(runs)
 
     def legs(job: str) -> list[tuple[str, str, str]]:
         return [(r.matrix["cluster"], "+".join(r.matrix["hubs"]), r.result) for r in runs[job]]
@@ -163,7 +182,9 @@ def test_a_push_runs_plan_gate_and_legs_and_a_failed_canary_holds_back_only_its_
     failed = {s.name: s for s in runs["canary"][0].steps}
     deploy_a = failed[f"Deploy canary {ca} on a"]
     assert "injected: canary a breaks" in deploy_a.stdout + deploy_a.stderr
-    assert failed["Health check"].outcome == "skipped"  # set -e: the failed deploy ends the leg, uploads still run
+    # an earlier step failed: the health check (no `if:`, so success()) is skipped; the if: always() upload runs
+    assert failed["Health check"].outcome == "skipped"
+    assert [s.outcome for s in runs["canary"][0].steps][-1] == "success"
     assert f"{cb} is healthy" in {s.name: s for s in runs["canary"][1].steps}["Health check"].stdout, explain()
     # gate-prod reads every report artifact: a's prod is held back, b's goes on
     [gate] = runs["gate-prod"]
@@ -184,3 +205,25 @@ def test_a_push_runs_plan_gate_and_legs_and_a_failed_canary_holds_back_only_its_
     report = json.loads((artifacts / "report-canary-a-0" / "canary-a-0.json").read_text())
     assert [(r["release"], r["status"]) for r in report["results"]] == [(ca, "failed")]
     assert json.loads((artifacts / "report-canary-b-1" / f"health-b-{cb}.json").read_text())["healthy"] is True
+
+
+def test_without_fail_fast_false_a_failed_canary_cancels_the_other_clusters_canary(
+    kube_cluster, built_charts, chart_cache, jupyterhub_session, tmp_path
+):
+    # GitHub's default, fail-fast: true, cancels the legs still running when one fails: canary b goes down with a
+    # (b's deploy and health check outlast a's failed deploy), so b's prod is held back too. The workflow's
+    # `fail-fast: false` is what the test above proves; without it, the test above fails.
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    del workflow["jobs"]["canary"]["strategy"]["fail-fast"]
+    # a health check takes minutes on GitHub, a second here: 5 s keep b's leg running when a's fails, as there
+    runs, (_, _, _, pb) = run_push(
+        workflow, kube_cluster, built_charts, chart_cache, jupyterhub_session, tmp_path, health_delay=5
+    )
+    canary = [(r.matrix["cluster"], r.result) for r in runs["canary"]]
+    assert canary == [("a", "failure"), ("b", "cancelled")], explained(runs)
+    steps_b = [s.outcome for s in runs["canary"][1].steps]
+    # stopped while deploying or while checking health (or skipped, cancelled before it), the health check never
+    # passes; the report upload (if: always()) still runs
+    assert steps_b[-2] in ("cancelled", "skipped") and steps_b[-1] == "success", explained(runs)
+    assert runs["prod"][0].result == "skipped"  # nothing left to deploy: b's canary did not succeed
+    assert kube_cluster.get_object("namespaces", pb) is None

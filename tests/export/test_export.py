@@ -5,9 +5,11 @@ produces; and an export holds no decrypted secret unless asked."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -219,3 +221,115 @@ def test_bad_input_writes_nothing(fleet_copy, tmp_path):
         done = deployer(fleet_copy, "export", "local", "staging", str(unsafe), "--force", env=env)
         assert done.returncode == 2 and "config repository's own files" in done.stderr
     assert (fleet_copy / "config/clusters/local/cluster.yaml").is_file()
+
+
+def fleet_with_layers(fleet_copy: Path, tmp_path: Path, *extra: tuple[str, str | None]) -> Path:
+    """A copy of the fleet whose hub ``staging`` of ``local`` also lists ``extra``: (path in the cluster folder,
+    content; None for a copy of its encrypted secret file, which sops decrypts wherever it lies)."""
+    root = tmp_path / "repo"
+    shutil.copytree(fleet_copy, root, symlinks=True)
+    folder = root / "config/clusters/local"
+    for rel, content in extra:
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        if content is None:
+            shutil.copyfile(folder / "enc-staging.secret.values.yaml", folder / rel)
+        else:
+            (folder / rel).write_text(content)
+    cluster = folder / "cluster.yaml"
+    listed = "      - enc-staging.secret.values.yaml\n"
+    assert cluster.read_text().count(listed) == 1
+    cluster.write_text(cluster.read_text().replace(listed, listed + "".join(f"      - {r}\n" for r, _ in extra)))
+    return root
+
+
+def values_flags(script: str) -> list[str]:
+    return [line.split("--values ", 1)[1].rstrip(" \\") for line in script.splitlines() if "--values " in line]
+
+
+@pytest.mark.e2e
+def test_values_files_of_the_same_name_keep_their_folders(fleet_copy, kube_cluster, tmp_path):
+    env_a = "jupyterhub:\n  hub:\n    extraEnv:\n      FROM_A: layer-a\n"
+    env_b = "jupyterhub:\n  hub:\n    extraEnv:\n      FROM_B: layer-b\n"
+    root = fleet_with_layers(
+        fleet_copy,
+        tmp_path,
+        ("teams/a/extra.values.yaml", env_a),
+        ("teams/b/extra.values.yaml", env_b),
+        ("teams/b/enc-staging.secret.values.yaml", None),
+    )
+    sealed = tmp_path / "sealed"
+    done = deployer(root, "export", "local", "staging", str(sealed), env=base_env(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert values_flags((sealed / "deploy.sh").read_text())[-3:] == [
+        "values/teams/a/extra.values.yaml",
+        "values/teams/b/extra.values.yaml",
+        "<(sops --decrypt values/teams/b/enc-staging.secret.values.yaml)",
+    ]
+    assert (sealed / "values/teams/a/extra.values.yaml").read_text() == env_a
+    assert (sealed / "values/teams/b/extra.values.yaml").read_text() == env_b
+    # the .sops.yaml stub's rule covers secret files in subfolders too
+    [rule] = yaml.safe_load((sealed / ".sops.yaml").read_text())["creation_rules"]
+    assert re.search(rule["path_regex"], "values/teams/b/enc-staging.secret.values.yaml")
+
+    # deployable as it is: plain helm and sops get both layers
+    release = f"layers-{os.getpid()}"
+    env = {**plain_env(tmp_path, kube_cluster), "RELEASE": release, "NAMESPACE": release}
+    result = run_deploy_sh(sealed, env, kube_cluster.context)
+    assert result.returncode == 0, result.stderr
+    values = yaml.safe_load(kube_cluster.helm("get", "values", release, "-n", release, "-o", "yaml").stdout)
+    assert values["jupyterhub"]["hub"]["extraEnv"] == {"FROM_A": "layer-a", "FROM_B": "layer-b"}
+
+    # --decrypt: both secret files of the same name decrypted, each in its own folder (it used to be a traceback)
+    clear = tmp_path / "clear"
+    done = deployer(root, "export", "local", "staging", str(clear), "--decrypt", env=base_env(tmp_path))
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    for path in ("values/staging.secret.values.yaml", "values/teams/b/staging.secret.values.yaml"):
+        assert f"{path}   (secret, decrypted: plaintext, 0600)" in done.stdout
+        assert stat.S_IMODE((clear / path).stat().st_mode) == 0o600
+        assert "sops" not in (clear / path).read_text()
+    assert values_flags((clear / "deploy.sh").read_text())[-1] == "values/teams/b/staging.secret.values.yaml"
+
+
+def test_decrypt_refuses_a_secret_file_whose_plain_name_is_taken(fleet_copy, tmp_path):
+    # enc-common.values.yaml decrypts to common.values.yaml, the name of the hub's plain common layer
+    root = fleet_with_layers(fleet_copy, tmp_path, ("enc-common.values.yaml", None))
+    out = tmp_path / "out"
+    done = deployer(root, "export", "local", "staging", str(out), "--decrypt", env=base_env(tmp_path))
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "--decrypt would write both" in done.stderr and "values/common.values.yaml" in done.stderr
+    assert not out.exists() and [p for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    done = deployer(root, "export", "local", "staging", str(out), env=base_env(tmp_path))  # encrypted: no clash
+    assert done.returncode == 0, done.stderr
+    assert values_flags((out / "deploy.sh").read_text())[-1] == "<(sops --decrypt values/enc-common.values.yaml)"
+
+
+WRITES_RECORDER = """\
+import os, sys
+log = open(sys.argv[1], "w")
+def hook(event, args):
+    if event == "open" and isinstance(args[0], (str, bytes, os.PathLike)):
+        path, mode, flags = args
+        if (mode and any(c in mode for c in "wax+")) or (isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR)):
+            log.write(os.path.abspath(os.fsdecode(path)) + "\\n")
+            log.flush()
+sys.addaudithook(hook)
+from deployer.cli import main
+main(sys.argv[2:])
+"""
+
+
+def test_decrypt_writes_plaintext_only_into_the_bundle(fleet_copy, tmp_path):
+    # every file the deployer's process opens for writing, recorded by an audit hook (sops writes to a pipe)
+    log, out = tmp_path / "writes.log", tmp_path / "out" / "clear"
+    env = base_env(tmp_path, TMPDIR=str(tmp_path / "tmp"), PYTHONDONTWRITEBYTECODE="1")
+    (tmp_path / "tmp").mkdir()
+    script = [sys.executable, "-c", WRITES_RECORDER, str(log), "--repo", str(fleet_copy)]
+    done = subprocess.run(
+        [*script, "export", "local", "staging", str(out), "--decrypt"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    writes = log.read_text().splitlines()
+    staging = str(out.parent / ".clear.")
+    assert any(w.startswith(staging) and w.endswith("/values/staging.secret.values.yaml") for w in writes), writes
+    assert [w for w in writes if not w.startswith(staging) and w != os.devnull] == []  # DEVNULL: a child's stdin
+    assert list((tmp_path / "tmp").iterdir()) == []

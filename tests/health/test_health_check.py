@@ -203,6 +203,27 @@ def test_bad_url_is_bad_input(cli):
     assert result.code == 2 and "bad hub URL" in result.err
 
 
+@pytest.mark.parametrize(
+    "variable, value, words",
+    [
+        ("SSL_CERT_FILE", "missing.pem", "cannot be used (No such file or directory): name a PEM file"),
+        ("SSL_CERT_FILE", "not-pem.txt", "cannot be used (NO_CERTIFICATE_OR_CRL_FOUND): name a PEM file"),
+        ("SSL_CERT_FILE", ".", "cannot be used (Is a directory): name a PEM file"),
+        ("SSL_CERT_DIR", "not-pem.txt", "is not a folder: name the folder of CA certificates"),
+    ],
+)
+def test_an_unusable_ca_variable_is_bad_input_for_https_only(cli, tmp_path, variable, value, words):
+    (tmp_path / "not-pem.txt").write_text("not a certificate\n")
+    env = {variable: str(tmp_path / value)}
+    https = cli("health-check", "c1", "h1", "--url", "https://127.0.0.1:9/", "--token", "t", env=env)
+    assert https.code == 2, https.output
+    assert https.err.startswith(f"{variable}={tmp_path / value} {words}") and "or unset it" in https.err, https.err
+    # an http:// hub needs no TLS context: the variable is not read, the check runs (and finds nothing there)
+    http = cli("health-check", "c1", "h1", "--url", "http://127.0.0.1:9/", "--token", "t", "--timeout", "2", env=env)
+    assert http.code == 1 and "c1/h1 is unhealthy: step 'hub-api' failed" in http.err, http.output
+    assert "Traceback" not in https.output + http.output
+
+
 def test_https_hub_with_its_certificate_checked(cli, jupyterhub, tmp_path):
     # production hubs are https: the REST calls, the progress stream and the kernel's wss:// all go through TLS
     hub = jupyterhub(tls=True)

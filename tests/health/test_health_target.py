@@ -4,8 +4,11 @@ Kubernetes API stand-in. (With a cloud provider's exec-plugin token: tests/auth/
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,6 +98,91 @@ def test_an_unknown_context_is_bad_input(cli, tmp_path):
     assert result.code == 2, result.output
     assert f"the kubeconfig ({kubeconfig}) has no context 'no-such-context'" in result.err
     assert "Traceback" not in result.err
+
+
+GOOD_KUBECONFIG: dict[str, Any] = {
+    "apiVersion": "v1",
+    "kind": "Config",
+    "current-context": "c",
+    "clusters": [{"name": "k", "cluster": {"server": "https://127.0.0.1:9"}}],
+    "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}],
+    "users": [{"name": "u", "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "x"}}}],
+}
+
+
+def _broken(change):
+    def apply(config):
+        change(config)
+        return json.dumps(config).encode()
+
+    return apply
+
+
+def _user(config):
+    return config["users"][0]["user"]
+
+
+@pytest.mark.parametrize(
+    "broken, words",
+    [
+        (_broken(lambda c: c["users"][0].update(user="abc")), "users[0] ('u'): 'user' must be a mapping"),
+        (
+            _broken(lambda c: _user(c).update(exec="plugin")),
+            "users[0] ('u'): 'user.exec' must be a mapping",
+        ),
+        (
+            _broken(lambda c: _user(c)["exec"].update(env=[{"name": "A"}])),
+            "users[0] ('u'): 'user.exec.env[0]' needs a 'name' and a 'value', both strings",
+        ),
+        (
+            _broken(lambda c: _user(c)["exec"].update(env=[{"value": "secret-value-9"}])),
+            "users[0] ('u'): 'user.exec.env[0]' needs a 'name' and a 'value', both strings",
+        ),
+        (_broken(lambda c: _user(c)["exec"].pop("command")), "users[0] ('u'): 'user.exec' names no command"),
+        (_broken(lambda c: _user(c)["exec"].update(args="-v")), "'user.exec.args' must be a list of strings"),
+        (_broken(lambda c: c["contexts"][0].update(context=["k"])), "contexts[0] ('c'): 'context' must be a mapping"),
+        (_broken(lambda c: c.update(users={"u": {}})), "'users' must be a list"),
+        (_broken(lambda c: c["clusters"].append("k2")), "clusters[1] must be a mapping with a 'name'"),
+        (_broken(lambda c: c.update({"current-context": ["c"]})), "'current-context' must be a context name"),
+        (
+            lambda c: b"apiVersion: v1\nkind: Config # caf\xe9\n",
+            "(line 2: is not UTF-8 text (byte 0xe9): save the file as UTF-8)",
+        ),
+    ],
+    ids=[
+        "user-not-mapping",
+        "exec-not-mapping",
+        "env-no-value",
+        "env-no-name",
+        "exec-no-command",
+        "args-not-list",
+        "context-not-mapping",
+        "users-not-list",
+        "cluster-entry-not-mapping",
+        "current-context-not-name",
+        "not-utf8",
+    ],
+)
+def test_a_malformed_kubeconfig_is_bad_input_naming_the_file(cli, tmp_path, broken, words):
+    root = config_repo(tmp_path, "c")
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_bytes(broken(copy.deepcopy(GOOD_KUBECONFIG)))
+    result = cli("--repo", str(root), "health-check", "c1", "h1", env={"KUBECONFIG": str(kubeconfig)})
+    assert result.code == 2, result.output
+    assert result.err.startswith(f"{kubeconfig}: not a valid kubeconfig ("), result.err
+    assert words in result.err and ("fix the file" in result.err or "save the file" in result.err), result.err
+    assert "Traceback" not in result.err and "secret-value-9" not in result.err
+
+
+def test_a_null_user_is_an_empty_one_as_for_kubectl(cli, tmp_path):
+    root = config_repo(tmp_path, "c")
+    config = copy.deepcopy(GOOD_KUBECONFIG)
+    config["users"][0]["user"] = None  # no credentials: the request goes out (to a port nothing listens on)
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(json.dumps(config))
+    result = cli("--repo", str(root), "health-check", "c1", "h1", env={"KUBECONFIG": str(kubeconfig)})
+    assert result.code == 1, result.output
+    assert "the Kubernetes API could not be reached" in result.err and "Traceback" not in result.err
 
 
 def test_unreachable_cluster_is_a_failed_operation(cli, kube_cluster, tmp_path):

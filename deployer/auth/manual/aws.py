@@ -29,7 +29,6 @@ def manual_access(cluster: ClusterConfig) -> ManualAccess:
             update,
         ]
         return ManualAccess(tuple(lines), KubeTarget(kubeconfig=KUBECONFIG))
-    session_token = shell_join(["sops", "--decrypt", "--extract", '["aws_session_token"]', key])
     lines = [
         *comment(
             f"cluster {cluster.name}: EKS, through the AWS CLI with the access keys in {key}, read into this "
@@ -40,7 +39,7 @@ def manual_access(cluster: ClusterConfig) -> ManualAccess:
         f"AWS_ACCESS_KEY_ID={sops_extract(key, 'aws_access_key_id')}",
         f"AWS_SECRET_ACCESS_KEY={sops_extract(key, 'aws_secret_access_key')}",
         # optional in the key file: without it, no session token (not one from your environment)
-        f'AWS_SESSION_TOKEN="$({session_token} 2>/dev/null)" || unset AWS_SESSION_TOKEN',
+        f"AWS_SESSION_TOKEN={sops_extract(key, 'aws_session_token', quiet=True)} || unset AWS_SESSION_TOKEN",
         "export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN; unset AWS_PROFILE",
         update,
     ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from deployer.auth.manual import KUBECONFIG, ManualAccess, comment, private_folder
 from deployer.config.model import ClusterConfig, KubeconfigSpec
 from deployer.helm_argv import KubeTarget
-from deployer.shellwords import shell_join
+from deployer.shellwords import sops_to_file
 
 
 def manual_access(cluster: ClusterConfig) -> ManualAccess:
@@ -22,6 +22,6 @@ def manual_access(cluster: ClusterConfig) -> ManualAccess:
             "temporary folder that is removed when this script exits"
         ),
         *private_folder(),
-        shell_join(["sops", "--decrypt", cluster.key_file]) + f" > {KUBECONFIG}",
+        sops_to_file(cluster.key_file, KUBECONFIG),
     ]
     return ManualAccess(tuple(lines), KubeTarget(kubeconfig=KUBECONFIG, context=spec.context))

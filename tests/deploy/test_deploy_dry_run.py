@@ -21,15 +21,16 @@ from deployer.config.load import load_cluster
 pytestmark = pytest.mark.e2e
 
 
-def test_dry_run_touches_no_cluster_and_decrypts_nothing(kube_cluster_session, deploy_repo, helm_binary):
-    repo = deploy_repo(kube_cluster_session, helm=helm_binary)
+def test_dry_run_touches_no_cluster_and_decrypts_nothing(kube_cluster, deploy_repo, helm_binary):
+    # a stand-in of its own: on the shared one, other tests' late requests would be counted as the dry run's
+    repo = deploy_repo(kube_cluster, helm=helm_binary)
     env = repo.env()
     del env["SOPS_AGE_KEY_FILE"]  # no key: decrypting anything would fail
-    before = len(kube_cluster_session.server.requests) if kube_cluster_session.is_stand_in else None
+    before = len(kube_cluster.server.requests) if kube_cluster.is_stand_in else None
     done = repo.deployer("deploy", "local", "--dry-run", env=env)
     assert done.returncode == 0, done.stderr
     if before is not None:
-        assert len(kube_cluster_session.server.requests) == before
+        assert len(kube_cluster.server.requests) == before
     assert not repo.leftovers()
     lines = done.stdout.splitlines()
     staging = repo.hub("staging")
@@ -39,7 +40,7 @@ def test_dry_run_touches_no_cluster_and_decrypts_nothing(kube_cluster_session, d
         f"helm upgrade --install {staging} helm-charts/basehub --namespace {staging} --create-namespace "
         "--values config/clusters/local/common.values.yaml --values config/clusters/local/staging.values.yaml "
         f"--values <(sops --decrypt config/clusters/local/enc-staging.secret.values.yaml) {wait} "
-        f"--kube-context {kube_cluster_session.context}"
+        f"--kube-context {kube_cluster.context}"
     ) in lines
     order = [line.split()[3] for line in lines if line.startswith("helm upgrade")]
     assert order == ["support", staging, repo.hub("prod")]

@@ -59,3 +59,18 @@ def run_deployer(
     """Run the real ``deployer`` console script in a child process."""
     exe = Path(sys.executable).with_name("deployer")
     return subprocess.run([str(exe), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+# The common values file of the test hubs (basehub, dummy login, no load balancer); {cluster} is the cluster's name.
+HUB_COMMON_VALUES = """\
+identity:
+  cluster: {cluster}
+jupyterhub:
+  hub:
+    config:
+      JupyterHub:
+        authenticator_class: dummy
+  proxy:
+    service:
+      type: ClusterIP
+"""

@@ -24,7 +24,7 @@ import pytest
 from deployer.testing.chart_cache import ChartCache
 from deployer.testing.fixtures_kube import KubeCluster
 from helm_majors import HelmBinary, helm_binary  # noqa: F401 - a fixture
-from helpers import DEMO_KEY, PROJECT, demo_recipient, sops_encrypt, with_default_sigint
+from helpers import DEMO_KEY, HUB_COMMON_VALUES, PROJECT, demo_recipient, sops_encrypt, with_default_sigint
 
 DEPLOYER = str(Path(sys.executable).with_name("deployer"))
 
@@ -150,20 +150,6 @@ def deploy_repo(tmp_path, built_charts, chart_cache):
     return make
 
 
-COMMON = """\
-identity:
-  cluster: {cluster}
-jupyterhub:
-  hub:
-    config:
-      JupyterHub:
-        authenticator_class: dummy
-  proxy:
-    service:
-      type: ClusterIP
-"""
-
-
 @pytest.fixture
 def custom_repo(tmp_path, built_charts, chart_cache):
     """``make(kube, hubs=[(name, canary[, chart]), ...], support=False, secrets={name: value})``: a cluster ``t``
@@ -185,7 +171,7 @@ def custom_repo(tmp_path, built_charts, chart_cache):
                 "ingress-nginx:\n  controller:\n    service:\n      type: ClusterIP\nclusterIssuer:\n  enabled: false\n"
             )
         lines.append("hubs:")
-        (cdir / "common.values.yaml").write_text(COMMON.format(cluster="t"))
+        (cdir / "common.values.yaml").write_text(HUB_COMMON_VALUES.format(cluster="t"))
         for name, canary, *rest in hubs:
             chart = rest[0] if rest else "basehub"
             own = cdir / f"{name}.values.yaml"

@@ -21,22 +21,10 @@ import pytest
 import yaml
 
 from github_actions import Runner
-from helpers import DEMO_KEY, PROJECT
+from helpers import DEMO_KEY, HUB_COMMON_VALUES, PROJECT
 
 pytestmark = pytest.mark.e2e
 
-COMMON = """\
-identity:
-  cluster: {cluster}
-jupyterhub:
-  hub:
-    config:
-      JupyterHub:
-        authenticator_class: dummy
-  proxy:
-    service:
-      type: ClusterIP
-"""
 SUPPORT = "ingress-nginx:\n  controller:\n    service:\n      type: ClusterIP\nclusterIssuer:\n  enabled: false\n"
 
 
@@ -103,7 +91,7 @@ def run_push(
         folder = origin / "config" / "clusters" / name
         folder.mkdir(parents=True)
         (folder / "cluster.yaml").write_text(cluster_yaml(name, kube_cluster.context, canary, prod, support=support))
-        (folder / "common.values.yaml").write_text(COMMON.format(cluster=name))
+        (folder / "common.values.yaml").write_text(HUB_COMMON_VALUES.format(cluster=name))
         if support:
             (folder / "support.values.yaml").write_text(SUPPORT)
     git(origin, "init", "-q", "-b", "main")

@@ -21,8 +21,13 @@ class Problem:
     message: str
 
     def render(self) -> str:
+        """``path[:line]: message`` on ONE line: control characters a value brought in (a hub name ending in a
+        newline) are shown escaped (``\\n``)."""
         where = self.path if self.line is None else f"{self.path}:{self.line}"
-        return f"{where}: {self.message}"
+        return f"{where}: {self.message}".translate(_ESCAPED)
+
+
+_ESCAPED = {code: repr(chr(code))[1:-1] for code in (*range(32), 127)}
 
 
 class DeployerError(Exception):

@@ -212,4 +212,16 @@ def parse_revision(upgrade_stdout: str) -> int | None:
 
 NOT_FOUND = ("release: not found", "has no deployed releases")
 IN_PROGRESS = "another operation (install/upgrade/rollback) is in progress"
-NO_REPOSITORY = re.compile(r"no repository definition for (\S+?)\.?(?:\s|$)")
+NO_REPOSITORY = re.compile(r"no repository definition for (.+?)(?:\.\s|\.?$)", re.MULTILINE)
+
+
+def missing_repositories(stderr: str) -> list[str]:
+    """The repository URLs of helm's "no repository definition for URL1, URL2. Please add ..." (in its order,
+    without the separating commas or the final period); [] when helm said something else."""
+    found: list[str] = []
+    for match in NO_REPOSITORY.finditer(stderr):
+        for url in match.group(1).split(","):
+            url = url.strip().rstrip(".,")
+            if url and url not in found:
+                found.append(url)
+    return found

@@ -11,6 +11,12 @@ message needs one, and writing it back for display.
 - ``line_of(path, keys)`` re-parses with the round-trip loader, which keeps positions, and returns the
   1-based line of the key (or list item) at ``keys``. It is only called on the error path.
 
+Depth limit: ``load``/``loads`` refuse a document nested deeper than ``MAX_DEPTH`` (100) levels of mappings and
+lists (aliases followed; a node that contains itself through an alias is refused too) with ``nested deeper than
+100 levels`` and the line where it happens. No real values file comes near it (the charts' own values.yaml files
+stay under 15), and it bounds every recursive walk downstream (values coalescing, schema validation, helm's
+values), so that no input can make one overflow the stack. libyaml itself refuses text nested deeper than 1,000.
+
 Errors are ``YamlError`` carrying a line and a message that never quotes a value (the file may be a
 decrypted secret); that includes text that is not UTF-8, so no caller needs to catch ``UnicodeDecodeError``.
 """
@@ -74,17 +80,79 @@ def _rt_loader() -> Any:
     return yaml
 
 
+MAX_DEPTH = 100  # levels of mappings and lists a loaded document may have (see the module's docstring)
+
+
 def loads(text: str | bytes) -> Any:
     """Parse YAML text (or bytes, which must be UTF-8); raise ``YamlError`` (with line) on bad syntax, duplicate
-    keys or bytes that are not UTF-8."""
+    keys, bytes that are not UTF-8, or nesting deeper than ``MAX_DEPTH``."""
     import yaml
 
     if isinstance(text, bytes):
         text = _utf8(text)
     try:
-        return yaml.load(text, Loader=_fast_loader_class())
+        data = yaml.load(text, Loader=_fast_loader_class())
     except yaml.YAMLError as exc:
+        if "maximum nesting depth" in str(getattr(exc, "problem", "")):  # libyaml's own limit (1,000)
+            raise _too_deep(text) from None
         raise _describe(exc) from None
+    except RecursionError:  # the pure-Python loader (no libyaml) on deep text
+        raise _too_deep(text) from None
+    if _deeper_than(data, MAX_DEPTH):
+        raise _too_deep(text)
+    return data
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    """Whether ``data`` has more than ``limit`` levels of dicts and lists. Iterative; a node shared through aliases
+    is walked again only when reached deeper than before, so this is linear in the nodes (times ``limit`` at
+    worst), and a node containing itself ends as too deep."""
+    seen: dict[int, int] = {}
+    stack = [(data, 1)] if isinstance(data, (dict, list)) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        if seen.get(id(node), 0) >= depth:
+            continue
+        seen[id(node)] = depth
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def _line(mark: Any) -> int | None:
+    return mark.line + 1 if mark is not None else None
+
+
+def _too_deep(text: str) -> YamlError:
+    """The error for a document deeper than ``MAX_DEPTH``, with the line where it gets too deep (found by reading
+    the text's events again: only on this error path)."""
+    import yaml
+
+    limit = f"nested deeper than {MAX_DEPTH} levels"
+    opened: list[str | None] = []  # anchors of the mappings and lists open at this point
+    try:
+        for event in yaml.parse(text, Loader=_fast_loader_class()):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                opened.append(event.anchor)
+                if len(opened) > MAX_DEPTH:
+                    return YamlError(_line(event.start_mark), f"{limit}: flatten it (no real file needs that many)")
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                opened.pop()
+            elif isinstance(event, yaml.AliasEvent) and event.anchor in opened:
+                return YamlError(
+                    _line(event.start_mark),
+                    f"the alias *{event.anchor} is inside the node it names (&{event.anchor}): it would be {limit} "
+                    "(endlessly); values cannot contain themselves",
+                )
+    except yaml.YAMLError as exc:  # libyaml may stop at its own limit (1,000) before the events get that deep
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None and "maximum nesting depth" in str(getattr(exc, "problem", "")):
+            return YamlError(mark.line + 1, f"{limit}: flatten it (no real file needs that many)")
+    except RecursionError:
+        pass
+    return YamlError(None, f"{limit} (through its aliases): flatten it (no real file needs that many)")
 
 
 def load(path: Path) -> Any:

@@ -229,7 +229,7 @@ def test_an_unreachable_repository_says_what_failed_and_about_the_mirror(tmp_pat
     with pytest.raises(DependencyError) as caught:
         cache.ensure(chart, env=_empty_helm_home(tmp_path))
     message = str(caught.value)
-    assert message.startswith("hub: helm dependency build failed:")
+    assert message.startswith("hub: helm dependency build could not fetch ")
     assert "DEPLOYER_CHART_MIRROR" in message
     assert not (chart / "charts").exists()
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -209,3 +212,185 @@ def test_malformed_reports_count_as_missing(tmp_path, cli, mini_repo, junk):
     )
     assert result.code == 0 and "Traceback" not in result.output, result.output
     assert json.loads(result.out)["allowed"] == [] and "support has no report" in result.err
+
+
+HOSTILE_NAMES = [
+    "staging; curl x|sh",
+    "$(reboot)",
+    "prod\n",
+    " prod",
+    "Prod",
+    "-prod",
+    "prod-",
+    "a" * 64,
+    "",
+]
+
+
+@pytest.mark.parametrize("bad", HOSTILE_NAMES)
+@pytest.mark.parametrize(
+    "where, plan",
+    [
+        ("support[0].cluster", lambda bad: {"support": [{"cluster": bad, "provider": "gcp", "reason": "r"}]}),
+        ("canary[0].cluster", lambda bad: {"canary": [{"cluster": bad, "provider": "gcp", "hubs": ["h"]}]}),
+        ("prod[0].hubs", lambda bad: {"prod": [{"cluster": "c", "provider": "gcp", "hubs": ["h", bad]}]}),
+        ("removed[0].hub", lambda bad: {"removed": [{"cluster": "c", "hub": bad}]}),
+    ],
+)
+def test_gate_refuses_a_plan_with_names_that_are_not_names(tmp_path, cli, mini_repo, where, plan, bad):
+    # Legs go into a workflow's commands: a name the config schema would refuse must never get that far.
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan(bad)))
+    out = tmp_path / "github_output"
+    args = ("--repo", str(mini_repo), "gate", "--plan", str(path), "--stage", "prod", "--results", str(tmp_path))
+    result = cli(*args, env={"GITHUB_OUTPUT": str(out)})
+    assert result.code == 2 and result.out == "" and result.err.count("\n") == 1, result.output
+    assert result.err.startswith(f"{path}: not a plan printed by 'deployer generate-matrix' ({where}")
+    assert "must be a" in result.err
+    assert not out.exists() or out.read_text() == ""
+
+
+@pytest.mark.parametrize(
+    "plan, says",
+    [
+        ({"prod": [{"cluster": "c", "hubs": ["support"]}]}, "prod[0].hubs[0]: must be a hub name"),
+        ({"prod": [{"cluster": "c", "hubs": ["a" * 54]}]}, "prod[0].hubs[0]: must be a hub name"),
+        ({"prod": [{"cluster": "c", "provider": "gcp; x", "hubs": ["h"]}]}, "prod[0].provider: must be one of gcp"),
+        ({"prod": [{"cluster": "c", "hubs": "h1"}]}, "prod[0].hubs: must be a list, not a string"),
+    ],
+)
+def test_gate_refuses_reserved_long_names_and_unknown_providers(tmp_path, cli, mini_repo, plan, says):
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    result = cli("--repo", str(mini_repo), "gate", "--plan", str(path), "--stage", "prod", "--results", "x", env={})
+    assert result.code == 2 and says in result.err and result.err.count("\n") == 1, result.output
+
+
+def test_plan_names_follow_the_schema_rule():
+    from deployer.planning import legs as rules
+    from helpers import PROJECT
+
+    schema = json.loads((PROJECT / "schemas" / "cluster.schema.json").read_text())
+    label, hub_name = schema["$defs"]["dns1123Label"], schema["$defs"]["hub"]["properties"]["name"]
+
+    def core(pattern: str) -> str:  # the rule without its anchors (^ ... $ or $(?!\n))
+        return pattern.removeprefix("^").removesuffix("$(?!\\n)").removesuffix("$")
+
+    assert core(label["pattern"]) == core(hub_name["pattern"]) == rules.NAME_RULE.pattern
+    assert (label["maxLength"], hub_name["maxLength"]) == (rules.CLUSTER_NAME_MAX, rules.HUB_NAME_MAX)
+    assert hub_name["not"] == {"const": "support"} and {"support"} == rules.RESERVED_HUB_NAMES
+    assert tuple(schema["properties"]["provider"]["enum"]) == rules.PROVIDERS
+
+
+PLAN_C = Rollout(support=(SupportLeg("c", "gcp", "r"),), canary=(leg("c", "staging"),), prod=(leg("c", "p1"),))
+GOOD_C = [
+    deploy_report("c", ("support", "support", "deployed"), ("staging", "hub", "deployed")),
+    health("c", "staging", True),
+]
+
+
+def run_gate(tmp_path, mini_repo, files: dict, *extra: str):
+    """The real CLI in a child process (a FIFO must not hang the test run): (exit code, allowed clusters, stderr)."""
+    (tmp_path / "plan.json").write_text(json.dumps(PLAN_C.to_json()))
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    for name, make in files.items():
+        make(reports / name)
+    exe = os.path.join(os.path.dirname(sys.executable), "deployer")
+    argv = [exe, "--repo", str(mini_repo), "gate", "--plan", str(tmp_path / "plan.json"), "--stage", "prod"]
+    proc = subprocess.run(
+        [*argv, "--results", str(reports), *extra],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
+        timeout=60,
+    )
+    allowed = [lg["cluster"] for lg in json.loads(proc.stdout)["allowed"]] if proc.returncode == 0 else None
+    return proc.returncode, allowed, proc.stderr
+
+
+def sparse_17mb(path) -> None:
+    path.touch()
+    os.truncate(path, 17 * 1024 * 1024)
+
+
+def writes(data) -> object:
+    return lambda path: path.write_text(data if isinstance(data, str) else json.dumps(data))
+
+
+def test_the_good_reports_let_prod_go_on(tmp_path, mini_repo):
+    files = {f"r{i}.json": writes(report) for i, report in enumerate(GOOD_C)}
+    assert run_gate(tmp_path, mini_repo, files, "--require-health")[:2] == (0, ["c"])
+
+
+@pytest.mark.parametrize(
+    "name, make, says",
+    [
+        ("d.json", lambda p: p.mkdir(), "is a folder, not a report file"),
+        ("f.json", os.mkfifo, "is a FIFO, not a report file"),
+        ("z.json", lambda p: p.symlink_to("/dev/zero"), "is a special file, not a report file"),
+        ("big.json", sparse_17mb, "more than 16777216 bytes, not a report file"),
+        (
+            "deep.json",
+            writes('{"cluster": "c", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+            "not JSON (or nested too deep)",
+        ),
+        ("bin.json", lambda p: p.write_bytes(b'{"cluster": "c\xff"}'), "not JSON (or nested too deep)"),
+    ],
+)
+def test_a_report_file_that_is_no_report_is_ignored_and_its_leg_did_not_finish(tmp_path, mini_repo, name, make, says):
+    # The canary's deploy report is replaced by something that is not a report: prod stays held back, exit 0.
+    files = {"health.json": writes(GOOD_C[1]), name: make}
+    code, allowed, err = run_gate(tmp_path, mini_repo, files, "--require-health")
+    assert (code, allowed) == (0, []), err
+    assert f"{name}: {says}; ignored (its leg counts as not finished)" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"cluster": "c", "results": [{"release": "staging", "kind": "hub", "status": ["failed"]}]},
+        {"cluster": "c", "results": [{"release": ["staging"], "kind": "hub", "status": "failed"}]},
+        {"cluster": "c", "results": [["staging", "failed"]]},
+        {"cluster": "c", "results": "staging failed"},
+        {"cluster": "c", "results": {"staging": "failed"}},
+        {"cluster": "c"},
+        {"cluster": "c", "hub": ["staging"], "healthy": False},
+    ],
+)
+def test_a_malformed_report_never_lets_a_leg_go_on(tmp_path, mini_repo, bad):
+    # Alongside reports that say everything went well, a malformed report of the cluster holds its legs back.
+    files = {f"r{i}.json": writes(report) for i, report in enumerate(GOOD_C)} | {"bad.json": writes(bad)}
+    code, allowed, err = run_gate(tmp_path, mini_repo, files, "--require-health")
+    assert (code, allowed) == (0, []), err
+    assert "held back: c p1: a report of c is malformed (" in err
+
+
+@pytest.mark.parametrize("healthy", ["no", "true", 1, "yes", None, {"ok": True}, [True]])
+def test_require_health_accepts_only_json_true(tmp_path, mini_repo, healthy):
+    files = {"r.json": writes(GOOD_C[0]), "h.json": writes({"cluster": "c", "hub": "staging", "healthy": healthy})}
+    code, allowed, err = run_gate(tmp_path, mini_repo, files, "--require-health")
+    assert (code, allowed) == (0, []) and "canary staging unhealthy" in err, err
+
+
+@pytest.mark.parametrize(
+    "make, says",
+    [
+        (lambda p: p.mkdir(), "is a folder, not a plan file"),
+        (os.mkfifo, "is a FIFO, not a plan file"),
+        (lambda p: None, "cannot be read (No such file or directory)"),
+    ],
+)
+def test_a_plan_that_is_not_a_file_is_one_clear_line(tmp_path, mini_repo, make, says):
+    plan = tmp_path / "plan.json"
+    make(plan)
+    exe = os.path.join(os.path.dirname(sys.executable), "deployer")
+    proc = subprocess.run(
+        [exe, "--repo", str(mini_repo), "gate", "--plan", str(plan), "--stage", "prod", "--results", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
+        timeout=60,
+    )
+    assert proc.returncode == 2 and proc.stdout == "", proc.stderr
+    assert proc.stderr == f"{plan}: {says}; pass the plan file that 'deployer generate-matrix' wrote\n"

@@ -264,3 +264,43 @@ def test_folding_groups_hubs_of_one_cluster(spec, limit, sizes):
 def test_folding_cannot_mix_clusters():
     with pytest.raises(ValueError, match="3 clusters"):
         fold_legs(legs({"a": 1, "b": 1, "c": 1}), 2)
+
+
+def test_reasons_of_many_changed_paths_keep_their_order_count_and_no_repeats():
+    # Planning keeps each release's reasons in sets and shares runs of them (100,000 changed paths must plan in
+    # well under 2 s: benchmarks/bench_plan.py --paths 100000); the reasons shown must be exactly what they were.
+    fleet = Fleet(
+        root=Path("."),
+        clusters=(
+            cluster("c", hub("c", "staging", canary=True), hub("c", "p1"), hub("c", "p2", chart="daskhub")),
+            cluster("d", hub("d", "p1", chart="other")),
+        ),
+    )
+    chart_files = [f"helm-charts/basehub/templates/f{i:05}.yaml" for i in range(20_000)]
+    changed = [*reversed(chart_files), "deployer/a.py", "deployer/b.py", "helm-charts/support/x", *chart_files]
+    plan = plan_rollout(fleet, changed, chart_dependents={"basehub": frozenset({"daskhub"})}, force="all")
+    reasons = {f"{leg.cluster}/{leg.hubs[0]}": leg.reason for leg in plan.canary + plan.prod}
+    assert reasons["c/staging"] == (
+        "--force all; deployer/a.py changed (deployer code changed); deployer/b.py changed (deployer code changed);"
+        " and 20001 more"
+    )
+    assert (
+        reasons["c/p1"]
+        == reasons["c/p2"]
+        == (
+            "--force all; deployer/a.py changed (deployer code changed); deployer/b.py changed (deployer code changed);"
+            " and 20000 more"
+        )
+    )
+    assert reasons["d/p1"] == (
+        "--force all; deployer/a.py changed (deployer code changed); deployer/b.py changed (deployer code changed)"
+    )
+    assert [leg.reason for leg in plan.support] == [
+        "--force all; deployer/a.py changed (deployer code changed); deployer/b.py changed (deployer code changed);"
+        " and 1 more"
+    ] * 2
+    only_charts = plan_rollout(fleet, chart_files[:4], chart_dependents={"basehub": frozenset({"daskhub"})})
+    assert {f"{leg.cluster}/{leg.hubs[0]}": leg.reason for leg in only_charts.prod} == {
+        "c/p1": "; ".join(f"{p} changed (chart basehub)" for p in chart_files[:3]) + "; and 1 more",
+        "c/p2": "; ".join(f"{p} changed (chart basehub, used by daskhub)" for p in chart_files[:3]) + "; and 1 more",
+    }

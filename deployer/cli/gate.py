@@ -2,18 +2,61 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
     from deployer.cli import App
 
-MAX_PLAN_CHARS = 64 * 1024 * 1024  # a plan of the largest fleet is a few MB; more is not one of ours
+MAX_PLAN_BYTES = 64 * 1024 * 1024  # a plan of the largest fleet is a few MB; more is not one of ours
+MAX_REPORT_BYTES = 16 * 1024 * 1024  # a deploy report of the biggest leg is a few kB; more is not one of ours
+
+
+def read_report(path: Path) -> tuple[Any, str | None]:
+    """The parsed JSON of report file ``path``, or why it is not a report (then None). Never waits on a FIFO, never
+    reads more than ``MAX_REPORT_BYTES``, never raises for what the file holds."""
+    import json
+
+    data, problem = read_regular_file(path, MAX_REPORT_BYTES, "a report file")
+    if data is None:
+        return None, problem
+    try:
+        return json.loads(data.decode("utf-8")), None
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None, "not JSON (or nested too deep)"
+
+
+def read_regular_file(path: str | Path, most: int, what: str) -> tuple[bytes | None, str | None]:
+    """At most ``most`` bytes of the regular file ``path``, or (None, why not): a folder, a FIFO (never waited on),
+    another special file, an unreadable or bigger file."""
+    import os
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror or exc})"
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a special file"
+        return None, f"is {kind}, not {what}"
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            data = handle.read(most + 1)
+        except OSError as exc:
+            return None, f"cannot be read ({exc.strerror or exc})"
+    if len(data) > most:
+        return None, f"more than {most} bytes, not {what}"
+    return data, None
 
 
 @click.command()
-@click.option("--plan", "plan_file", required=True, type=click.File("r"), help="The JSON that generate-matrix printed.")
+@click.option(
+    "--plan", "plan_file", required=True, metavar="FILE", help="The JSON that generate-matrix printed ('-' = stdin)."
+)
 @click.option("--stage", required=True, type=click.Choice(["canary", "prod"]), help="The stage about to run.")
 @click.option(
     "--results",
@@ -28,42 +71,47 @@ MAX_PLAN_CHARS = 64 * 1024 * 1024  # a plan of the largest fleet is a few MB; mo
     help="For prod: a canary without a health report counts as failed.",
 )
 @click.pass_obj
-def gate(app: App, plan_file: TextIO, stage: str, results_dir: str, require_health: bool) -> None:
+def gate(app: App, plan_file: str, stage: str, results_dir: str, require_health: bool) -> None:
     """Print the legs of STAGE whose cluster's earlier legs all succeeded (JSON), and why others are held.
+
+    A report file that is not a report (a folder, a FIFO, not JSON, too big) is ignored with a warning and its leg
+    counts as not finished; a malformed report of a cluster holds that cluster's legs back; only `"healthy": true`
+    is healthy. A plan whose cluster or hub names are not valid names is refused (exit 2).
 
     Inside GitHub Actions the allowed legs are also written as the step output `legs`.
     """
     import json
-    from pathlib import Path
+    import sys
 
     from deployer.errors import UsageError
-    from deployer.github import write_outputs
+    from deployer.github import OUTPUT, check_outputs, write_outputs
     from deployer.planning.gate import gate as decide, read_outcomes
     from deployer.planning.legs import Rollout
 
+    check_outputs(app.env, (OUTPUT,))  # before anything is read or decided
+    if plan_file == "-":
+        given = sys.stdin.buffer.read(MAX_PLAN_BYTES + 1)
+        big = len(given) > MAX_PLAN_BYTES
+        raw, problem = (None, f"more than {MAX_PLAN_BYTES} bytes, not a plan file") if big else (given, None)
+    else:
+        raw, problem = read_regular_file(plan_file, MAX_PLAN_BYTES, "a plan file")
+    if raw is None or problem:
+        raise UsageError(f"{plan_file}: {problem}; pass the plan file that 'deployer generate-matrix' wrote")
     try:
-        text = plan_file.read(MAX_PLAN_CHARS + 1)
-    except UnicodeDecodeError:
-        text = "\0"  # not JSON: refused below
-    if len(text) > MAX_PLAN_CHARS:
+        data = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise UsageError(
-            f"{plan_file.name}: more than {MAX_PLAN_CHARS} characters, not a plan printed by "
-            "'deployer generate-matrix'; pass the plan file that generate-matrix wrote"
-        )
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise UsageError(
-            f"{plan_file.name}: not a plan printed by 'deployer generate-matrix' (not JSON: "
+            f"{plan_file}: not a plan printed by 'deployer generate-matrix' (not JSON: "
             f"{str(exc)[:200]}); pass the plan file that generate-matrix wrote"
         ) from None
-    plan = Rollout.from_json(data, source=plan_file.name)
+    plan = Rollout.from_json(data, source=plan_file)
     reports = []
     for path in sorted(Path(results_dir).rglob("*.json")) if Path(results_dir).is_dir() else []:
-        try:
-            reports.append(json.loads(path.read_text(encoding="utf-8")))
-        except (ValueError, RecursionError):
-            click.echo(f"{path}: not JSON; ignored (its leg counts as not finished)", err=True)
+        report, problem = read_report(path)
+        if problem:
+            click.echo(f"{path}: {problem}; ignored (its leg counts as not finished)", err=True)
+        else:
+            reports.append(report)
     result = decide(plan, stage, read_outcomes(reports), require_health=require_health)
     click.echo(json.dumps(result.to_json(), indent=2))
     for leg, why in result.blocked:

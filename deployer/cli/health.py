@@ -1,4 +1,6 @@
-"""``deployer health-check CLUSTER HUB`` (alias ``run-hub-health-check``): can a user really get a server?"""
+"""``deployer health-check CLUSTER HUB`` (alias ``run-hub-health-check``): can a user really get a server?
+
+With ``--url`` and ``--token`` CLUSTER and HUB may be left out: any hub is checked directly."""
 
 from __future__ import annotations
 
@@ -14,8 +16,8 @@ if TYPE_CHECKING:
 
 
 @click.command(name="health-check", short_help="Check that a hub really works: a user gets a server and runs code.")
-@click.argument("cluster")
-@click.argument("hub")
+@click.argument("cluster", required=False)
+@click.argument("hub", required=False)
 @click.option("--url", metavar="URL", help="The hub's public URL (default: https://<domain>/ from the config).")
 @click.option(
     "--token",
@@ -46,15 +48,15 @@ if TYPE_CHECKING:
 @click.option(
     "--report",
     "report_file",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),  # checked by deployer.jsonfile.check_writable
     metavar="FILE",
     help="Write the JSON report of the steps to FILE.",
 )
 @click.pass_obj
 def health_check(
     app: App,
-    cluster: str,
-    hub: str,
+    cluster: str | None,
+    hub: str | None,
     url: str | None,
     token: str | None,
     attempts: int,
@@ -65,18 +67,23 @@ def health_check(
     """Check that HUB of CLUSTER works: API, test user, server start, proxy, kernel, stop, clean-up.
 
     Exit 0 healthy, 1 unhealthy, 2 bad input (unknown hub, refused token). With --url and --token (or
-    JUPYTERHUB_API_TOKEN) any hub is checked directly, without config or cluster access."""
+    JUPYTERHUB_API_TOKEN) any hub is checked directly, without config or cluster access; CLUSTER and HUB are then
+    optional (they only label the report)."""
     from deployer.errors import DeployerError, HealthCheckError
     from deployer.health import HealthReport, check_hub, hub_target
     from deployer.health.client import trust
+    from deployer.jsonfile import check_writable
 
+    if report_file:  # before the check runs: not a traceback after it
+        check_writable(report_file, f"--report {report_file}")
     try:
-        target = hub_target(cluster, hub, root=None if url and token else app.root, env=app.env, url=url, token=token)
+        direct = bool(url and token) or not (cluster and hub)  # without names, hub_target says what is missing
+        target = hub_target(cluster, hub, root=None if direct else app.root, env=app.env, url=url, token=token)
         report = check_hub(
             target.url,
             target.token,
-            cluster=cluster,
-            hub=hub,
+            cluster=target.cluster,
+            hub=target.hub,
             username=username,
             attempts=attempts,
             timeout=timeout,
@@ -85,13 +92,13 @@ def health_check(
         )
     except DeployerError as exc:
         if report_file:
-            _write_report(report_file, HealthReport(cluster, hub, url or "", error=exc.render()))
+            _write_report(report_file, HealthReport(cluster or "", hub or "", url or "", error=exc.render()))
         raise
     if report_file:
         _write_report(report_file, report)
     if not report.healthy:
-        raise HealthCheckError(f"{cluster}/{hub} is unhealthy: {report.message}")
-    click.echo(f"{cluster}/{hub} is healthy ({report.seconds:.1f}s, JupyterHub {report.hub_version})")
+        raise HealthCheckError(f"{target.label} is unhealthy: {report.message}")
+    click.echo(f"{target.label} is healthy ({report.seconds:.1f}s, JupyterHub {report.hub_version})")
 
 
 def _render_step(attempt: int, step: StepResult) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,7 +13,10 @@ if TYPE_CHECKING:
 @click.command(name="generate-matrix")
 @click.argument("paths", nargs=-1)
 @click.option(
-    "--from", "from_file", type=click.File("r"), help="Read changed paths, one per line, from FILE ('-' = stdin)."
+    "--from",
+    "from_file",
+    metavar="FILE",
+    help="Read changed paths, one per line, from FILE, a UTF-8 text file ('-' = stdin; pipe rather than a FIFO).",
 )
 @click.option(
     "--base",
@@ -31,7 +34,7 @@ if TYPE_CHECKING:
 @click.option(
     "--comment",
     "comment_file",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),  # checked by deployer.jsonfile.check_writable
     help="Write the plan as a markdown table for a pull-request comment.",
 )
 @click.option("--verbose", "-v", is_flag=True, help="List the changed paths that matched no rule (on stderr).")
@@ -39,7 +42,7 @@ if TYPE_CHECKING:
 def generate_matrix(
     app: App,
     paths: tuple[str, ...],
-    from_file: TextIO | None,
+    from_file: str | None,
     base: str | None,
     force: str | None,
     max_legs: int,
@@ -52,13 +55,20 @@ def generate_matrix(
     table to the job summary.
     """
     import json
+    import sys
 
-    from deployer.github import append_summary, write_outputs
-    from deployer.planning.inputs import MatrixRequest, gather_rollout, read_paths
+    from deployer.github import append_summary, check_outputs, write_outputs
+    from deployer.jsonfile import check_writable
+    from deployer.planning.inputs import MatrixRequest, gather_rollout, read_paths_file
     from deployer.planning.table import rollout_markdown
     from deployer.run import Runner
 
-    given = list(paths) + (read_paths(from_file) if from_file else [])
+    if comment_file:  # the output files are checked before anything is run
+        check_writable(comment_file, f"--comment {comment_file}")
+    check_outputs(app.env)
+    given = list(paths)
+    if from_file:
+        given += read_paths_file(from_file, sys.stdin.buffer)
     rollout = gather_rollout(app.root, MatrixRequest(tuple(given), base, force, max_legs), env=app.env, runner=Runner())
     click.echo(json.dumps(rollout.to_json(), indent=2))
     if verbose:

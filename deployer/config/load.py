@@ -149,8 +149,9 @@ def _cluster_hint(raw: dict[str, Any], keys: KeyPath, message: str) -> str:
         return f"provider is '{provider}', so a '{provider}:' block is required (see schemas/cluster.schema.json)"
     if len(keys) == 3 and keys[0] == "hubs" and keys[2] == "name" and message == "is not allowed here":
         return "'support' is the release and namespace of the cluster's support chart: choose another hub name"
-    if message.startswith("must match the pattern ^[^/]"):
-        return "must be a path relative to the cluster folder (no leading '/')"
+    if message.startswith("must match the pattern ^[^/"):  # the schema's relativeFile
+        got = message[message.find(" (got ") :] if " (got " in message else ""
+        return "must be a path relative to the cluster folder (no leading '/'), without surrounding whitespace" + got
     return message
 
 

@@ -51,7 +51,7 @@ class Schema:
         if self._full is None:
             from jsonschema.exceptions import SchemaError
 
-            cls = _validator_class(self.source)
+            cls = _true_end_class(_validator_class(self.source))
             try:
                 cls.check_schema(self.source)
             except SchemaError:
@@ -238,6 +238,51 @@ def _validator_class(schema: JsonObject) -> Any:
     from jsonschema import validators
 
     return validators.validator_for(schema, default=validators.Draft202012Validator)
+
+
+def true_end(pattern: str) -> str:
+    """``pattern`` with every ``$`` anchor made ``\\Z``: the end of the text, as ``$`` means in ECMA-262 (JSON
+    Schema's regex dialect, editors) and in Go (helm), where Python's ``$`` also matches before a final newline.
+    Escaped dollars and dollars inside ``[...]`` are left alone."""
+    out: list[str] = []
+    in_class, i = False, 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            end = i + 1 + (pattern[i + 1 : i + 2] == "^")
+            end += pattern[end : end + 1] == "]"  # a ] first in a class is a member, not its end
+            out.append(pattern[i:end])
+            in_class, i = True, end
+            continue
+        elif char == "$":
+            char = r"\Z"
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+@cache
+def _true_end_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(true_end(pattern))
+
+
+@cache
+def _true_end_class(cls: Any) -> Any:
+    """jsonschema's validator class ``cls`` with ``pattern`` matched as JSON Schema (and helm) mean it: ``$`` is
+    the end of the text (fastjsonschema, the fast path, already does so)."""
+    from jsonschema import ValidationError, validators
+
+    def pattern(validator: Any, expected: str, instance: Any, schema: Any) -> Iterator[Any]:
+        if validator.is_type(instance, "string") and not _true_end_regex(expected).search(instance):
+            yield ValidationError(f"{instance!r} does not match {expected!r}")
+
+    return validators.extend(cls, {"pattern": pattern})
 
 
 def format_path(keys: KeyPath) -> str:

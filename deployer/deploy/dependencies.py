@@ -32,7 +32,27 @@ from deployer.run import Runner
 
 
 class DependencyError(DeployerError):
-    """A chart's dependencies cannot be built; the message says what to do."""
+    """A chart's dependencies cannot be built; the message says what to do. Bad input (exit 2) for every command
+    (template, diff, validate; a deploy reports it as that release's failure): the lock, the mirror or the
+    repository access must change."""
+
+    exit_code = 2
+
+
+def fetch_failed(rel: str, chart: Path, stderr: str) -> str:
+    """One line, the same for every command: which pinned dependencies could not be fetched from which repositories,
+    helm's own reason, and the two ways out (build where they can be reached, or a chart mirror)."""
+    remote = chart_mirror.pins([chart])
+    urls = list(dict.fromkeys(pin.repository for pin in remote)) or helm_argv.missing_repositories(stderr)
+    said = " ".join(line.strip() for line in stderr.strip().splitlines()[-3:] if line.strip())[:400] or "no message"
+    charts = ", ".join(f"{pin.name} {pin.version}" for pin in remote) or "its dependencies"
+    archives = ", ".join(pin.archive_name for pin in remote) or "<name>-<version>.tgz chart archives"
+    where = ", ".join(urls) or "its chart repositories"
+    return (
+        f"{rel}: helm dependency build could not fetch {charts} from {where} (helm: {said}); run "
+        f"'helm dependency build {rel}' where {where} can be reached, or set {chart_mirror.MIRROR_VARIABLE} to a "
+        f"folder holding {archives}"
+    )
 
 
 def repo_add_hints(chart_dirs: list[Path]) -> list[list[str]]:
@@ -89,7 +109,7 @@ class Dependencies:
                 try:
                     self._build(rel, self.env)
                 except CommandError as exc:
-                    if not helm_argv.NO_REPOSITORY.search(exc.stderr):
+                    if not helm_argv.missing_repositories(exc.stderr):
                         raise
                     # this helm has no `helm repo add` for a repository the lock names: rather than asking for it,
                     # build again with a private repository config naming the lock's URLs (the user's is untouched)
@@ -98,11 +118,7 @@ class Dependencies:
         except UsageError as exc:  # the mirror setting is unusable: bad input (exit 2), kept as it is
             return exc
         except CommandError as exc:
-            return DependencyError(
-                f"{rel}: helm dependency build failed:\n{exc.stderr.strip()}\n(where the chart "
-                f"repositories cannot be reached, set {chart_mirror.MIRROR_VARIABLE} to a folder "
-                "of <name>-<version>.tgz chart archives)"
-            )
+            return DependencyError(fetch_failed(rel, path, exc.stderr))
         self.built.append(rel)
         return None
 

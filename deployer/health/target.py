@@ -5,7 +5,8 @@
   service token that basehub registers, read from the Secret ``hub`` of the hub's namespace (key
   ``hub.services.deployer-health-check.apiToken``) through the cluster provider's credentials, with the Kubernetes
   API client of ``deployer.kube``. With both given, no config and no cluster access are needed: any hub can be
-  checked.
+  checked, and the cluster and hub names are optional (they only label the report; ``label`` is then the URL).
+  Otherwise both names are required (``UsageError``, exit 2).
 
 The Secret's content is never logged or put into an error. Errors say what to do: no Secret (or no key) -> the hub
 is not deployed (exit 2); credentials refused -> exit 2; the cluster cannot be reached -> exit 1.
@@ -37,10 +38,15 @@ class HubTarget:
     url: str
     token: str = field(repr=False)
 
+    @property
+    def label(self) -> str:
+        """``cluster/hub`` in messages; the URL for a hub checked directly without names."""
+        return f"{self.cluster}/{self.hub}" if self.cluster and self.hub else f"the hub at {self.url}"
+
 
 def hub_target(
-    cluster_name: str,
-    hub_name: str,
+    cluster_name: str | None,
+    hub_name: str | None,
     *,
     root: Path | None,
     env: Mapping[str, str],
@@ -48,9 +54,15 @@ def hub_target(
     token: str | None = None,
     runner: Runner | None = None,
 ) -> HubTarget:
-    """Resolve the URL and token of ``cluster_name``/``hub_name``. ``root`` may be None when both are given."""
+    """Resolve the URL and token of ``cluster_name``/``hub_name``. ``root`` and the names may be None when both
+    ``url`` and ``token`` are given."""
     if url and token:
-        return HubTarget(cluster_name, hub_name, url, token)
+        return HubTarget(cluster_name or "", hub_name or "", url, token)
+    if not cluster_name or not hub_name:
+        raise UsageError(
+            "health-check needs CLUSTER and HUB (deployer health-check CLUSTER HUB), or --url URL and --token TOKEN "
+            "(or JUPYTERHUB_API_TOKEN) to check any hub directly"
+        )
     if root is None:
         raise UsageError("the config repository is needed to find the hub's URL or token")
     from deployer.config.load import load_cluster

@@ -7,6 +7,15 @@ Each leg of the workflow writes report files (``deployer deploy --report``: ``{"
 its support leg and every planned canary must have deployed and, when a health report exists (or health is
 required), be healthy. A planned leg without a report counts as failed: it did not finish. Cluster names are
 compared exactly.
+
+Reports are untrusted, and a bad one can only hold legs back, never let one go on:
+
+- a file that is not one of our reports at all (not a regular file, too big, not UTF-8 JSON, nested too deep, not
+  an object, no valid cluster name) is ignored (the CLI says so on stderr): whatever leg should have written it
+  counts as not finished;
+- a report that names a cluster but is malformed (``results`` not a list, an entry without a string ``release``
+  or ``status``, a health report without a string ``hub``) holds back every leg of that cluster;
+- ``healthy`` counts as healthy only when it is JSON ``true`` (``"no"``, ``1`` or ``"true"`` are unhealthy).
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from deployer.planning.legs import HubLeg, Rollout
+from deployer.planning.legs import HubLeg, Rollout, name_problem
 
 
 @dataclass
@@ -26,6 +35,7 @@ class Outcomes:
     support: dict[str, str] = field(default_factory=dict)  # cluster -> status
     hubs: dict[tuple[str, str], str] = field(default_factory=dict)  # (cluster, hub) -> status
     health: dict[tuple[str, str], bool] = field(default_factory=dict)  # (cluster, hub) -> healthy
+    malformed: dict[str, str] = field(default_factory=dict)  # cluster -> what was wrong with a report of it
 
 
 def read_outcomes(reports: Iterable[Any]) -> Outcomes:
@@ -33,29 +43,45 @@ def read_outcomes(reports: Iterable[Any]) -> Outcomes:
     out = Outcomes()
     for report in reports:
         cluster = report.get("cluster") if isinstance(report, Mapping) else None
-        if not isinstance(cluster, str):
+        if not isinstance(cluster, str) or name_problem(cluster, "cluster"):
             continue  # not a report of ours: whatever leg should have written one counts as not finished
-        if "healthy" in report and isinstance(report.get("hub"), str):
-            key = (cluster, report["hub"])
-            out.health[key] = bool(report["healthy"]) and out.health.get(key, True)
-            continue
-        results = report.get("results")
-        for result in results if isinstance(results, list) else []:
-            if not isinstance(result, Mapping):
-                continue
-            status, release = result.get("status"), result.get("release")
-            if result.get("kind") == "support":
-                out.support[cluster] = _worst(out.support.get(cluster), status)
-            elif isinstance(release, str):
-                out.hubs[(cluster, release)] = _worst(out.hubs.get((cluster, release)), status)
+        problem = _read_report(report, cluster, out)
+        if problem:
+            out.malformed.setdefault(cluster, problem)
     return out
 
 
-def _worst(before: str | None, now: str | None) -> str:
+def _read_report(report: Mapping[str, Any], cluster: str, out: Outcomes) -> str | None:
+    """Record what one report of ``cluster`` says; what is malformed in it, if anything."""
+    if "healthy" in report:
+        hub = report.get("hub")
+        if not isinstance(hub, str):
+            return "a health report without a hub name"
+        key = (cluster, hub)
+        out.health[key] = report["healthy"] is True and out.health.get(key, True)  # only JSON true is healthy
+        return None
+    results = report.get("results")
+    if not isinstance(results, list):
+        return "a deploy report without a list of results"
+    problem = None
+    for result in results:
+        status = result.get("status") if isinstance(result, Mapping) else None
+        release = result.get("release") if isinstance(result, Mapping) else None
+        if not isinstance(status, str) or not isinstance(release, str):
+            problem = problem or "a result without a string release and status"
+            continue
+        if result.get("kind") == "support":
+            out.support[cluster] = _worst(out.support.get(cluster), status)
+        else:
+            out.hubs[(cluster, release)] = _worst(out.hubs.get((cluster, release)), status)
+    return problem
+
+
+def _worst(before: str | None, now: str) -> str:
     """A release reported more than once counts as deployed only if every report says so."""
     if before is None:
-        return str(now)
-    return before if before != "deployed" else str(now)
+        return now
+    return before if before != "deployed" else now
 
 
 @dataclass(frozen=True)
@@ -75,6 +101,8 @@ def gate(rollout: Rollout, stage: str, outcomes: Outcomes, *, require_health: bo
     if stage not in ("canary", "prod"):
         raise ValueError(f"unknown stage {stage!r}")
     problems: dict[str, list[str]] = defaultdict(list)
+    for cluster, what in outcomes.malformed.items():
+        problems[cluster].append(f"a report of {cluster} is malformed ({what})")
     for support in rollout.support:
         status = outcomes.support.get(support.cluster)
         if status != "deployed":

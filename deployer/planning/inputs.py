@@ -5,10 +5,12 @@ clusters as they were at that base, and the charts' ``file://`` dependencies; th
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from deployer.charts import local_dependents
 from deployer.config.load import load_fleet
@@ -63,3 +65,43 @@ def normalize(path: str) -> str:
 
 def read_paths(lines: Iterable[str]) -> list[str]:
     return [normalize(line) for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+MAX_PATHS_BYTES = 64 * 1024 * 1024  # a million long paths; a bigger list of changed paths is not one
+
+
+def read_paths_file(name: str, stdin: BinaryIO) -> list[str]:
+    """The changed paths listed in file ``name`` (``-``: ``stdin``), one per line (``#`` comments and blank lines
+    skipped). A regular file or a FIFO (``--from <(git diff --name-only ...)``) of UTF-8 text of at most
+    ``MAX_PATHS_BYTES``; anything else (a folder, a device, a missing file, binary data) is a ``UsageError`` naming
+    the file (and line). A FIFO that no process writes reads as empty rather than waiting forever."""
+    what = "standard input" if name == "-" else name
+    hint = "give a text file of changed paths, one per line, or '-' to read them from standard input"
+    if name == "-":
+        data = stdin.read(MAX_PATHS_BYTES + 1)
+    else:
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise UsageError(f"--from {name}: cannot be read ({exc.strerror or exc}); {hint}") from None
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISFIFO(mode):
+            # opened without waiting for a writer; now wait for what a writer sends (none: end of file at once)
+            os.set_blocking(fd, True)
+        elif not stat.S_ISREG(mode):
+            os.close(fd)
+            kind = "a folder" if stat.S_ISDIR(mode) else "a special file"
+            raise UsageError(f"--from {name}: is {kind}, not a regular file or a pipe; {hint}")
+        with os.fdopen(fd, "rb") as handle:
+            try:
+                data = handle.read(MAX_PATHS_BYTES + 1)
+            except OSError as exc:
+                raise UsageError(f"--from {name}: cannot be read ({exc.strerror or exc}); {hint}") from None
+    if len(data) > MAX_PATHS_BYTES:
+        raise UsageError(f"--from {what}: more than {MAX_PATHS_BYTES} bytes, not a list of changed paths; {hint}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise UsageError(f"--from {what}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); {hint}") from None
+    return read_paths(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))  # as universal newlines

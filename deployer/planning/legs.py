@@ -8,11 +8,14 @@ matrix entry holds (``cluster``, ``provider``, ``hubs``, ``reason``).
 
 ``from_json`` trusts nothing: the JSON comes from a file a workflow passed between jobs. Wrong types, missing keys
 or absurd sizes raise ``UsageError`` naming where in the data the problem is, never ``KeyError``/``TypeError``.
+Cluster and hub names must be names the config schema allows (``NAME_RULE``, matched in full: a workflow hands
+them to commands, so ``staging; curl x|sh`` must never get that far), and a provider one the schema knows.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +24,31 @@ from deployer.errors import UsageError
 
 MAX_LEGS = 100_000  # far above any fleet (a GitHub matrix holds 256 jobs); a bigger list is not one of our plans
 MAX_TEXT = 100_000  # characters in one name or reason
+
+# The names of schemas/cluster.schema.json (tests/test_gate.py checks they are the same rule): a cluster's name is a
+# DNS-1123 label ($defs.dns1123Label), a hub's name one of at most 53 characters that is not "support".
+NAME_RULE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+CLUSTER_NAME_MAX = 63
+HUB_NAME_MAX = 53
+RESERVED_HUB_NAMES = frozenset({"support"})
+PROVIDERS = ("gcp", "aws", "azure", "kubeconfig")
+
+
+def name_problem(value: str, kind: str) -> str | None:
+    """Why ``value`` is not a valid ``kind`` (``cluster`` or ``hub``) name, or None when it is one."""
+    most = CLUSTER_NAME_MAX if kind == "cluster" else HUB_NAME_MAX
+    reserved = kind == "hub" and value in RESERVED_HUB_NAMES
+    if NAME_RULE.fullmatch(value) and len(value) <= most and not reserved:
+        return None
+    return (
+        f"must be a {kind} name (lowercase letters, digits and inner '-', at most {most} characters"
+        f"{'' if kind == 'cluster' else ', not support'}), not {_shown(value)}"
+    )
+
+
+def _shown(value: str, most: int = 60) -> str:
+    """``value`` quoted on one line (control characters escaped), shortened."""
+    return repr(value[:most]) + (f" ... ({len(value)} characters)" if len(value) > most else "")
 
 
 class _Reader:
@@ -52,6 +80,19 @@ class _Reader:
                 f"must be a {'non-empty ' if required else ''}string of at most "
                 f"{MAX_TEXT} characters, not {_kind(value)}",
             )
+        return value
+
+    def name(self, data: dict[str, Any], key: str, where: str, kind: str) -> str:
+        value = self.text(data, key, where)
+        problem = name_problem(value, kind)
+        if problem:
+            raise self.fail(f"{where}.{key}", problem)
+        return value
+
+    def provider(self, data: dict[str, Any], where: str) -> str:
+        value = self.text(data, "provider", where, required=False)
+        if value and value not in PROVIDERS:
+            raise self.fail(f"{where}.provider", f"must be one of {', '.join(PROVIDERS)}, not {_shown(value)}")
         return value
 
     def items(self, data: dict[str, Any], key: str, where: str) -> list[Any]:
@@ -89,8 +130,8 @@ class SupportLeg:
         r = _Reader(source)
         d = r.mapping(data, where)
         return cls(
-            r.text(d, "cluster", where),
-            r.text(d, "provider", where, required=False),
+            r.name(d, "cluster", where, "cluster"),
+            r.provider(d, where),
             r.text(d, "reason", where, required=False),
         )
 
@@ -109,15 +150,19 @@ class HubLeg:
     def from_json(cls, data: Any, *, source: str = "plan", where: str = "hub leg") -> HubLeg:
         r = _Reader(source)
         d = r.mapping(data, where)
-        cluster = r.text(d, "cluster", where)
+        cluster = r.name(d, "cluster", where, "cluster")
         if "hubs" not in d:
             raise r.fail(where, "missing key 'hubs'")
         hubs = r.items(d, "hubs", f"{where}.")
         if not hubs or not all(isinstance(h, str) and h and len(h) <= MAX_TEXT for h in hubs):
             raise r.fail(f"{where}.hubs", "must be a non-empty list of hub names")
+        for i, hub in enumerate(hubs):
+            problem = name_problem(hub, "hub")
+            if problem:
+                raise r.fail(f"{where}.hubs[{i}]", problem)
         return cls(
             cluster,
-            r.text(d, "provider", where, required=False),
+            r.provider(d, where),
             tuple(hubs),
             r.text(d, "reason", where, required=False),
         )
@@ -135,7 +180,7 @@ class Removed:
     def from_json(cls, data: Any, *, source: str = "plan", where: str = "removed hub") -> Removed:
         r = _Reader(source)
         d = r.mapping(data, where)
-        return cls(r.text(d, "cluster", where), r.text(d, "hub", where))
+        return cls(r.name(d, "cluster", where, "cluster"), r.name(d, "hub", where, "hub"))
 
 
 @dataclass(frozen=True)

@@ -82,25 +82,85 @@ def classify(path: str) -> tuple[str, str]:
     return "unmatched", "no rule"
 
 
-class _Reasons:
-    """Collects why each release is planned: support per cluster, hubs per (cluster, hub)."""
+class _Whys:
+    """The reasons of one release, in the order they were first given, without repeats. Stored as parts: single
+    reasons and shared runs of reasons (one run object held by every release a run of changed paths affects), so
+    that adding a run to N releases costs N, not N times its length."""
+
+    __slots__ = ("count", "parts", "runs", "singles")
 
     def __init__(self) -> None:
-        self.support: dict[str, list[str]] = defaultdict(list)
-        self.hubs: dict[tuple[str, str], list[str]] = defaultdict(list)
+        self.parts: list[tuple[str, ...]] = []
+        self.count = 0
+        self.singles: set[str] = set()
+        self.runs: set[int] = set()  # ids of the shared runs in ``parts``
+
+    def first(self, most: int) -> list[str]:
+        shown: list[str] = []
+        for part in self.parts:
+            shown.extend(part[: most - len(shown)])
+            if len(shown) >= most:
+                break
+        return shown
+
+
+class _Reasons:
+    """Collects why each release is planned: support per cluster, hubs per (cluster, hub).
+
+    Every operation is linear in what it adds (planning 100,000 changed paths must stay fast): membership is
+    checked in sets, never in lists, and a run of reasons shared by many releases is stored once.
+    """
+
+    def __init__(self) -> None:
+        self.support: dict[str, _Whys] = {}
+        self.hubs: dict[tuple[str, str], _Whys] = {}
+        self._run_of: dict[str, tuple[str, ...]] = {}  # every reason added as part of a shared run -> that run
+        self._given: set[str] = set()  # every reason added to any release
+
+    def _has(self, whys: _Whys, why: str) -> bool:
+        run = self._run_of.get(why)
+        return why in whys.singles or (run is not None and id(run) in whys.runs)
+
+    def _add(self, whys: _Whys, why: str) -> None:
+        if not self._has(whys, why):
+            whys.parts.append((why,))
+            whys.singles.add(why)
+            whys.count += 1
+            self._given.add(why)
 
     def add_support(self, cluster: ClusterConfig, why: str) -> None:
-        if cluster.support is not None and why not in self.support[cluster.name]:
-            self.support[cluster.name].append(why)
+        if cluster.support is not None:
+            self._add(self.support.setdefault(cluster.name, _Whys()), why)
 
     def add_hub(self, cluster: str, hub: str, why: str) -> None:
-        if why not in self.hubs[(cluster, hub)]:
-            self.hubs[(cluster, hub)].append(why)
+        self._add(self.hubs.setdefault((cluster, hub), _Whys()), why)
 
     def add_all(self, cluster: ClusterConfig, why: str) -> None:
         self.add_support(cluster, why)
         for hub in cluster.hubs:
             self.add_hub(cluster.name, hub.name, why)
+
+    def add_run(self, support: Iterable[ClusterConfig], hubs: Iterable[tuple[str, str]], run: list[str]) -> None:
+        """The same as adding each reason of ``run``, in order, to the support of each cluster of ``support``
+        and to each (cluster, hub) of ``hubs``."""
+        if not run:
+            return
+        targets = [self.support.setdefault(c.name, _Whys()) for c in support if c.support is not None]
+        targets += [self.hubs.setdefault(key, _Whys()) for key in hubs]
+        targets = list({id(whys): whys for whys in targets}.values())  # a release named twice gets the run once
+        shared = tuple(run)
+        if len(set(shared)) != len(shared) or any(why in self._given for why in shared):
+            for whys in targets:  # not new everywhere: add one by one (never the case for changed paths' reasons)
+                for why in shared:
+                    self._add(whys, why)
+            return
+        for whys in targets:
+            whys.parts.append(shared)
+            whys.runs.add(id(shared))
+            whys.count += len(shared)
+        self._given.update(shared)
+        for why in shared:
+            self._run_of[why] = shared
 
 
 def plan_rollout(
@@ -137,23 +197,29 @@ def plan_rollout(
             for hub in cluster.hubs:
                 reasons.add_hub(cluster.name, hub.name, f"--force {force}")
 
+    # Paths are taken in sorted order, so the files of one chart (a common prefix) are consecutive: each run of
+    # consecutive paths with the same wide effect is added to every release it affects at once (``add_run``).
+    run_key: tuple[str, str] | None = None
+    run: list[tuple[str, str]] = []  # (path, why) of the current run
+
+    def flush() -> None:
+        if run_key is not None and run:
+            _add_run(fleet, reasons, run_key, run, dependents)
+        run.clear()
+
     for path in sorted(set(changed)):
         effect, why = classify(path)
-        if effect == EVERYTHING:
-            for cluster in fleet.clusters:
-                reasons.add_all(cluster, f"{path} changed ({why})")
-        elif effect == SUPPORT_CHART:
-            for cluster in fleet.clusters:
-                reasons.add_support(cluster, f"{path} changed (support chart)")
-        elif effect == CHART:
-            chart = path.split("/")[1]
-            affected = {chart} | set(dependents.get(chart, ()))
-            for cluster in fleet.clusters:
-                for hub in cluster.hubs:
-                    if hub.helm_chart in affected:
-                        via = "" if hub.helm_chart == chart else f", used by {hub.helm_chart}"
-                        reasons.add_hub(cluster.name, hub.name, f"{path} changed (chart {chart}{via})")
-        elif effect == CLUSTER_FILE:
+        if effect in (EVERYTHING, SUPPORT_CHART, CHART):
+            key = (effect, path.split("/")[1] if effect == CHART else "")
+            if key != run_key:
+                flush()
+                run_key = key
+            run.append((path, why))
+            continue
+        if effect in (CLUSTER_FILE, CLUSTER_DIR):
+            flush()
+            run_key = None
+        if effect == CLUSTER_FILE:
             name = path.split("/")[2]
             if name in clusters:
                 _cluster_file_changed(clusters[name], path, base, reasons)
@@ -168,17 +234,44 @@ def plan_rollout(
                     reasons.add_hub(cluster.name, hub_name, why)
         elif effect != NOTHING:
             unmatched.append(path)  # no rule, or a file in a cluster folder that no release lists
+    flush()
 
     _canaries_first(fleet, reasons)
     return Rollout(
         support=tuple(
-            SupportLeg(name, clusters[name].provider, _join(whys)) for name, whys in sorted(reasons.support.items())
+            SupportLeg(name, clusters[name].provider, _join(reasons.support[name])) for name in sorted(reasons.support)
         ),
         canary=_legs(fleet, reasons, canary=True),
         prod=_legs(fleet, reasons, canary=False),
         removed=_removed(fleet, base),
         unmatched=tuple(unmatched),
     )
+
+
+def _add_run(
+    fleet: Fleet,
+    reasons: _Reasons,
+    key: tuple[str, str],
+    run: list[tuple[str, str]],
+    dependents: Mapping[str, frozenset[str]],
+) -> None:
+    """Add the reasons of a run of consecutive changed paths with the same effect (``key``: effect, chart)."""
+    effect, chart = key
+    if effect == EVERYTHING:
+        hubs = [(c.name, h.name) for c in fleet.clusters for h in c.hubs]
+        reasons.add_run(fleet.clusters, hubs, [f"{path} changed ({why})" for path, why in run])
+    elif effect == SUPPORT_CHART:
+        reasons.add_run(fleet.clusters, [], [f"{path} changed (support chart)" for path, _ in run])
+    else:
+        affected = {chart} | set(dependents.get(chart, ()))
+        users: dict[str, list[tuple[str, str]]] = defaultdict(list)  # chart in affected -> hubs using it
+        for cluster in fleet.clusters:
+            for hub in cluster.hubs:
+                if hub.helm_chart in affected:
+                    users[hub.helm_chart].append((cluster.name, hub.name))
+        for used, hubs in users.items():
+            via = "" if used == chart else f", used by {used}"
+            reasons.add_run([], hubs, [f"{path} changed (chart {chart}{via})" for path, _ in run])
 
 
 def _cluster_file_changed(
@@ -237,6 +330,6 @@ def _removed(fleet: Fleet, base: Mapping[str, ClusterConfig | None] | None) -> t
     return tuple(sorted(gone, key=lambda r: (r.cluster, r.hub)))
 
 
-def _join(whys: list[str], most: int = 3) -> str:
-    shown = "; ".join(whys[:most])
-    return shown + (f"; and {len(whys) - most} more" if len(whys) > most else "")
+def _join(whys: _Whys, most: int = 3) -> str:
+    shown = "; ".join(whys.first(most))
+    return shown + (f"; and {whys.count - most} more" if whys.count > most else "")

@@ -188,3 +188,84 @@ def test_git_runs_with_the_environment_given_not_the_processs(cli, git_repo, tmp
     assert any(" diff --name-only --no-renames HEAD...HEAD" in line for line in lines)
     missing = cli("--repo", str(git_repo), "generate-matrix", "--base", "HEAD", env={"PATH": str(tmp_path / "none")})
     assert missing.code == 2 and missing.err.strip() == "git is not installed; --base needs it", missing.output
+
+
+def bad_from_file(tmp_path, kind: str) -> str:
+    path = tmp_path / f"changed-{kind}"
+    if kind == "binary":
+        path.write_bytes(b"README.md\n\xff\xfe paths\n")
+    elif kind == "latin-1":
+        path.write_bytes("README.md\nconfig/clusters/c1/caf\u00e9.values.yaml\n".encode("latin-1"))
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "device":
+        return "/dev/zero"  # endless: must not be read
+    return str(path)  # "missing": never created
+
+
+@pytest.mark.parametrize(
+    "kind, says",
+    [
+        ("binary", ":2: not UTF-8 text (byte 0xff)"),
+        ("latin-1", ":2: not UTF-8 text (byte 0xe9)"),
+        ("folder", ": is a folder, not a regular file or a pipe"),
+        ("device", ": is a special file, not a regular file or a pipe"),
+        ("missing", ": cannot be read (No such file or directory)"),
+    ],
+)
+def test_a_bad_from_file_is_one_clear_line(mini_repo, tmp_path, demo_key_env, kind, says):
+    name = bad_from_file(tmp_path, kind)
+    exe = os.path.join(os.path.dirname(sys.executable), "deployer")
+    proc = subprocess.run(
+        [exe, "--repo", str(mini_repo), "generate-matrix", "--from", name],
+        capture_output=True,
+        text=True,
+        env=demo_key_env,
+        timeout=60,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == "" and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith(f"--from {name}{says}; give a text file of changed paths"), proc.stderr
+
+
+def test_from_reads_a_pipe_and_never_waits_for_a_missing_writer(mini_repo, tmp_path, demo_key_env):
+    exe = os.path.join(os.path.dirname(sys.executable), "deployer")
+    fifo = tmp_path / "changed"
+    os.mkfifo(fifo)
+    # as bash's <(...) gives it: a writer on the other end
+    writer = subprocess.Popen(["sh", "-c", f"echo {C1}/h2.values.yaml > {fifo}"])
+    proc = subprocess.run(
+        [exe, "--repo", str(mini_repo), "generate-matrix", "--from", str(fifo)],
+        capture_output=True,
+        text=True,
+        env=demo_key_env,
+        timeout=60,
+    )
+    writer.wait(timeout=10)
+    assert proc.returncode == 0, proc.stderr
+    assert legs(json.loads(proc.stdout), "prod") == ["c1/h2"]
+    # nobody writes: read as empty at once, never a hang
+    lonely = tmp_path / "lonely"
+    os.mkfifo(lonely)
+    proc = subprocess.run(
+        [exe, "--repo", str(mini_repo), "generate-matrix", "--from", str(lonely)],
+        capture_output=True,
+        text=True,
+        env=demo_key_env,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["prod"] == []
+
+
+def test_bad_bytes_on_stdin_are_one_clear_line(mini_repo, demo_key_env):
+    exe = os.path.join(os.path.dirname(sys.executable), "deployer")
+    proc = subprocess.run(
+        [exe, "--repo", str(mini_repo), "generate-matrix", "--from", "-"],
+        input=b"README.md\r\nREADME.md\n\x80\n",
+        capture_output=True,
+        env=demo_key_env,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and proc.stdout == b""
+    assert proc.stderr.decode().startswith("--from standard input:3: not UTF-8 text (byte 0x80); ")

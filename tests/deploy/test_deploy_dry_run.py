@@ -137,7 +137,10 @@ def test_a_dependency_that_cannot_be_built_fails_its_releases(kube_cluster_sessi
     report = tmp_path / "report.json"
     done = repo.deployer("deploy", "t", "--report", str(report), env=env)
     assert done.returncode == 1
-    assert "helm-charts/basehub: helm dependency build failed:" in done.stderr
+    assert (
+        "helm-charts/basehub: helm dependency build could not fetch jupyterhub 4.2.0 from http://127.0.0.1:9/charts/"
+        in done.stderr
+    )
     assert "set DEPLOYER_CHART_MIRROR" in done.stderr
     import json
 

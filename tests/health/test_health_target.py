@@ -250,3 +250,34 @@ def test_token_from_the_environment(cli, jupyterhub_session):
         "health-check", "c", "h", "--url", hub.url, "--token", hub.token, "--user", hub.unique_user("flag"), env=env
     )
     assert result.code == 0 and "refused" not in result.err, result.output
+
+
+def test_url_and_token_need_no_cluster_or_hub_names(cli, tmp_path):
+    # the help promises any hub checked directly: CLUSTER and HUB are optional then, and only label the report
+    report = tmp_path / "health.json"
+    args = ["--url", "http://127.0.0.1:9/", "--token", "t", "--timeout", "2", "--report", str(report)]
+    result = cli("health-check", *args, cwd=tmp_path)
+    assert result.code == 1, result.output
+    assert "the hub at http://127.0.0.1:9/ is unhealthy: step 'hub-api' failed" in result.err
+    data = json.loads(report.read_text())
+    assert (data["cluster"], data["hub"], data["url"]) == ("", "", "http://127.0.0.1:9/")
+
+
+@pytest.mark.parametrize(
+    "args, env",
+    [
+        ((), {}),
+        (("c1",), {}),
+        (("--url", "http://127.0.0.1:9/"), {}),  # a URL without a token still needs the hub's config
+        (("c1", "--token", "t"), {}),
+        (("--url", "http://127.0.0.1:9/"), {"JUPYTERHUB_API_TOKEN": ""}),
+    ],
+)
+def test_without_url_and_token_cluster_and_hub_are_required(cli, tmp_path, args, env):
+    result = cli("health-check", *args, env=env, cwd=tmp_path)
+    assert result.code == 2 and "Traceback" not in result.output, result.output
+    [line] = result.err.splitlines()
+    assert line == (
+        "health-check needs CLUSTER and HUB (deployer health-check CLUSTER HUB), or --url URL and --token TOKEN "
+        "(or JUPYTERHUB_API_TOKEN) to check any hub directly"
+    )

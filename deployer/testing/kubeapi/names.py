@@ -25,9 +25,10 @@ from typing import Any
 DNS1123_LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 DNS1123_SUBDOMAIN = DNS1123_LABEL + r"(\." + DNS1123_LABEL + ")*"
 DNS1035_LABEL = "[a-z]([-a-z0-9]*[a-z0-9])?"
-_LABEL = re.compile(f"^{DNS1123_LABEL}$")
-_SUBDOMAIN = re.compile(f"^{DNS1123_SUBDOMAIN}$")
-_DNS1035 = re.compile(f"^{DNS1035_LABEL}$")
+# Matched with fullmatch, as the API server's Go regexps (^...$) match: the whole name, no trailing newline.
+_LABEL = re.compile(DNS1123_LABEL)
+_SUBDOMAIN = re.compile(DNS1123_SUBDOMAIN)
+_DNS1035 = re.compile(DNS1035_LABEL)
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 PATH_SEGMENT_KINDS = {(RBAC_GROUP, k) for k in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")}
@@ -47,7 +48,7 @@ def _max_len(limit: int) -> str:
 
 def dns1123_label(value: str) -> list[str]:
     errors = [_max_len(63)] if len(value) > 63 else []
-    if not _LABEL.match(value):
+    if not _LABEL.fullmatch(value):
         errors.append(
             _regex_error(
                 "a lowercase RFC 1123 label must consist of lower case alphanumeric characters "
@@ -62,7 +63,7 @@ def dns1123_label(value: str) -> list[str]:
 
 def dns1123_subdomain(value: str, limit: int = 253) -> list[str]:
     errors = [_max_len(limit)] if len(value) > limit else []
-    if not _SUBDOMAIN.match(value):
+    if not _SUBDOMAIN.fullmatch(value):
         errors.append(
             _regex_error(
                 "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
@@ -76,7 +77,7 @@ def dns1123_subdomain(value: str, limit: int = 253) -> list[str]:
 
 def dns1035_label(value: str) -> list[str]:
     errors = [_max_len(63)] if len(value) > 63 else []
-    if not _DNS1035.match(value):
+    if not _DNS1035.fullmatch(value):
         errors.append(
             _regex_error(
                 "a DNS-1035 label must consist of lower case alphanumeric characters or '-', "

@@ -12,7 +12,6 @@ import errno
 import json
 import os
 import stat
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -69,10 +68,6 @@ def _creatable(absolute: Path) -> str | None:
         folder = folder.parent
     if not folder.is_dir():
         return f"{folder} is not a folder, so the file cannot be created under it"
-    try:
-        fd, probe = tempfile.mkstemp(prefix=".deployer-probe-", dir=folder)
-    except OSError as exc:
-        return f"cannot create files in {folder} ({exc.strerror})"
-    os.close(fd)
-    os.unlink(probe)
+    if not os.access(folder, os.W_OK | os.X_OK):  # access(2) also says no on a read-only file system
+        return f"cannot create files in {folder} (permission denied or read-only)"
     return None

@@ -19,38 +19,15 @@ def read_report(path: Path) -> tuple[Any, str | None]:
     reads more than ``MAX_REPORT_BYTES``, never raises for what the file holds."""
     import json
 
-    data, problem = read_regular_file(path, MAX_REPORT_BYTES, "a report file")
+    from deployer.userfiles import read_bounded
+
+    data, problem = read_bounded(path, MAX_REPORT_BYTES, "a report file")
     if data is None:
         return None, problem
     try:
         return json.loads(data.decode("utf-8")), None
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None, "not JSON (or nested too deep)"
-
-
-def read_regular_file(path: str | Path, most: int, what: str) -> tuple[bytes | None, str | None]:
-    """At most ``most`` bytes of the regular file ``path``, or (None, why not): a folder, a FIFO (never waited on),
-    another special file, an unreadable or bigger file."""
-    import os
-    import stat
-
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError as exc:
-        return None, f"cannot be read ({exc.strerror or exc})"
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a special file"
-        return None, f"is {kind}, not {what}"
-    with os.fdopen(fd, "rb") as handle:
-        try:
-            data = handle.read(most + 1)
-        except OSError as exc:
-            return None, f"cannot be read ({exc.strerror or exc})"
-    if len(data) > most:
-        return None, f"more than {most} bytes, not {what}"
-    return data, None
 
 
 @click.command()
@@ -87,6 +64,7 @@ def gate(app: App, plan_file: str, stage: str, results_dir: str, require_health:
     from deployer.github import OUTPUT, check_outputs, write_outputs
     from deployer.planning.gate import gate as decide, read_outcomes
     from deployer.planning.legs import Rollout
+    from deployer.userfiles import read_bounded
 
     check_outputs(app.env, (OUTPUT,))  # before anything is read or decided
     if plan_file == "-":
@@ -94,7 +72,7 @@ def gate(app: App, plan_file: str, stage: str, results_dir: str, require_health:
         big = len(given) > MAX_PLAN_BYTES
         raw, problem = (None, f"more than {MAX_PLAN_BYTES} bytes, not a plan file") if big else (given, None)
     else:
-        raw, problem = read_regular_file(plan_file, MAX_PLAN_BYTES, "a plan file")
+        raw, problem = read_bounded(plan_file, MAX_PLAN_BYTES, "a plan file")
     if raw is None or problem:
         raise UsageError(f"{plan_file}: {problem}; pass the plan file that 'deployer generate-matrix' wrote")
     try:

@@ -5,8 +5,6 @@ clusters as they were at that base, and the charts' ``file://`` dependencies; th
 
 from __future__ import annotations
 
-import os
-import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,6 +15,7 @@ from deployer.config.load import load_fleet
 from deployer.errors import UsageError
 from deployer.planning.legs import Rollout, fold_legs
 from deployer.planning.rules import plan_rollout
+from deployer.userfiles import read_bounded
 
 if TYPE_CHECKING:
     from deployer.run import Runner
@@ -68,6 +67,7 @@ def read_paths(lines: Iterable[str]) -> list[str]:
 
 
 MAX_PATHS_BYTES = 64 * 1024 * 1024  # a million long paths; a bigger list of changed paths is not one
+LISTING = "a list of changed paths (a text file or a pipe)"
 
 
 def read_paths_file(name: str, stdin: BinaryIO) -> list[str]:
@@ -78,27 +78,12 @@ def read_paths_file(name: str, stdin: BinaryIO) -> list[str]:
     what = "standard input" if name == "-" else name
     hint = "give a text file of changed paths, one per line, or '-' to read them from standard input"
     if name == "-":
-        data = stdin.read(MAX_PATHS_BYTES + 1)
+        data: bytes | None = stdin.read(MAX_PATHS_BYTES + 1)
+        problem = f"more than {MAX_PATHS_BYTES} bytes, not {LISTING}" if len(data or b"") > MAX_PATHS_BYTES else None
     else:
-        try:
-            fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-        except OSError as exc:
-            raise UsageError(f"--from {name}: cannot be read ({exc.strerror or exc}); {hint}") from None
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISFIFO(mode):
-            # opened without waiting for a writer; now wait for what a writer sends (none: end of file at once)
-            os.set_blocking(fd, True)
-        elif not stat.S_ISREG(mode):
-            os.close(fd)
-            kind = "a folder" if stat.S_ISDIR(mode) else "a special file"
-            raise UsageError(f"--from {name}: is {kind}, not a regular file or a pipe; {hint}")
-        with os.fdopen(fd, "rb") as handle:
-            try:
-                data = handle.read(MAX_PATHS_BYTES + 1)
-            except OSError as exc:
-                raise UsageError(f"--from {name}: cannot be read ({exc.strerror or exc}); {hint}") from None
-    if len(data) > MAX_PATHS_BYTES:
-        raise UsageError(f"--from {what}: more than {MAX_PATHS_BYTES} bytes, not a list of changed paths; {hint}")
+        data, problem = read_bounded(name, MAX_PATHS_BYTES, LISTING, pipes=True)
+    if data is None or problem:
+        raise UsageError(f"--from {what}: {problem}; {hint}")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -208,8 +208,8 @@ def bad_from_file(tmp_path, kind: str) -> str:
     [
         ("binary", ":2: not UTF-8 text (byte 0xff)"),
         ("latin-1", ":2: not UTF-8 text (byte 0xe9)"),
-        ("folder", ": is a folder, not a regular file or a pipe"),
-        ("device", ": is a special file, not a regular file or a pipe"),
+        ("folder", ": is a folder, not a list of changed paths (a text file or a pipe)"),
+        ("device", ": is a special file, not a list of changed paths (a text file or a pipe)"),
         ("missing", ": cannot be read (No such file or directory)"),
     ],
 )

@@ -80,7 +80,10 @@ def test_interrupted_mid_deploy(kube_cluster, custom_repo, marker, signum, code,
     while not list(repo.tmpdir.rglob("decrypted-*")):
         assert proc.poll() is None and time.monotonic() < deadline, "the deploy never decrypted its secret"
         time.sleep(0.05)
-    time.sleep(0.5)  # helm is running with the decrypted file
+    while not repo.history(repo.hub("s")):  # helm has started the install (and waits, readiness being off)
+        assert proc.poll() is None and time.monotonic() < deadline, "helm never started the install"
+        time.sleep(0.1)
+    time.sleep(0.5)  # helm is waiting with the decrypted file
     started = time.monotonic()
     proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=60)

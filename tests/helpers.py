@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from deployer.tools import find_tool
 
@@ -74,3 +78,27 @@ jupyterhub:
     service:
       type: ClusterIP
 """
+
+
+class Background:
+    """``call()`` run in a thread; ``outcome`` gets its result, or the exception it raised."""
+
+    def __init__(self, call: Callable[[], object]) -> None:
+        self.outcome: list[object] = []
+        self.thread = threading.Thread(target=self._work, args=(call,))
+        self.thread.start()
+
+    def _work(self, call: Callable[[], object]) -> None:
+        try:
+            self.outcome.append(call())
+        except BaseException as exc:
+            self.outcome.append(exc)
+
+
+def in_background(runner: Any, call: Callable[[], object], ready: Callable[[], bool] = lambda: True) -> Background:
+    """Start ``call()`` in a thread and return once ``runner`` has a live child (and ``ready()`` holds), or 10 s."""
+    started = Background(call)
+    deadline = time.monotonic() + 10
+    while not (runner._live and ready()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return started

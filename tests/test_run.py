@@ -16,6 +16,7 @@ import pytest
 
 from deployer.errors import CommandError
 from deployer.run import REDACTED, Cancelled, Redactor, Runner
+from helpers import in_background
 
 PY = sys.executable
 
@@ -74,25 +75,12 @@ def test_redactor_learns_the_leaves_of_a_decrypted_file_and_their_base64() -> No
 
 def test_cancel_terminates_live_children_and_refuses_new_ones() -> None:
     runner = Runner(grace=5)
-    outcome: list[BaseException | None] = []
-
-    def work() -> None:
-        try:
-            runner.run([PY, "-c", "import time; time.sleep(60)"], env={})
-            outcome.append(None)
-        except BaseException as exc:
-            outcome.append(exc)
-
-    thread = threading.Thread(target=work)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not runner._live and time.monotonic() < deadline:
-        time.sleep(0.02)
+    work = in_background(runner, lambda: runner.run([PY, "-c", "import time; time.sleep(60)"], env={}))
     started = time.monotonic()
     runner.cancel()
-    thread.join(10)
+    work.thread.join(10)
     assert time.monotonic() - started < 5
-    assert isinstance(outcome[0], Cancelled)
+    assert isinstance(work.outcome[0], Cancelled)
     with pytest.raises(Cancelled):
         runner.run([PY, "-c", "pass"], env={})
 
@@ -276,22 +264,10 @@ def test_interactive_stops_the_command_on_any_other_exception(tmp_path) -> None:
 
 def test_cancel_stops_an_interactive_command() -> None:
     runner = Runner(grace=2)
-    outcome: list[BaseException | int] = []
-
-    def work() -> None:
-        try:
-            outcome.append(runner.interactive([PY, "-c", "import time; time.sleep(60)"], env={}))
-        except BaseException as exc:
-            outcome.append(exc)
-
-    thread = threading.Thread(target=work)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not runner._live and time.monotonic() < deadline:
-        time.sleep(0.02)
+    work = in_background(runner, lambda: runner.interactive([PY, "-c", "import time; time.sleep(60)"], env={}))
     runner.cancel()
-    thread.join(10)
-    assert isinstance(outcome[0], Cancelled)
+    work.thread.join(10)
+    assert isinstance(work.outcome[0], Cancelled)
 
 
 def test_interactive_missing_command_is_a_command_error() -> None:

@@ -5,7 +5,6 @@ cleanup on every exit path, failure messages that say what to do and leak nothin
 import os
 import re
 import stat
-import threading
 import time
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from deployer.errors import SecretsError
 from deployer.run import Cancelled, Runner
 from deployer.secrets import decrypt, decrypted
-from helpers import other_recipient, sops_encrypt
+from helpers import in_background, other_recipient, sops_encrypt
 
 SECRET = "SECRETS-TEST-MARKER-0042"
 
@@ -138,28 +137,16 @@ def test_cancel_stops_a_running_sops(secret_file, demo_key_env, tmp_path):
     fifo = tmp_path / "key.fifo"
     os.mkfifo(fifo)
     runner = Runner(grace=2)
-    outcome: list[BaseException | None] = []
-
-    def work() -> None:
-        try:
-            decrypt(secret_file, display="x", env={**demo_key_env, "SOPS_AGE_KEY_FILE": str(fifo)}, runner=runner)
-            outcome.append(None)
-        except BaseException as exc:
-            outcome.append(exc)
-
-    thread = threading.Thread(target=work)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not runner._live and time.monotonic() < deadline:
-        time.sleep(0.02)
+    key_env = {**demo_key_env, "SOPS_AGE_KEY_FILE": str(fifo)}
+    work = in_background(runner, lambda: decrypt(secret_file, display="x", env=key_env, runner=runner))
     assert runner._live, "sops never started"
     time.sleep(0.3)
-    assert thread.is_alive(), f"sops did not block: {outcome}"
+    assert work.thread.is_alive(), f"sops did not block: {work.outcome}"
     started = time.monotonic()
     runner.cancel()
-    thread.join(10)
-    assert not thread.is_alive() and time.monotonic() - started < 5
-    assert isinstance(outcome[0], Cancelled)
+    work.thread.join(10)
+    assert not work.thread.is_alive() and time.monotonic() - started < 5
+    assert isinstance(work.outcome[0], Cancelled)
     assert runner.records[-1].argv[1:] == ("--decrypt", str(secret_file)) and runner.records[-1].returncode != 0
 
 

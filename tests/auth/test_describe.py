@@ -14,7 +14,7 @@ from deployer.auth import gcp
 from deployer.auth._base import STATE, State, _describe
 from deployer.errors import AuthError
 from deployer.run import Cancelled, Runner
-from helpers import run_deployer
+from helpers import in_background, run_deployer
 
 
 @pytest.fixture
@@ -70,27 +70,14 @@ def test_cancel_stops_the_describe_child(repo, adc_env, tmp_path, silent_endpoin
     env = {**adc_env, "DEPLOYER_GKE_ENDPOINT": silent_endpoint}
     state = gke_state(repo, env, tmp_path)
     runner = Runner(grace=2)
-    outcome: list[BaseException | None] = []
-
-    def work() -> None:
-        try:
-            _describe(state, env, runner)
-            outcome.append(None)
-        except BaseException as exc:
-            outcome.append(exc)
-
-    thread = threading.Thread(target=work)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not runner._live and time.monotonic() < deadline:
-        time.sleep(0.02)
+    work = in_background(runner, lambda: _describe(state, env, runner))
     time.sleep(1)  # the child is waiting for the endpoint
-    assert thread.is_alive(), outcome
+    assert work.thread.is_alive(), work.outcome
     started = time.monotonic()
     runner.cancel()
-    thread.join(10)
-    assert not thread.is_alive() and time.monotonic() - started < 5
-    assert isinstance(outcome[0], Cancelled)
+    work.thread.join(10)
+    assert not work.thread.is_alive() and time.monotonic() - started < 5
+    assert isinstance(work.outcome[0], Cancelled)
 
 
 # Loaded by every Python child given this PYTHONPATH; acts only in the describe child, as a credentials helper (or

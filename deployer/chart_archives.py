@@ -26,8 +26,10 @@ from pathlib import Path
 
 from deployer.charts import read_archive
 from deployer.errors import UsageError
+from deployer.userfiles import MAX_CHART_ARCHIVE, MAX_CHART_FILE, Refused, human, read_capped
 
 MIRROR_VARIABLE = "DEPLOYER_CHART_MIRROR"
+REFETCH = "helm would refuse it too; delete it and run 'helm dependency build' on its chart"
 
 __all__ = [
     "MIRROR_VARIABLE",
@@ -135,12 +137,17 @@ def read_packaged(path: Path) -> PackagedChart:
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     if key not in _PACKAGES:
-        _PACKAGES[key] = _from_bytes(path.read_bytes(), path.name)
+        try:
+            data = read_capped(path, MAX_CHART_ARCHIVE, "a chart archive (helm's own limit)", REFETCH)
+        except Refused as exc:
+            raise ArchiveError(f"{path.name}: {exc}") from None
+        _PACKAGES[key] = _from_bytes(data, path.name)
     return _PACKAGES[key]
 
 
 def _from_bytes(data: bytes, origin: str) -> PackagedChart:
     files: dict[str, bytes] = {}
+    total = 0  # bytes taken out of the archive, bounded as helm bounds them (MaxDecompressedChartSize)
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
             for member in tar:
@@ -151,9 +158,20 @@ def _from_bytes(data: bytes, origin: str) -> PackagedChart:
                 if base in ("Chart.yaml", "values.yaml", "values.schema.json", "requirements.yaml") or (
                     base.endswith(".tgz") and "/charts/" in name
                 ):
+                    total += member.size
+                    if member.size > MAX_CHART_FILE:
+                        raise ArchiveError(
+                            f"{origin}: {name} is {human(member.size)}, more than the {human(MAX_CHART_FILE)} limit "
+                            f"for a chart file (helm's own limit): {REFETCH}"
+                        )
+                    if total > MAX_CHART_ARCHIVE:
+                        raise ArchiveError(
+                            f"{origin}: more than the {human(MAX_CHART_ARCHIVE)} limit for a chart unpacked (helm's "
+                            f"own limit): {REFETCH}"
+                        )
                     handle = tar.extractfile(member)
                     if handle is not None:
-                        files[name] = handle.read()
+                        files[name] = handle.read(MAX_CHART_FILE + 1)
     except (OSError, tarfile.TarError, EOFError) as exc:
         raise ArchiveError(f"{origin}: not a readable chart archive ({exc})") from None
     roots = {n.split("/", 1)[0] for n in files if "/" in n}

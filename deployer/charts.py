@@ -118,9 +118,10 @@ def _chart_problem(path: Path, line: int | None, message: str) -> ConfigError:
 def _load_yaml(path: Path) -> Any:
     """Parse a chart's YAML file as helm does (YAML 1.1); a broken or missing file is a ``ConfigError``."""
     from deployer import yamlio
+    from deployer.userfiles import HELM_TOO, MAX_CHART_FILE
 
     try:
-        return yamlio.load(Path(path))
+        return yamlio.load(Path(path), most=MAX_CHART_FILE, what="a chart file (helm's own limit)", hint=HELM_TOO)
     except yamlio.YamlError as exc:
         raise _chart_problem(path, exc.line, exc.message) from None
     except FileNotFoundError:
@@ -276,6 +277,7 @@ def build_order(chart_dir: str | Path) -> list[Path]:
 def read_archive(archive: str | Path) -> tuple[str, str] | None:
     """(name, version) from the ``<name>/Chart.yaml`` inside a packaged chart, None if unreadable."""
     from deployer import yamlio
+    from deployer.userfiles import MAX_CHART_FILE
 
     try:
         with tarfile.open(archive, "r:gz") as tar:
@@ -283,7 +285,7 @@ def read_archive(archive: str | Path) -> tuple[str, str] | None:
                 parts = member.name.split("/")
                 if len(parts) == 2 and parts[1] == "Chart.yaml" and member.isfile():
                     handle = tar.extractfile(member)
-                    data = yamlio.loads(handle.read()) if handle else None
+                    data = yamlio.loads(handle.read(MAX_CHART_FILE)) if handle else None
                     if isinstance(data, Mapping):
                         return _text(data.get("name")), _text(data.get("version"))
     except (OSError, tarfile.TarError, yamlio.YamlError):

@@ -19,6 +19,10 @@ same access as files and flags; this module is for the deployer's own reads.)
 about the credentials (exit 2); an API server that cannot be reached -> ``DeployerError`` (exit 1). A missing
 object (404) is for the caller to handle: ``secret_data`` returns None.
 
+Leases (for the deploy lock, ``deployer.deploy.lock``), as raw JSON: ``lease_read``, ``lease_create``,
+``lease_replace`` (optimistic: the body's ``resourceVersion`` must still be the stored one) and ``lease_delete``
+(with that ``resourceVersion`` as a precondition); a 404 or 409 is None (False for delete), not an error.
+
 The ``kubernetes`` package is imported only inside these functions (never at ``deployer --help``).
 """
 
@@ -329,3 +333,57 @@ def secret_data(api: ApiClient, namespace: str, name: str, *, doing: str) -> dic
                 return None
             raise
     return {str(key): str(value) for key, value in (secret.data or {}).items()}
+
+
+# -- Leases (coordination.k8s.io/v1), as raw JSON: the deploy lock (deployer.deploy.lock) -------------------------
+LEASE_TIMEOUT = (5.0, 15.0)  # seconds to connect, to read: a lock call must not hold up Ctrl-C for a minute
+
+
+def _lease_call(call: Any, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+    """The JSON answer of a ``CoordinationV1Api`` call, or None when the API answers 404 or 409 (AlreadyExists,
+    or Conflict: a stale ``resourceVersion``). Other failures propagate (for ``api_errors``)."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        response = call(*args, _preload_content=False, _request_timeout=LEASE_TIMEOUT, **kwargs)
+    except ApiException as exc:
+        if exc.status in (404, 409):
+            return None
+        raise
+    data = json.loads(response.data or b"{}")
+    return data if isinstance(data, dict) else {}
+
+
+def lease_read(api: ApiClient, namespace: str, name: str, *, doing: str) -> dict[str, Any] | None:
+    """Lease ``name`` in ``namespace`` as the API gives it, or None when there is none."""
+    from kubernetes.client import CoordinationV1Api
+
+    with api_errors(doing):
+        return _lease_call(CoordinationV1Api(api).read_namespaced_lease, name, namespace)
+
+
+def lease_create(api: ApiClient, namespace: str, body: dict[str, Any], *, doing: str) -> dict[str, Any] | None:
+    """The Lease created from ``body``, or None when one of that name exists already (409 AlreadyExists)."""
+    from kubernetes.client import CoordinationV1Api
+
+    with api_errors(doing):
+        return _lease_call(CoordinationV1Api(api).create_namespaced_lease, namespace, body)
+
+
+def lease_replace(api: ApiClient, namespace: str, body: dict[str, Any], *, doing: str) -> dict[str, Any] | None:
+    """The Lease replaced by ``body`` (whose ``metadata.resourceVersion`` must still be the stored one), or None
+    when it is not (409 Conflict: someone changed it since it was read) or the Lease is gone (404)."""
+    from kubernetes.client import CoordinationV1Api
+
+    with api_errors(doing):
+        return _lease_call(CoordinationV1Api(api).replace_namespaced_lease, body["metadata"]["name"], namespace, body)
+
+
+def lease_delete(api: ApiClient, namespace: str, name: str, resource_version: str, *, doing: str) -> bool:
+    """Delete Lease ``name`` if it is still at ``resource_version`` (a precondition the API checks); False when it
+    is gone or was changed since (409 Conflict: then it is someone else's and stays)."""
+    from kubernetes.client import CoordinationV1Api, V1DeleteOptions, V1Preconditions
+
+    options = V1DeleteOptions(preconditions=V1Preconditions(resource_version=resource_version))
+    with api_errors(doing):
+        return _lease_call(CoordinationV1Api(api).delete_namespaced_lease, name, namespace, body=options) is not None

@@ -11,8 +11,9 @@ Contract:
   inherited) and returns its exit code (128 + N when signal N ended it, as shells report it). Ctrl-C reaches the
   command too (the terminal sends it to both), so the runner keeps waiting and the command decides whether to end;
   any other interruption (SIGTERM turned into an exception, ``cancel()``) stops it.
-- Redaction: a ``Redactor`` holds the secret values known to this run (the leaves of every decrypted values file,
-  added as they are decrypted, plus their base64 forms); everything the runner logs or raises passes through it.
+- Redaction: a ``Redactor`` (``deployer.redact``, re-exported here) holds the secret values known to this run (the
+  leaves of every decrypted values file, added as they are decrypted) and matches each in every encoding helm and
+  Kubernetes print (quoted, escaped, base64); everything the runner logs or raises passes through it.
   The ``Completed`` it returns is NOT redacted (callers parse helm's output); callers redact what they show.
 - ``log`` (optional) receives one redacted line per command as it ends: ``$ argv (0.31 s, exit 0)``.
 - ``records``: (redacted argv, seconds, exit code) of every command run, for reports and benchmarks.
@@ -31,23 +32,21 @@ Thread-safe: deploys run several releases at once from one runner.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import os
 import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from deployer.errors import CommandError, DeployerError
+from deployer.redact import REDACTED as REDACTED, Redactor as Redactor
 
-REDACTED = "***"
 POLL = 0.25  # seconds between checks for cancel() while a run() child is running
-MIN_SECRET_LENGTH = 4  # shorter values ("true", ports) would redact ordinary words; they are not secrets anyway
 
 
 class Cancelled(DeployerError):
@@ -70,63 +69,6 @@ class CommandRecord:
     argv: tuple[str, ...]  # redacted
     seconds: float
     returncode: int
-
-
-class Redactor:
-    """Replaces known secret values with ``***`` in any text."""
-
-    def __init__(self, values: Iterable[str] = ()) -> None:
-        self._lock = threading.Lock()
-        self._values: set[str] = set()
-        self._ordered: list[str] = []
-        self.add(*values)
-
-    def add(self, *values: Any) -> None:
-        new = set()
-        for value in values:
-            if isinstance(value, bool) or value is None:
-                continue
-            text = str(value)
-            if len(text) < MIN_SECRET_LENGTH:
-                continue
-            new.add(text)
-            for line in text.splitlines():  # multi-line secrets (keys) leak line by line in error messages
-                if len(line.strip()) >= MIN_SECRET_LENGTH * 2:
-                    new.add(line.strip())
-            new.add(base64.b64encode(text.encode()).decode())
-        with self._lock:
-            if new - self._values:
-                self._values |= new
-                self._ordered = sorted(self._values, key=len, reverse=True)
-
-    def add_tree(self, data: Any) -> None:
-        """Add every scalar leaf of parsed YAML/JSON (a decrypted values file), skipping sops metadata."""
-        leaves: list[Any] = []
-
-        def walk(node: Any) -> None:
-            if isinstance(node, dict):
-                for key, value in node.items():
-                    if key != "sops":
-                        walk(value)
-            elif isinstance(node, list):
-                for value in node:
-                    walk(value)
-            elif isinstance(node, (str, int, float)):
-                leaves.append(node)
-
-        walk(data)
-        self.add(*leaves)
-
-    def __call__(self, text: str) -> str:
-        with self._lock:
-            ordered = list(self._ordered)
-        for value in ordered:
-            if value in text:
-                text = text.replace(value, REDACTED)
-        return text
-
-    def argv(self, argv: Sequence[str]) -> list[str]:
-        return [self(str(a)) for a in argv]
 
 
 @dataclass

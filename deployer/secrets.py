@@ -27,6 +27,7 @@ from deployer.private import private_dir, private_file
 from deployer.run import Runner
 from deployer.shellwords import DECRYPT_FLAG
 from deployer.tools import find_tool
+from deployer.userfiles import MAX_CONFIG_FILE, Refused, check_capped
 
 
 def sops_argv(sops: str, path: Path) -> list[str]:
@@ -38,6 +39,12 @@ def plaintext(
     path: Path, *, display: str, env: Mapping[str, str], root: Path | None = None, runner: Runner | None = None
 ) -> bytes:
     """The decrypted content of ``path``, in memory (``display``: the name used in errors)."""
+    try:  # sops would read a file of any size (or wait on a FIFO): check it first
+        check_capped(path, MAX_CONFIG_FILE, "one encrypted file")
+    except Refused as exc:
+        raise SecretsError(display, str(exc)) from None
+    except OSError:
+        pass  # sops says what is wrong with it
     runner = runner or Runner()
     sops = find_tool("sops", root, env)
     try:

@@ -8,14 +8,25 @@ message needs one, and writing it back for display.
   and inside ``.tgz`` archives alike), kubeconfigs and YAML credentials files (JSON ones are read with ``json``).
 - ``load_all(text)``: the documents of a multi-document stream (helm's rendered manifests), same loader.
 - ``dumps(data)``: block-style YAML, keys in the order given (for showing manifests in a diff).
-- ``line_of(path, keys)`` re-parses with the round-trip loader, which keeps positions, and returns the
-  1-based line of the key (or list item) at ``keys``. It is only called on the error path.
+- ``line_of(path, keys)`` re-reads the file into libyaml's node tree, which keeps positions, and returns the
+  1-based line of the key (or list item) at ``keys``. It is only called on the error path, and is linear: a file
+  just under the size limit gets its line in a second or two (benchmarks/README.md).
+
+Size limit: ``load`` reads at most ``deployer.userfiles.MAX_CONFIG_FILE`` (8 MiB) unless told less (chart files:
+helm's 5 MiB), refusing a bigger file (or a folder, FIFO, device) from its ``fstat`` before reading it.
 
 Depth limit: ``load``/``loads`` refuse a document nested deeper than ``MAX_DEPTH`` (100) levels of mappings and
 lists (aliases followed; a node that contains itself through an alias is refused too) with ``nested deeper than
 100 levels`` and the line where it happens. No real values file comes near it (the charts' own values.yaml files
 stay under 15), and it bounds every recursive walk downstream (values coalescing, schema validation, helm's
 values), so that no input can make one overflow the stack. libyaml itself refuses text nested deeper than 1,000.
+``load_all`` applies it to each document.
+
+Alias limit ("billion laughs"): PyYAML builds a node an alias names once and shares it, which is cheap, but every
+walk downstream (coalescing, redaction, schema validation, the JSON given to helm) meets it at each use. A document
+whose aliases add more than ``MAX_ALIAS_NODES`` (100,000) mappings, lists and items when expanded is refused with
+the line of the alias that passes the bound. Helm's YAML library refuses excessive aliasing too (go-yaml's
+``allowedAliasRatio``: at most about 400,000 alias-driven nodes); no real values file comes near either bound.
 
 Errors are ``YamlError`` carrying a line and a message that never quotes a value (the file may be a
 decrypted secret); that includes text that is not UTF-8, so no caller needs to catch ``UnicodeDecodeError``.
@@ -23,11 +34,15 @@ decrypted secret); that includes text that is not UTF-8, so no caller needs to c
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
+
+from deployer.userfiles import MAX_CONFIG_FILE, SPLIT, Refused, read_capped
 
 
 class YamlError(Exception):
@@ -72,15 +87,22 @@ def _fast_loader_class() -> Any:
     return Loader
 
 
-def _rt_loader() -> Any:
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="rt")
-    yaml.version = (1, 1)
-    return yaml
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Python's cycle collector paused while a document is built: parsing allocates hundreds of thousands of
+    objects and no cycles (an alias cannot make one that ``loads`` keeps), and the collector, run again and again as
+    they pile up, made parsing an 8 MiB file three times slower."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 MAX_DEPTH = 100  # levels of mappings and lists a loaded document may have (see the module's docstring)
+MAX_ALIAS_NODES = 100_000  # nodes a document's aliases may add when expanded (see the module's docstring)
 
 
 def loads(text: str | bytes) -> Any:
@@ -91,19 +113,49 @@ def loads(text: str | bytes) -> Any:
     if isinstance(text, bytes):
         text = _utf8(text)
     try:
-        data = yaml.load(text, Loader=_fast_loader_class())
+        with _no_gc():
+            data = yaml.load(text, Loader=_fast_loader_class())
     except yaml.YAMLError as exc:
         if "maximum nesting depth" in str(getattr(exc, "problem", "")):  # libyaml's own limit (1,000)
             raise _too_deep(text) from None
         raise _describe(exc) from None
     except RecursionError:  # the pure-Python loader (no libyaml) on deep text
         raise _too_deep(text) from None
-    if _deeper_than(data, MAX_DEPTH):
-        raise _too_deep(text)
+    _check_shape(data, text)
     return data
 
 
-def _deeper_than(data: Any, limit: int) -> bool:
+def _check_shape(data: Any, text: str) -> None:
+    """Refuse a loaded document deeper than ``MAX_DEPTH`` or whose aliases expand beyond ``MAX_ALIAS_NODES``."""
+    if deeper_than(data, MAX_DEPTH):
+        raise _too_deep(text)
+    if "*" in text and _alias_copies(data) > MAX_ALIAS_NODES:  # no "*": no alias, nothing to count
+        raise _too_aliased(text)
+
+
+def _alias_copies(data: Any) -> int:
+    """How many more mappings, lists and items ``data`` has when every node shared through an alias is counted at
+    each of its uses (what a walk of it, or its JSON, would meet) than it holds in memory. Linear: each shared node
+    is sized once. ``data`` must not contain itself (``_deeper_than`` refused that)."""
+    sizes: dict[int, int] = {}
+    own = 0  # nodes held in memory
+    stack: list[tuple[Any, bool]] = [(data, False)] if isinstance(data, (dict, list)) else []
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        values = node.values() if isinstance(node, dict) else node
+        nested = [child for child in values if isinstance(child, (dict, list))]
+        if children_done:
+            sizes[id(node)] = 1 + len(node) - len(nested) + sum(sizes[id(child)] for child in nested)
+            own += 1 + len(node) - len(nested)
+        else:
+            stack.append((node, True))
+            stack.extend((child, False) for child in nested if id(child) not in sizes)
+    return sizes.get(id(data), 0) - own
+
+
+def deeper_than(data: Any, limit: int) -> bool:
     """Whether ``data`` has more than ``limit`` levels of dicts and lists. Iterative; a node shared through aliases
     is walked again only when reached deeper than before, so this is linear in the nodes (times ``limit`` at
     worst), and a node containing itself ends as too deep."""
@@ -155,10 +207,54 @@ def _too_deep(text: str) -> YamlError:
     return YamlError(None, f"{limit} (through its aliases): flatten it (no real file needs that many)")
 
 
-def load(path: Path) -> Any:
-    """Parse a YAML file (see ``loads``); a file that is not UTF-8 is a ``YamlError`` too. ``OSError`` (a missing
-    or unreadable file) is the caller's to handle."""
-    return loads(path.read_bytes())
+def _too_aliased(text: str) -> YamlError:
+    """The error for a document whose aliases expand too much, with the line of the alias that passes the bound
+    (found by reading the text's events again, counting what each anchored node holds: only on this error path)."""
+    import yaml
+
+    sizes: dict[str, int] = {}  # anchor -> nodes of its node, aliases expanded
+    opened: list[list[Any]] = []  # [anchor, nodes so far] of each mapping and list open at this point
+    added = 0
+    for event in yaml.parse(text, Loader=_fast_loader_class()):
+        size = 0
+        if isinstance(event, yaml.DocumentStartEvent):
+            added = 0  # the bound is per document
+        elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            opened.append([event.anchor, 1])
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            anchor, size = opened.pop()
+            if anchor is not None:
+                sizes[anchor] = size
+        elif isinstance(event, yaml.ScalarEvent):
+            size = 1
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.AliasEvent):
+            size = sizes.get(event.anchor or "", 1)
+            added += size
+            if added > MAX_ALIAS_NODES:
+                return YamlError(_line(event.start_mark), _ALIASED)
+        if opened:
+            opened[-1][1] += size
+    return YamlError(None, _ALIASED)
+
+
+_ALIASED = (
+    f"its aliases (*name) expand to more than {MAX_ALIAS_NODES:,} nodes (an alias bomb?): write the values out, "
+    "or use fewer aliases of big nodes"
+)
+
+
+def load(path: Path, *, most: int = MAX_CONFIG_FILE, what: str = "one YAML file", hint: str = SPLIT) -> Any:
+    """Parse a YAML file (see ``loads``) of at most ``most`` bytes (``what`` and ``hint`` word the refusal of a
+    bigger one: ``deployer.userfiles.read_capped``); a bigger file, one that is not a regular file
+    (a folder, FIFO, device) or not UTF-8 is a ``YamlError`` too, refused before it is read. ``OSError`` (a
+    missing or unreadable file) is the caller's to handle."""
+    try:
+        data = read_capped(path, most, what, hint)
+    except Refused as exc:
+        raise YamlError(None, str(exc)) from None
+    return loads(data)
 
 
 def _utf8(data: bytes) -> str:
@@ -172,13 +268,22 @@ def _utf8(data: bytes) -> str:
 
 
 def load_all(text: str) -> list[Any]:
-    """Parse every document of a multi-document YAML stream (``---`` separated); empty documents are None."""
+    """Parse every document of a multi-document YAML stream (``---`` separated); empty documents are None. The same
+    ``YamlError``s as ``loads``, including the depth and alias limits (for each document)."""
     import yaml
 
     try:
-        return list(yaml.load_all(text, Loader=_fast_loader_class()))
+        with _no_gc():
+            documents = list(yaml.load_all(text, Loader=_fast_loader_class()))
     except yaml.YAMLError as exc:
+        if "maximum nesting depth" in str(getattr(exc, "problem", "")):  # libyaml's own limit (1,000)
+            raise _too_deep(text) from None
         raise _describe(exc) from None
+    except RecursionError:  # the pure-Python loader (no libyaml) on deep text
+        raise _too_deep(text) from None
+    for document in documents:
+        _check_shape(document, text)
+    return documents
 
 
 def dumps(data: Any) -> str:
@@ -206,32 +311,55 @@ def _describe(exc: Exception) -> YamlError:
 
 
 @lru_cache(maxsize=32)
-def _positions(path: Path, mtime_ns: int, size: int) -> Any:
-    """The round-trip parse of a file (which keeps positions), cached while the file is unchanged."""
-    return _rt_loader().load(path.read_text(encoding="utf-8"))
+def _positions(path: Path, mtime_ns: int, size: int) -> tuple[Any, Any]:
+    """The node tree of a file (which keeps positions) and a loader to build keys with, cached while the file is
+    unchanged. libyaml's composer: linear and fast, so that a message about a file near the size limit still comes
+    in a second or two (ruamel's round-trip parse took minutes on tens of MB)."""
+    loader = _fast_loader_class()(read_capped(path, MAX_CONFIG_FILE, "one YAML file"))
+    try:
+        with _no_gc():
+            return loader.get_single_node(), loader
+    finally:
+        loader.dispose()
+
+
+def _key(loader: Any, node: Any) -> Any:
+    """The value of a mapping key node as ``loads`` builds it (``yes`` is True, ``010`` is 8), or a marker that
+    equals no key when it cannot be built."""
+    try:
+        return loader.construct_object(node, deep=True) if node.tag != "tag:yaml.org,2002:merge" else object()
+    except Exception:
+        return object()
 
 
 def line_of(path: Path, keys: Iterable[Any]) -> int | None:
     """1-based line of the node at ``keys`` (mapping keys / list indexes), or of its deepest ancestor found."""
+    import yaml
+
     try:
         stat = path.stat()
-        node = _positions(path, stat.st_mtime_ns, stat.st_size)
+        node, loader = _positions(path, stat.st_mtime_ns, stat.st_size)
     except Exception:
         return None
     line = None
     for key in keys:
-        lc = getattr(node, "lc", None)
-        try:
-            if isinstance(node, dict) and key in node:
-                line = lc.key(key)[0] + 1 if lc is not None else line
-                node = node[key]
-            elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
-                line = lc.item(key)[0] + 1 if lc is not None else line
-                node = node[key]
-            else:
+        if isinstance(node, yaml.MappingNode):
+            found = None
+            for key_node, value_node in reversed(node.value):  # yaml keeps the last of equal keys
+                try:
+                    if type(key) is type(built := _key(loader, key_node)) and built == key:
+                        found = (key_node, value_node)
+                        break
+                except TypeError:  # unhashable or incomparable
+                    continue
+            if found is None:
                 break
-        except (KeyError, TypeError, AttributeError):
+            line, node = found[0].start_mark.line + 1, found[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
             break
-    if line is None and getattr(node, "lc", None) is not None and isinstance(node, (dict, list)):
-        line = node.lc.line + 1  # type: ignore[union-attr]
+    if line is None and isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        line = node.start_mark.line + 1
     return line

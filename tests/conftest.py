@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from deployer.cli import run
-from helpers import DEMO_KEY, PROJECT, demo_recipient, sops_encrypt
+from helpers import DEMO_KEY, KEPT_VARIABLES, PROJECT, demo_recipient, sops_encrypt
 
 
 @pytest.fixture(scope="session")
@@ -23,11 +23,6 @@ def demo_key_env() -> dict[str, str]:
     env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/"), "SOPS_AGE_KEY_FILE": str(DEMO_KEY)}
     env.update({k: os.environ[k] for k in KEPT_VARIABLES if os.environ.get(k)})
     return env
-
-
-# Set by the test runner (scripts/test) for the whole run: where the pinned dependency charts are. Kept when a
-# test gives the CLI its own environment, since fresh clones have no helm-charts/*/charts/.
-KEPT_VARIABLES = ("DEPLOYER_CHART_MIRROR",)
 
 
 @dataclass

@@ -18,6 +18,11 @@ PROJECT = Path(__file__).resolve().parents[1]
 DEMO_KEY = PROJECT / "config" / "DEMO-ONLY.age-key.txt"
 
 
+# Set by the test runner (scripts/test) for the whole run: where the pinned dependency charts are. Kept when a
+# test gives the CLI its own environment, since fresh clones have no helm-charts/*/charts/.
+KEPT_VARIABLES = ("DEPLOYER_CHART_MIRROR",)
+
+
 # Resets SIGINT to its default, then becomes the given command (same pid).
 _SIGINT_DEFAULT = (
     "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])"

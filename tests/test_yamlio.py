@@ -72,12 +72,38 @@ def test_a_node_containing_itself_is_refused(text, line):
     assert caught.value.line == line and "cannot contain themselves" in caught.value.message
 
 
-def test_shared_nodes_are_walked_once_per_depth():
-    """Ten aliases of ten aliases of ... (a billion laughs) is checked in linear time."""
-    text = "a0: &a0 [1, 2]\n" + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 30))
+def billion_laughs(levels: int) -> str:
+    """Ten aliases of ten aliases of ...: ``levels`` lines, each ten times as big as the one before when expanded."""
+    return "a0: &a0 [1, 2]\n" + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, levels))
+
+
+def test_an_alias_bomb_is_refused_fast_with_its_line():
+    """A billion laughs is refused in linear time, at the line of the alias whose expansion passes the bound."""
     start = time.monotonic()
-    yamlio.loads(text)
+    with pytest.raises(yamlio.YamlError) as caught:
+        yamlio.loads(billion_laughs(30))
     assert time.monotonic() - start < 1
+    assert caught.value.line == 6 and "expand to more than 100,000 nodes" in caught.value.message
+
+
+def test_aliases_within_the_bound_are_read():
+    """Four levels (33,000 nodes once expanded) are fine, and so are many small aliases."""
+    assert len(yamlio.loads(billion_laughs(5))["a4"]) == 10
+    many = "base: &b {x: 1}\n" + "".join(f"k{i}: *b\n" for i in range(20_000))
+    assert yamlio.loads(many)["k19999"] == {"x": 1}
+
+
+def test_load_all_has_the_same_limits():
+    """helm's rendered manifests are read with ``load_all``: too deep, or an alias bomb, in any document."""
+    deep = "kind: A\n---\nkind: B\nx: " + "[" * 1_000 + "]" * 1_000 + "\n"
+    with pytest.raises(yamlio.YamlError) as caught:
+        yamlio.load_all(deep)
+    assert caught.value.line == 4 and DEEP in caught.value.message
+    with pytest.raises(yamlio.YamlError) as caught:
+        yamlio.load_all(f"kind: A\n---\n{billion_laughs(30)}")
+    assert caught.value.line == 8 and "expand to more than" in caught.value.message
+    with pytest.raises(yamlio.YamlError, match=DEEP):
+        yamlio.load_all("kind: A\n---\n" + "a:" + block_maps(150))
 
 
 # --- through the CLI ---------------------------------------------------------------------------------------------
@@ -118,3 +144,12 @@ def test_a_deep_cluster_yaml_is_one_problem(mini_repo, cli, demo_key_env, deep):
     assert time.monotonic() - start < 20
     assert result.code == 2 and "Traceback" not in result.output, result.output[-3000:]
     assert re.fullmatch(rf"{C1}/cluster\.yaml:\d+: {DEEP}[^\n]*\n1 problem\(s\) found\.\n", result.err), result.err
+
+
+def test_line_of_finds_keys_as_loads_builds_them(tmp_path):
+    """``line_of`` (libyaml's node tree) matches keys as ``loads`` builds them: ``yes`` is True, ``010`` is 8."""
+    path = tmp_path / "x.yaml"
+    path.write_text('a: 1\nyes: 2\n"yes": 3\n010: 4\nb:\n  - x\n  - {c: 1, "d": [1, 2]}\n')
+    assert [yamlio.line_of(path, keys) for keys in (["a"], [True], ["yes"], [8], ["b", 1, "d", 1])] == [1, 2, 3, 4, 7]
+    assert yamlio.line_of(path, ["b", 1, "nothing"]) == 7  # the deepest ancestor found
+    assert yamlio.line_of(tmp_path / "missing.yaml", ["a"]) is None

@@ -107,7 +107,7 @@ class State:
             data = json.loads(text) if path.suffix == ".json" else yamlio.loads(text)
         except FileNotFoundError:
             raise credentials_gone_error(self.provider, self.cluster) from None
-        except (ValueError, yamlio.YamlError):
+        except (ValueError, RecursionError, yamlio.YamlError):  # RecursionError: JSON nested absurdly deep
             raise self.error("the decrypted key file is not valid YAML/JSON", "no-credentials") from None
         if not isinstance(data, dict):
             raise self.error("the decrypted key file is not a mapping of credentials", "no-credentials")

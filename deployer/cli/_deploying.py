@@ -45,7 +45,8 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
                 type=click.Path(),  # checked by deployer.jsonfile.check_writable, before anything runs
                 metavar="FILE",
                 help="Write the results as JSON: {cluster, results: [{release, kind, status, revision, "
-                "seconds, error}]}.",
+                "live_revision, seconds, error}]} (revision: this run's, null if helm recorded none; "
+                "live_revision: the one deployed afterwards).",
             ),
             click.option(
                 "--timeout",
@@ -60,6 +61,14 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
                 default=True,
                 show_default=True,
                 help="Wait until each release's workloads are ready before it counts as deployed.",
+            ),
+            click.option(
+                "--wait-for-lock",
+                type=click.FloatRange(0, 24 * 3600),
+                default=0,
+                metavar="SECONDS",
+                help="If another deploy of the cluster holds its deploy lock, wait this long for it (default: "
+                "refuse at once, exit 2).",
             ),
             click.option("--verbose", "-v", is_flag=True, help="Print every command run (secrets redacted)."),
         ]
@@ -77,6 +86,7 @@ class Progress:
         self.lock = threading.Lock()
         self.running: dict[str, float] = {}
         self.finished = 0
+        self.redact: Callable[[str], str] = str  # the run's Redactor, once there is one: every line passes it
 
     def __call__(self, event: Event) -> None:
         with self.lock:
@@ -106,7 +116,7 @@ class Progress:
             self.stream.flush()
 
     def _line(self, text: str) -> None:
-        self.stream.write(text + "\n")
+        self.stream.write(self.redact(text) + "\n")
 
 
 def describe(result: ReleaseResult) -> str:
@@ -130,11 +140,12 @@ def run_deploy(
     report_file: str | None,
     timeout: str,
     wait: bool,
+    wait_for_lock: float,
     verbose: bool,
 ) -> None:
     from deployer.deploy.engine import DeployOptions
 
-    options = DeployOptions(jobs=jobs, wait=wait, timeout=timeout)
+    options = DeployOptions(jobs=jobs, wait=wait, timeout=timeout, lock_wait=wait_for_lock)
     if dry_run:
         from deployer.deploy.script import dry_run_script
 
@@ -151,9 +162,19 @@ def run_deploy(
 
     progress = Progress()
     runner = Runner(log=progress.log if verbose else None)
+    progress.redact = runner.redactor
     report = deploy(
-        app.root, cluster, hubs, env=app.env, support=support, options=options, runner=runner, on_event=progress
+        app.root,
+        cluster,
+        hubs,
+        env=app.env,
+        support=support,
+        options=options,
+        runner=runner,
+        on_event=progress,
+        on_message=progress.log,
     )
+    report = report.redacted(runner.redactor)  # whatever produced an error: no secret in what is shown
     if report.dependency_builds:
         click.echo(f"built chart dependencies once: {', '.join(report.dependency_builds)}", err=True)
     click.echo(report.table())

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 @click.command()
 @click.argument("cluster")
 @click.argument("hub")
-@click.argument("outdir", type=click.Path(file_okay=False))
+@click.argument("outdir", type=click.Path())  # deployer.export.outdir checks it
 @click.option("--decrypt", is_flag=True, help="Write secret values files decrypted (after a warning).")
 @click.option("--force", is_flag=True, help="Replace OUTDIR if it exists and is not empty.")
 @click.pass_obj
@@ -23,13 +23,13 @@ def export(app: App, cluster: str, hub: str, outdir: str, decrypt: bool, force: 
 
     from deployer.export.bundle import export_hub
 
-    if decrypt:
+    result = export_hub(app.root, cluster, hub, Path(outdir), env=app.env, decrypt=decrypt, force=force)
+    if decrypt:  # said once it is true: a refused OUTDIR gets its one line only
         click.echo(
-            "WARNING: --decrypt writes this hub's secrets in plaintext into OUTDIR (files 0600). "
+            f"WARNING: {result.outdir} holds this hub's secrets in plaintext (files 0600). "
             "Hand them over privately and delete them once re-encrypted.",
             err=True,
         )
-    result = export_hub(app.root, cluster, hub, Path(outdir), env=app.env, decrypt=decrypt, force=force)
     click.echo(f"exported hub {hub} of cluster {cluster} to {result.outdir}")
     for path in result.files:
         click.echo(f"  {path}" + ("   (secret, decrypted: plaintext, 0600)" if path in result.decrypted else ""))

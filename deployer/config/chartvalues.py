@@ -31,6 +31,7 @@ from deployer.config.helmvalues import (
 )
 from deployer.config.schema import KeyPath, Schema, compiled_text, schema_problems
 from deployer.errors import ConfigError
+from deployer.userfiles import HELM_TOO, MAX_CHART_FILE, Refused, read_capped
 
 CHARTS_DIR = "helm-charts"
 
@@ -56,7 +57,7 @@ def _schema_ref(text: bytes, origin: str) -> SchemaRef:
     """A chart's values.schema.json, checked to be UTF-8 JSON now (helm refuses the chart otherwise) and compiled
     when first used; a ``ChartError`` naming ``origin`` if it is not."""
     try:
-        json.loads(text.decode("utf-8"))
+        too_deep = yamlio.deeper_than(json.loads(text.decode("utf-8")), yamlio.MAX_DEPTH)
     except UnicodeDecodeError as exc:
         line = text.count(b"\n", 0, exc.start) + 1
         raise ChartError(
@@ -66,7 +67,17 @@ def _schema_ref(text: bytes, origin: str) -> SchemaRef:
         raise ChartError(origin, exc.lineno, f"invalid JSON: {exc.msg}") from None
     except RecursionError:
         raise ChartError(origin, None, "invalid JSON: nested too deeply") from None
+    if too_deep:  # compiling and applying it would recurse that deep
+        raise ChartError(origin, None, f"nested deeper than {yamlio.MAX_DEPTH} levels: flatten it (with $defs)")
     return SchemaRef(text, origin)
+
+
+def _chart_file(path: Path, rel: str) -> bytes:
+    """The bytes of a chart's file, within helm's size limit (a ``ChartError`` naming ``rel`` otherwise)."""
+    try:
+        return read_capped(path, MAX_CHART_FILE, "a chart file (helm's own limit)", HELM_TOO)
+    except Refused as exc:
+        raise ChartError(rel, None, str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -130,7 +141,8 @@ class ChartCatalog:
             raise ChartError(problem.path, problem.line, problem.message) from None
         values = self._yaml(folder / "values.yaml", f"{rel}/values.yaml") if (folder / "values.yaml").exists() else {}
         schema_path = folder / "values.schema.json"
-        schema = _schema_ref(schema_path.read_bytes(), f"{rel}/values.schema.json") if schema_path.is_file() else None
+        schema_rel = f"{rel}/values.schema.json"
+        schema = _schema_ref(_chart_file(schema_path, schema_rel), schema_rel) if schema_path.is_file() else None
         locked: dict[str, tuple[str, int]] = {}  # dependency name -> its pinned version and index in Chart.lock
         for i, dep in enumerate(lock.dependencies if lock else ()):
             locked.setdefault(dep.name, (dep.version, i))
@@ -180,7 +192,7 @@ class ChartCatalog:
         try:
             packaged = read_packaged(path)
         except ArchiveError as exc:
-            raise ChartError(str(path), None, str(exc)) from None
+            raise ChartError(self._rel(path), None, str(exc).removeprefix(f"{path.name}: ")) from None
         key = id(packaged)
         if key not in self._archives:
             self._archives[key] = self._packaged(packaged)
@@ -206,7 +218,7 @@ class ChartCatalog:
 
     def _yaml(self, path: Path, rel: str) -> Any:
         try:
-            return yamlio.load(path)
+            return yamlio.load(path, most=MAX_CHART_FILE, what="a chart file (helm's own limit)", hint=HELM_TOO)
         except yamlio.YamlError as exc:
             raise ChartError(rel, exc.line, exc.message) from None
 

@@ -19,6 +19,7 @@ from typing import Any
 from deployer import yamlio
 from deployer.errors import Problem
 from deployer.secret_files import ENCRYPTED_PREFIX, is_encrypted, is_secret_file
+from deployer.userfiles import MAX_CONFIG_FILE, Refused, read_capped
 
 PARSED_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -49,7 +50,10 @@ class FileReader:
     def _parse(self, rel: str) -> FileInfo:
         path = self.root / rel
         if not rel.endswith(PARSED_SUFFIXES):
-            raw = path.read_bytes()
+            try:
+                raw = read_capped(path, MAX_CONFIG_FILE, "one file of the config repository")
+            except Refused as exc:
+                return FileInfo(rel, problem=Problem(rel, None, str(exc)))
             return FileInfo(rel, None, encrypted=is_encrypted(raw))
         try:
             data = yamlio.load(path)

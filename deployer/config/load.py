@@ -23,6 +23,9 @@ from deployer.config.model import (
 from deployer.config.schema import KeyPath, compiled, format_path, schema_problems
 from deployer.errors import ConfigError, Problem, UsageError
 from deployer.repo import CLUSTERS_DIR
+from deployer.userfiles import MAX_CLUSTER_FILE
+
+CLUSTER_HINT = "split the cluster's hubs over more clusters, or remove what is not needed"
 
 SCHEMA_FILE = Path("schemas") / "cluster.schema.json"
 
@@ -72,7 +75,7 @@ def read_cluster(root: Path, name: str) -> ClusterRead:
         )
         return result
     try:
-        raw = yamlio.load(path)
+        raw = yamlio.load(path, most=MAX_CLUSTER_FILE, what="a cluster.yaml", hint=CLUSTER_HINT)
     except yamlio.YamlError as exc:
         result.problems.append(Problem(rel, exc.line, exc.message))
         return result

@@ -30,7 +30,7 @@ class Schema:
     """
 
     def __init__(self, source: JsonObject):
-        self.source = _without_dangling_refs(source)
+        self.source = true_end_keys(_without_dangling_refs(source))
         self._inlined = inline_refs(self.source)  # siblings of a $ref keep their meaning, as both helms apply them
         self._fast = _fast_validator(self._inlined)
         self._full: Any = None  # a jsonschema validator (untyped)
@@ -267,6 +267,52 @@ def true_end(pattern: str) -> str:
     return "".join(out)
 
 
+_SCHEMA_MAPS = ("properties", "patternProperties", "definitions", "$defs", "dependentSchemas", "dependencies")
+_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems", "items")
+_SCHEMAS = (
+    "additionalProperties",
+    "additionalItems",
+    "items",
+    "contains",
+    "not",
+    "if",
+    "then",
+    "else",
+    "propertyNames",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+)
+
+
+def true_end_keys(schema: Any) -> Any:
+    """``schema`` with the regular expressions of its ``patternProperties`` keys made ``true_end`` (the
+    validators match them with Python's ``$`` otherwise: a key "a\\n" would pass ``^a$``, which helm refuses).
+    Walks only where subschemas are (a property named ``patternProperties`` is left alone); ``pattern`` values
+    are kept as written, for messages, and matched by ``_true_end_class`` and fastjsonschema. Iterative."""
+    if not isinstance(schema, dict):
+        return schema
+    root = dict(schema)
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        for key in _SCHEMA_MAPS:
+            if isinstance(node.get(key), dict):
+                rename = key == "patternProperties"
+                node[key] = {
+                    (true_end(k) if rename else k): dict(v) if isinstance(v, dict) else v for k, v in node[key].items()
+                }
+                todo.extend(v for v in node[key].values() if isinstance(v, dict))
+        for key in _SCHEMA_LISTS:
+            if isinstance(node.get(key), list):
+                node[key] = [dict(v) if isinstance(v, dict) else v for v in node[key]]
+                todo.extend(v for v in node[key] if isinstance(v, dict))
+        for key in _SCHEMAS:
+            if isinstance(node.get(key), dict):
+                node[key] = dict(node[key])
+                todo.append(node[key])
+    return root
+
+
 @cache
 def _true_end_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(true_end(pattern))
@@ -344,7 +390,9 @@ def _explain(
     if rule == "additionalProperties" and isinstance(value, dict):
         known = set(error.schema.get("properties", {}))
         patterns = list(error.schema.get("patternProperties", {}))
-        for key in sorted(k for k in value if k not in known and not any(re.search(p, k) for p in patterns)):
+        for key in sorted(
+            k for k in value if k not in known and not any(_true_end_regex(p).search(k) for p in patterns)
+        ):
             allowed = ", ".join(sorted(known)) if known and len(known) <= 12 else ""
             hint = f"; allowed here: {allowed}" if allowed else ""
             yield (*path, key), f"unknown key '{key}'{hint}"

@@ -11,12 +11,16 @@
    prepared are not value-checked: they are reported ``failed`` with the dependency error (their later jobs
    ``skipped``), like any release that cannot deploy;
    then read helm's major version once;
-4. enter ``cluster_access`` once, inside a private (0700) work folder that is removed on every exit path;
+4. enter ``cluster_access`` once, inside a private (0700) work folder that is removed on every exit path, and
+   take the cluster's deploy lock (``deploy.lock``: a Lease in the cluster; another deploy holding it ->
+   ``DeployLocked``, exit 2, before any helm run), released on every exit path;
 5. run the jobs: support, then canaries one at a time, then prod hubs in parallel (up to ``jobs``). If support or
    a canary does not deploy, every later job is ``skipped`` with the reason and never touches the cluster.
 
 Per release: ``helm history`` first; a release left ``pending-*`` by an interrupted run fails with an explanation
-of how to recover (it is not retried blindly). Secret values files are decrypted into the work folder just for
+of how to recover (it is not retried blindly). A result's ``revision`` is the one this run's helm recorded (None
+when helm failed before recording one, e.g. values refused by the chart's schema); ``live_revision`` the one
+deployed afterwards. Secret values files are decrypted into the work folder just for
 that release's helm run (0600, removed right after), and their values are added to the runner's redactor so that
 helm's stderr in the report and anything logged never shows them.
 
@@ -37,7 +41,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deployer import helm_argv
 from deployer.deploy.dependencies import Dependencies, prepare
@@ -47,6 +51,9 @@ from deployer.errors import CommandError, ConfigError, DeployerError, UsageError
 from deployer.run import Cancelled, Completed, Runner
 from deployer.secret_files import is_secret_file
 
+if TYPE_CHECKING:
+    from deployer.auth import ClusterAccess
+
 HistoryEntry = dict[str, Any]  # one revision of a release, as `helm history -o json` lists it
 
 
@@ -55,6 +62,7 @@ class DeployOptions:
     jobs: int = 4
     wait: bool = True
     timeout: str = helm_argv.DEFAULT_TIMEOUT  # a Go duration
+    lock_wait: float = 0.0  # seconds to wait for another deploy's lock of the cluster (see deploy.lock)
 
 
 @dataclass(frozen=True)
@@ -64,11 +72,12 @@ class Event:
 
 
 class StuckRelease(DeployerError):
-    """A release is pending from an interrupted helm run; the message says how to recover."""
+    """A release is pending from an interrupted helm run; the message says how to recover. ``live`` is its
+    revision that is deployed (None: none is)."""
 
-    def __init__(self, message: str, revision: int | None) -> None:
+    def __init__(self, message: str, live: int | None) -> None:
         super().__init__(message)
-        self.revision = revision
+        self.live = live
 
 
 MAX_ERROR_LINES = 40  # of helm's stderr kept in the report (the end, where helm puts its error)
@@ -165,6 +174,7 @@ class Deployment:
     workdir: Path
     options: DeployOptions
     on_event: Callable[[Event], None] | None = None
+    took_over_from: str | None = None  # the dead deploy whose expired lock this one took over (see deploy.lock)
 
     # -- one release -----------------------------------------------------------------------------------------------
     def history(self, job: Job, entries: int = 1) -> list[HistoryEntry]:
@@ -179,18 +189,21 @@ class Deployment:
         except (ValueError, TypeError, AttributeError):
             raise DeployerError(f"cannot read `helm history {job.release}` output as JSON") from None
 
-    def check_not_pending(self, job: Job) -> None:
+    def check_not_pending(self, job: Job) -> list[HistoryEntry]:
+        """The release's recent history, unless it is pending (``StuckRelease``)."""
         history = self.history(job, entries=20)
         if history and str(history[-1].get("status", "")).startswith("pending-"):
-            raise StuckRelease(explain_pending(job, history, self.target), int(history[-1].get("revision", 0)))
+            raise StuckRelease(explain_pending(job, history, self.target, self.took_over_from), live_revision(history))
+        return history
 
     def deploy_release(self, job: Job) -> ReleaseResult:
         start = time.monotonic()
         if self.on_event:
             self.on_event(Event(job))
+        before: list[HistoryEntry] | None = None  # the history before this run's helm upgrade, once read
         try:
             self.deps.ensure(job.chart_path)
-            self.check_not_pending(job)
+            before = self.check_not_pending(job)
             with values_for(
                 job, root=self.root, env=self.secrets_env, workdir=self.workdir, runner=self.helm_cli.runner
             ) as values:
@@ -208,20 +221,41 @@ class Deployment:
                     env=self.env,
                 )
             revision = helm_argv.parse_revision(done.stdout) or self._revision(job)
-            result = ReleaseResult(job.release, job.kind, DEPLOYED, revision, time.monotonic() - start)
+            result = ReleaseResult(
+                job.release, job.kind, DEPLOYED, revision, time.monotonic() - start, live_revision=revision
+            )
         except Cancelled:
             raise
-        except StuckRelease as exc:
-            result = ReleaseResult(job.release, job.kind, FAILED, exc.revision, time.monotonic() - start, str(exc))
+        except StuckRelease as exc:  # this run attempted nothing
+            result = ReleaseResult(
+                job.release, job.kind, FAILED, None, time.monotonic() - start, str(exc), live_revision=exc.live
+            )
         except CommandError as exc:
             error = "\n".join(exc.stderr.strip().splitlines()[-MAX_ERROR_LINES:]) or str(exc)
-            if helm_argv.IN_PROGRESS in exc.stderr:
-                history = self._safe_history(job)
-                if history and str(history[-1].get("status", "")).startswith("pending-"):
-                    error = explain_pending(job, history, self.target)
-            result = ReleaseResult(job.release, job.kind, FAILED, self._revision(job), time.monotonic() - start, error)
+            history = [] if self.helm_cli.runner.cancelled else self._safe_history(job)
+            pending = bool(history) and str(history[-1].get("status", "")).startswith("pending-")
+            if helm_argv.IN_PROGRESS in exc.stderr and pending:
+                error = explain_pending(job, history, self.target, self.took_over_from)
+            attempted = None if before is None else attempted_revision(before, history)
+            result = ReleaseResult(
+                job.release,
+                job.kind,
+                FAILED,
+                attempted,
+                time.monotonic() - start,
+                error,
+                live_revision=live_revision(history),
+            )
         except DeployerError as exc:
-            result = ReleaseResult(job.release, job.kind, FAILED, None, time.monotonic() - start, exc.render())
+            result = ReleaseResult(
+                job.release,
+                job.kind,
+                FAILED,
+                None,
+                time.monotonic() - start,
+                exc.render(),
+                live_revision=live_revision(before or []),
+            )
         if self.on_event:
             self.on_event(Event(job, result))
         return result
@@ -294,8 +328,25 @@ def _wait_all(
             yield future, futures[future]
 
 
-def explain_pending(job: Job, history: list[HistoryEntry], target: helm_argv.KubeTarget) -> str:
-    """Why a pending release is not deployed, and the commands that recover it."""
+def live_revision(history: list[HistoryEntry]) -> int | None:
+    """The revision of a release that is deployed (helm keeps it ``deployed`` when an upgrade fails), if any."""
+    deployed = [int(e["revision"]) for e in history if e.get("status") == "deployed" and "revision" in e]
+    return deployed[-1] if deployed else None
+
+
+def attempted_revision(before: list[HistoryEntry], after: list[HistoryEntry]) -> int | None:
+    """The revision this run's helm run recorded: the newest after it, if newer than every one before it; None
+    when helm failed before recording one (values refused by a schema, a template error)."""
+    newest = max((int(e.get("revision", 0)) for e in after), default=0)
+    return newest if newest > max((int(e.get("revision", 0)) for e in before), default=0) else None
+
+
+def explain_pending(
+    job: Job, history: list[HistoryEntry], target: helm_argv.KubeTarget, took_over_from: str | None = None
+) -> str:
+    """Why a pending release is not deployed, and the commands that recover it. The caller holds the cluster's
+    deploy lock, so no other deploy of it is running: the helm run that left it pending was interrupted
+    (``took_over_from``: the deploy whose expired lock this one took over, likely the one killed)."""
     last = history[-1]
     status, revision = last.get("status"), int(last.get("revision", 0))
     good = [int(e["revision"]) for e in history[:-1] if e.get("status") in ("deployed", "superseded")]
@@ -312,12 +363,17 @@ def explain_pending(job: Job, history: list[HistoryEntry], target: helm_argv.Kub
             job.release, namespace=job.namespace, target=context, max_entries=None, output_json=False
         ),
     ]
+    who = (
+        f"the deploy by {took_over_from}, whose deploy lock expired and was taken over by this one"
+        if took_over_from
+        else "a killed deploy or CI job"
+    )
     return (
         f"release '{job.release}' (namespace {job.namespace}) is stuck in status {status} at revision {revision}: "
-        f"a helm run was interrupted before it finished (a killed deploy or CI job), and helm refuses to change "
-        f"a release while an operation is pending. The deployer does not retry it blindly. If no other deploy of "
-        f"this release is running, recover with:\n  {' '.join(fix)}   {then}\nthen deploy again. "
-        f"Inspect first with: {' '.join(history_cmd)}"
+        f"a helm run was interrupted before it finished ({who}), and helm refuses to change a release while an "
+        f"operation is pending. No other deployer deploy of this cluster is running (this one holds its deploy "
+        f"lock), and the deployer does not retry it blindly. Unless someone runs helm on this release by hand, "
+        f"recover with:\n  {' '.join(fix)}   {then}\nthen deploy again. Inspect first with: {' '.join(history_cmd)}"
     )
 
 
@@ -331,8 +387,13 @@ def deploy(
     options: DeployOptions = DeployOptions(),
     runner: Runner | None = None,
     on_event: Callable[[Event], None] | None = None,
+    on_message: Callable[[str], None] | None = None,
 ) -> Report:
-    """Deploy ``hubs`` of ``cluster_name`` (None: support and every hub; see ``order_releases``) and report."""
+    """Deploy ``hubs`` of ``cluster_name`` (None: support and every hub; see ``order_releases``) and report.
+    The cluster's deploy lock (``deploy.lock``) is held from before the first helm run to after the last;
+    ``on_message`` gets the lock's notes (an expired lock taken over, a failed release of it)."""
+    from deployer.deploy.lock import deploy_lock
+
     started = time.monotonic()
     order = load_release_order(root, cluster_name, hubs, support=support)
     runner = runner or Runner()
@@ -342,18 +403,30 @@ def deploy(
     if not order.jobs:
         return report
     helm_cli = HelmCli(root, runner, env)
-    with access_session(root, order, env, runner) as (workdir, target, helm_env):
+    with (
+        cluster_session(root, order, env, runner) as (workdir, access),
+        deploy_lock(
+            access,
+            order.cluster.name,
+            env=env,
+            workdir=workdir,
+            runner=runner,
+            wait=options.lock_wait,
+            notify=on_message or (lambda line: None),
+        ) as lock,
+    ):
         deployment = Deployment(
             root=root,
             order=order,
-            env=helm_env,
+            env=access.child_env(env),
             secrets_env=env,
             helm_cli=helm_cli,
             deps=deps,
-            target=target,
+            target=kube_target(access),
             workdir=workdir,
             options=options,
             on_event=on_event,
+            took_over_from=lock.took_over.identity if lock.took_over else None,
         )
         report.results = deployment.run()
     report.seconds = time.monotonic() - started
@@ -362,11 +435,10 @@ def deploy(
 
 
 @contextlib.contextmanager
-def access_session(
+def cluster_session(
     root: Path, order: ReleaseOrder, env: Mapping[str, str], runner: Runner
-) -> Iterator[tuple[Path, helm_argv.KubeTarget, dict[str, str]]]:
-    """A private work folder and the cluster's access (its subprocesses run by ``runner``), entered once:
-    (workdir, helm's target flags, helm's env)."""
+) -> Iterator[tuple[Path, ClusterAccess]]:
+    """A private work folder and the cluster's access (its subprocesses run by ``runner``), entered once."""
     from deployer.auth import cluster_access
     from deployer.private import private_dir
 
@@ -374,7 +446,20 @@ def access_session(
         private_dir() as workdir,
         cluster_access(order.cluster, root=root, env=env, workdir=workdir, runner=runner) as access,
     ):
-        target = helm_argv.KubeTarget(
-            kubeconfig=str(access.kubeconfig) if access.kubeconfig else None, context=access.context
-        )
-        yield workdir, target, access.child_env(env)
+        yield workdir, access
+
+
+def kube_target(access: ClusterAccess) -> helm_argv.KubeTarget:
+    """helm's flags for the cluster of ``access``."""
+    return helm_argv.KubeTarget(
+        kubeconfig=str(access.kubeconfig) if access.kubeconfig else None, context=access.context
+    )
+
+
+@contextlib.contextmanager
+def access_session(
+    root: Path, order: ReleaseOrder, env: Mapping[str, str], runner: Runner
+) -> Iterator[tuple[Path, helm_argv.KubeTarget, dict[str, str]]]:
+    """``cluster_session`` as helm needs it: (workdir, helm's target flags, helm's env)."""
+    with cluster_session(root, order, env, runner) as (workdir, access):
+        yield workdir, kube_target(access), access.child_env(env)

@@ -3,17 +3,22 @@
 ``Report.to_dict()`` is the ``--report`` JSON the workflow's gate reads, exactly::
 
     {"cluster": "c1", "results": [{"release": "support", "kind": "support", "status": "deployed",
-                                   "revision": 3, "seconds": 4.21, "error": null}, ...]}
+                                   "revision": 3, "live_revision": 3, "seconds": 4.21, "error": null}, ...]}
 
 ``status`` is ``deployed``, ``failed`` or ``skipped``; ``error`` (null when deployed) holds helm's stderr (secret
-values already redacted) or the reason a release was skipped. ``table()`` is the plain-text summary, ``markdown()``
-the same for ``GITHUB_STEP_SUMMARY``. ``ok`` is true when every release deployed.
+values already redacted) or the reason a release was skipped. ``revision`` is the revision this deploy's helm run
+recorded: null when it recorded none (skipped, or helm failed before it wrote one: values refused by the chart's
+schema, a template error, a release stuck pending). ``live_revision`` is the release's revision that is deployed
+in the cluster afterwards (helm keeps the previous one deployed when an upgrade fails; null: none is, or unknown).
+``table()`` is the plain-text summary (columns REVISION and LIVE), ``markdown()`` the same for
+``GITHUB_STEP_SUMMARY``. ``ok`` is true when every release deployed.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +41,7 @@ class ReleaseResult:
     revision: int | None = None
     seconds: float = 0.0
     error: str | None = None
+    live_revision: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +49,7 @@ class ReleaseResult:
             "kind": self.kind,
             "status": self.status,
             "revision": self.revision,
+            "live_revision": self.live_revision,
             "seconds": round(self.seconds, 2),
             "error": self.error,
         }
@@ -59,6 +66,12 @@ class Report:
     def ok(self) -> bool:
         return all(r.status == DEPLOYED for r in self.results)
 
+    def redacted(self, redact: Callable[[str], str]) -> Report:
+        """This report with every ``error`` passed through ``redact`` (the run's ``Redactor``): whatever produced an
+        error, the table, the ``--report`` JSON and the job summary never show a secret value."""
+        results = [r if r.error is None else replace(r, error=redact(r.error)) for r in self.results]
+        return replace(self, results=results)
+
     def to_dict(self) -> dict[str, Any]:
         return {"cluster": self.cluster, "results": [r.to_dict() for r in self.results]}
 
@@ -72,12 +85,12 @@ class Report:
 
     def _rows(self) -> list[list[str]]:
         return [
-            [r.release, r.kind, r.status, "" if r.revision is None else str(r.revision), f"{r.seconds:.1f}"]
+            [r.release, r.kind, r.status, _number(r.revision), _number(r.live_revision), f"{r.seconds:.1f}"]
             for r in self.results
         ]
 
     def table(self) -> str:
-        head = ["RELEASE", "KIND", "STATUS", "REVISION", "SECONDS"]
+        head = ["RELEASE", "KIND", "STATUS", "REVISION", "LIVE", "SECONDS"]
         rows = [head, *self._rows()]
         widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
@@ -99,8 +112,8 @@ class Report:
         lines = [
             f"### deploy {self.cluster}",
             "",
-            "| release | kind | status | revision | seconds |",
-            "| --- | --- | --- | --- | --- |",
+            "| release | kind | status | revision | live | seconds |",
+            "| --- | --- | --- | --- | --- | --- |",
         ]
         lines += ["| " + " | ".join(row) + " |" for row in self._rows()]
         failed = [(r, r.error) for r in self.results if r.error]
@@ -110,3 +123,7 @@ class Report:
                 first = error.strip().splitlines()[0] if error.strip() else ""
                 lines.append(f"- `{r.release}` {r.status}: {first}")
         return "\n".join(lines) + "\n"
+
+
+def _number(value: int | None) -> str:
+    return "" if value is None else str(value)

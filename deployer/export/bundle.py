@@ -6,9 +6,11 @@ chart, ``deployer.deploy.dependencies``), copy the chart and the charts it uses 
 ``charts/`` packaged dependencies, copy the values files in helm's order (encrypted ones as they are, or
 decrypted with ``decrypt=True``) to ``values/`` under their path in the cluster folder (``bundle_paths``), write
 ``deploy.sh``, a ``.sops.yaml`` stub and a README. The folder is
-assembled next to OUTDIR and renamed into place, so a failure leaves nothing half-written. An existing
-non-empty OUTDIR is refused unless ``force``. Which values files are secret is ``deployer.secret_files`` (validation,
-which runs first, ensures those are exactly the encrypted ones); private files come from ``deployer.private``
+assembled next to OUTDIR and renamed into place, so a failure leaves nothing half-written. Whether OUTDIR may be
+written at all (not a repository or part of one, not plaintext where git would pick it up, a writable folder; an
+existing non-empty one only with ``force``) is decided first, by ``deployer.export.outdir``.
+Which values files are secret is ``deployer.secret_files`` (validation, which runs first, ensures those are exactly
+the encrypted ones); private files come from ``deployer.private``
 (decrypted files 0600 from the first byte, written straight from sops's output into the staging folder, so no
 plaintext exists anywhere else; the folder and ``deploy.sh`` 0755).
 """
@@ -27,6 +29,7 @@ from deployer import yamlio
 from deployer.charts import build_order
 from deployer.errors import ConfigError, UsageError
 from deployer.export.notes import infra_specific, readme
+from deployer.export.outdir import check_outdir, writing
 from deployer.export.script import deploy_script
 from deployer.private import make_shared, private_dir, write_private
 from deployer.secret_files import is_secret_file, plain_name
@@ -110,15 +113,9 @@ def export_hub(
 
     cluster = load_cluster(root, cluster_name)
     [hub] = cluster.require_hubs([hub_name])
-    outdir = Path(outdir).resolve()
-    repo = root.resolve()
-    owned = [repo / name for name in ("config", "helm-charts", "schemas")]
-    if outdir == repo or outdir in repo.parents or any(outdir == p or p in outdir.parents for p in owned):
-        raise UsageError(f"{outdir}: would replace the config repository's own files; export to another folder")
-    if outdir.exists() and (not outdir.is_dir() or any(outdir.iterdir())) and not force:
-        raise UsageError(f"{outdir}: exists and is not empty; choose an empty folder or pass --force to replace it")
-    layout = bundle_paths(cluster.dir, hub.values_files, decrypt=decrypt)  # refuses a name clash before any work
     runner = runner or Runner()
+    outdir = check_outdir(root, Path(outdir), decrypt=decrypt, force=force, env=env, runner=runner)  # before any work
+    layout = bundle_paths(cluster.dir, hub.values_files, decrypt=decrypt)  # refuses a name clash before any work
     # dependencies first: validation reads the dependency charts' schemas from the archives helm builds
     Dependencies(root, find_tool("helm", root, env), runner, env).ensure(hub.chart_path)
     problems = validate(root, [cluster.name], [hub.name], env=env, runner=runner)
@@ -128,13 +125,14 @@ def export_hub(
         raise ConfigError(blocking)
     charts = [path for path in build_order(root / hub.chart_path)]
 
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    # assembled in a private folder beside OUTDIR, removed on failure; renamed into place when complete
-    with private_dir(prefix=f".{outdir.name}.", parent=outdir.parent) as staging:
-        files, plain = _write(root, cluster, hub, charts, layout, staging, env=env, decrypt=decrypt, runner=runner)
-        if outdir.exists():
-            shutil.rmtree(outdir)
-        os.replace(staging, outdir)
+    with writing(outdir):  # an OSError writing there (a full disk, ...) is a UsageError naming the path
+        outdir.parent.mkdir(parents=True, exist_ok=True)
+        # assembled in a private folder beside OUTDIR, removed on failure; renamed into place when complete
+        with private_dir(prefix=f".{outdir.name}.", parent=outdir.parent) as staging:
+            files, plain = _write(root, cluster, hub, charts, layout, staging, env=env, decrypt=decrypt, runner=runner)
+            if outdir.exists():
+                shutil.rmtree(outdir)
+            os.replace(staging, outdir)
     return ExportResult(outdir, files, plain)
 
 

@@ -3,7 +3,9 @@
 The only module that runs git, always through the given ``Runner`` with exactly the given environment.
 ``Git(root, runner, env).changed_paths(base)`` is ``git diff --name-only BASE...HEAD`` (changes on this branch
 since it left BASE); ``.clusters_at(base)`` reads every ``config/clusters/*/cluster.yaml`` of BASE without
-checking it out. A failing or missing git raises ``UsageError`` (exit 2) naming the git command.
+checking it out. ``.toplevel()`` is the top of the work tree holding ``root`` (None outside any) and
+``.ignored(paths)`` the ones ``git check-ignore`` says git ignores (the export's OUTDIR checks). A failing or missing
+git raises ``UsageError`` (exit 2) naming the git command (and ``purpose``, what needed git).
 """
 
 from __future__ import annotations
@@ -19,26 +21,48 @@ from deployer.errors import CommandError, UsageError
 from deployer.repo import CLUSTERS_DIR
 
 if TYPE_CHECKING:
-    from deployer.run import Runner
+    from deployer.run import Completed, Runner
 
 
 @dataclass(frozen=True)
 class Git:
-    root: Path  # the config root; it may be a folder inside a bigger work tree
+    root: Path  # where git runs: the config root (it may be a folder inside a bigger work tree), or any folder
     runner: Runner
     env: Mapping[str, str]
+    purpose: str = "--base"  # what needs git, for the message when it is not installed
 
-    def _git(self, *args: str) -> str:
+    def _run(self, *args: str) -> Completed:
         try:
-            done = self.runner.run(["git", *args], env=self.env, cwd=self.root, check=False)
+            return self.runner.run(["git", *args], env=self.env, cwd=self.root, check=False)
         except CommandError as exc:  # the runner could not start git at all
             if exc.returncode == 127:
-                raise UsageError("git is not installed; --base needs it") from None
+                raise UsageError(f"git is not installed; {self.purpose} needs it") from None
             raise
+
+    def _git(self, *args: str) -> str:
+        done = self._run(*args)
         if done.returncode != 0:
             first = (done.stderr.strip().splitlines() or [""])[0]
             raise UsageError(f"git {' '.join(args)} failed: {first}")
         return done.stdout
+
+    def toplevel(self) -> Path | None:
+        """The top folder of the git work tree holding ``root``; None when it is in none (or inside a .git folder)."""
+        done = self._run("rev-parse", "--show-toplevel")
+        if done.returncode != 0 and ("not a git repository" in done.stderr or "in a work tree" in done.stderr):
+            return None
+        if done.returncode != 0:
+            first = (done.stderr.strip().splitlines() or [""])[0]
+            raise UsageError(f"git rev-parse --show-toplevel failed in {self.root}: {first}")
+        return Path(done.stdout.strip())
+
+    def ignored(self, path: str) -> bool:
+        """Whether git ignores ``path`` (inside the work tree; end it with ``/`` for a folder)."""
+        done = self._run("check-ignore", "--quiet", "--", path)
+        if done.returncode not in (0, 1):  # 1: not ignored
+            first = (done.stderr.strip().splitlines() or [""])[0]
+            raise UsageError(f"git check-ignore failed for {path}: {first}")
+        return done.returncode == 0
 
     def _prefix(self) -> str:
         """The config root's path inside the git work tree ('' at the top), so paths can be made root-relative."""

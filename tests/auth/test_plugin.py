@@ -120,3 +120,17 @@ def test_help_validate_and_generate_matrix_import_no_cloud_sdk():
     )
     result = next(line for line in got.stdout.splitlines() if line.startswith("RESULT"))
     assert result == "RESULT [0, 0, 0, 0] []", got.stderr[-2000:]
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, '{"a": ', "- just\n- a list\n"])
+def test_a_key_file_that_is_no_mapping_of_credentials_is_an_auth_error(tmp_path, text):
+    """A decrypted key file nested absurdly deep, truncated or of the wrong shape: one AuthError naming the key
+    file, never a RecursionError traceback."""
+    from deployer.auth._base import State
+    from deployer.errors import AuthError
+
+    (tmp_path / "key.json").write_text(text)
+    state = State(folder=tmp_path, provider="gcp", cluster="c1", settings={}, key="key.json", key_source="enc-k.json")
+    with pytest.raises(AuthError) as raised:
+        state.key_data()
+    assert "key file" in str(raised.value)

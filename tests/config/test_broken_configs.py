@@ -61,6 +61,20 @@ def not_utf8(rel: str) -> Callable[[Path], None]:
     return apply
 
 
+def sparse_10gb(rel: str) -> Callable[[Path], None]:
+    """``rel`` becomes a 10 GB file that takes no disk (a hole after its own text)."""
+
+    def apply(root: Path) -> None:
+        os.truncate(root / rel, 10 * 10**9)
+
+    return apply
+
+
+ALIAS_BOMB = "lol0: &a0 [lol, lol]\n" + "".join(
+    f"lol{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 12)
+)
+
+
 def both(*defects: Callable[[Path], None]) -> Callable[[Path], None]:
     def apply(root: Path) -> None:
         for defect in defects:
@@ -245,6 +259,14 @@ CASES: list[tuple[str, Callable[[Path], None], list[tuple[str, int | None, str]]
         "chart-schema-not-json",
         edit("helm-charts/basehub/values.schema.json", "{", "{,"),
         [("helm-charts/basehub/values.schema.json", 1, "invalid JSON: Expecting property name")],
+    ),
+    ("values-alias-bomb", write(SV, ALIAS_BOMB), [(SV, 6, "its aliases (*name) expand to more than 100,000 nodes")]),
+    ("values-10gb", sparse_10gb(SV), [(SV, None, "is 9.3 GiB, more than the 8 MiB limit for one YAML file")]),
+    ("cluster-yaml-10gb", sparse_10gb(CY), [(CY, None, "is 9.3 GiB, more than the 1 MiB limit for a cluster.yaml")]),
+    (
+        "chart-yaml-10gb",
+        sparse_10gb("helm-charts/basehub/Chart.yaml"),
+        [("helm-charts/basehub/Chart.yaml", None, "is 9.3 GiB, more than the 5 MiB limit for a chart file")],
     ),
     (
         "daskhub-subchart-schema",

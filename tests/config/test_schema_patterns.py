@@ -210,3 +210,20 @@ def test_the_kubernetes_stand_in_refuses_names_with_whitespace(value):
 
     assert dns1123_label(value) and dns1123_subdomain(value) and dns1035_label(value)
     assert not dns1123_label("prod") and not dns1123_subdomain("prod.example") and not dns1035_label("prod")
+
+
+@pytest.mark.parametrize("key, valid", [("a1", True), ("a1\n", False), ("x-a1", False), ("properties", True)])
+def test_pattern_properties_keys_match_the_whole_key(key, valid):
+    """A ``patternProperties`` regex means what helm means as well: with ``additionalProperties: false``, a key with
+    a trailing newline is unknown, in the fast check and in the messages alike, wherever the keyword sits (and a
+    property that happens to be named ``patternProperties`` is not mistaken for one)."""
+    from deployer.config.schema import Schema
+
+    inner = {"type": "object", "patternProperties": {"^a[0-9]$": {"type": "integer"}}, "additionalProperties": False}
+    named = {"type": "object", "properties": {"patternProperties": {"type": "object", "properties": {"^x$": {}}}}}
+    schema = Schema({"type": "object", "properties": {"x": {"anyOf": [inner]}, "y": named}})
+    instance = {"x": {key: 1}, "y": {"patternProperties": {"^x$": 1}}}
+    if key == "properties":
+        instance = {"x": {"a1": 1}, "y": {"patternProperties": {"^x$": 1, "other": 2}}}
+    assert schema.is_valid(instance) is valid
+    assert (not list(schema.full.iter_errors(instance))) is valid

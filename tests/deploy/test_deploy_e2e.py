@@ -33,7 +33,9 @@ def test_install_then_upgrade_then_a_values_change_shows_in_diff_then_live(
         (staging, "hub", "deployed"),
         (prod, "hub", "deployed"),
     ]
-    assert all(set(r) == {"release", "kind", "status", "revision", "seconds", "error"} for r in report["results"])
+    keys = {"release", "kind", "status", "revision", "live_revision", "seconds", "error"}
+    assert all(set(r) == keys for r in report["results"])
+    assert all(r["live_revision"] == r["revision"] for r in report["results"])
     revisions = {r["release"]: r["revision"] for r in report["results"]}
     assert revisions[staging] == 1 and revisions[prod] == 1
     assert revisions["support"] == (support_before[-1]["revision"] + 1 if support_before else 1)

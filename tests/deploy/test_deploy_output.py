@@ -16,8 +16,8 @@ from deployer.shellwords import Raw, shell_join
 REPORT = Report(
     "c1",
     [
-        ReleaseResult("support", "support", "deployed", 4, 1.234),
-        ReleaseResult("staging", "hub", "failed", 2, 30.5, "Error: UPGRADE FAILED: timed out\nmore"),
+        ReleaseResult("support", "support", "deployed", 4, 1.234, live_revision=4),
+        ReleaseResult("staging", "hub", "failed", 2, 30.5, "Error: UPGRADE FAILED: timed out\nmore", live_revision=1),
         ReleaseResult("prod", "hub", "skipped", None, 0.0, "not deployed because canary 'staging' failed"),
     ],
     seconds=33.0,
@@ -34,6 +34,7 @@ def test_report_json_is_exactly_the_gates_format() -> None:
                 "kind": "support",
                 "status": "deployed",
                 "revision": 4,
+                "live_revision": 4,
                 "seconds": 1.23,
                 "error": None,
             },
@@ -42,6 +43,7 @@ def test_report_json_is_exactly_the_gates_format() -> None:
                 "kind": "hub",
                 "status": "failed",
                 "revision": 2,
+                "live_revision": 1,
                 "seconds": 30.5,
                 "error": "Error: UPGRADE FAILED: timed out\nmore",
             },
@@ -50,6 +52,7 @@ def test_report_json_is_exactly_the_gates_format() -> None:
                 "kind": "hub",
                 "status": "skipped",
                 "revision": None,
+                "live_revision": None,
                 "seconds": 0.0,
                 "error": "not deployed because canary 'staging' failed",
             },
@@ -62,13 +65,30 @@ def test_report_json_is_exactly_the_gates_format() -> None:
 
 def test_table_and_markdown() -> None:
     table = REPORT.table().splitlines()
-    assert table[0].split() == ["RELEASE", "KIND", "STATUS", "REVISION", "SECONDS"]
-    assert table[2].split() == ["staging", "hub", "failed", "2", "30.5"]
+    assert table[0].split() == ["RELEASE", "KIND", "STATUS", "REVISION", "LIVE", "SECONDS"]
+    assert table[2].split() == ["staging", "hub", "failed", "2", "1", "30.5"]
     assert table[3].split() == ["prod", "hub", "skipped", "0.0"]
     assert table[-1] == "cluster c1: 1 deployed, 1 failed, 1 skipped in 33.0 s"
     md = REPORT.markdown()
-    assert "| support | support | deployed | 4 | 1.2 |" in md
+    assert "| support | support | deployed | 4 | 4 | 1.2 |" in md
     assert "- `staging` failed: Error: UPGRADE FAILED: timed out" in md
+
+
+def test_a_failure_before_any_revision_shows_none_attempted_and_the_live_one() -> None:
+    refused = Report("c1", [ReleaseResult("h", "hub", "failed", None, 1.0, "values don't meet the schema", 3)])
+    assert refused.to_dict()["results"][0] | {"error": ""} == {
+        "release": "h",
+        "kind": "hub",
+        "status": "failed",
+        "revision": None,
+        "live_revision": 3,
+        "seconds": 1.0,
+        "error": "",
+    }
+    header, row = refused.table().splitlines()[:2]
+    assert row[header.index("REVISION") : header.index("LIVE")].strip() == ""
+    assert row[header.index("LIVE") : header.index("SECONDS")].strip() == "3"
+    assert "| h | hub | failed |  | 3 | 1.0 |" in refused.markdown()
 
 
 JOB = Job("prod", "hub", "helm-charts/basehub", "prod", ())

@@ -4,6 +4,7 @@ succeeds, fails, or is interrupted with SIGINT or SIGTERM while helm runs."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import signal
@@ -12,7 +13,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 
+from deployer.redact import go_quote
 from helpers import demo_recipient, sops_encrypt
 
 pytestmark = pytest.mark.e2e
@@ -113,3 +116,65 @@ def test_template_and_diff_mask_secrets_rendered_outside_secrets(kube_cluster_se
     assert changes.returncode == 1, changes.stderr
     assert "***" in changes.stdout
     assert_clean(repo, marker, masked.stdout, masked.stderr, changes.stdout, changes.stderr)
+
+
+def every_form(value: str) -> dict[str, str]:
+    """How helm, the Kubernetes API and our own output may print ``value`` (see deployer.redact)."""
+    raw = value.encode()
+    forms = {
+        "raw": value,
+        "go %q": go_quote(value),
+        "json": json.dumps(value)[1:-1],
+        "json in json": json.dumps(json.dumps(value))[1:-1],
+        "yaml double-quoted": yaml.dump(value, default_style='"', width=10**6).strip()[1:-1],
+        "yaml single-quoted": value.replace("'", "''"),
+        "base64": base64.b64encode(raw).decode(),
+        "base64 url-safe unpadded": base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        "lower case": value.lower(),
+    }
+    # what would give the value away: its unique part, however printed
+    return {name: form for name, form in forms.items() if form}
+
+
+def test_failure_redacts_a_quoted_escaped_secret_in_every_form(kube_cluster, custom_repo, marker, tmp_path):
+    # A value with a double quote, a backslash and a single quote: every printer escapes it differently.
+    value = f"{marker}\"q\\z'x"
+    repo = custom_repo(kube_cluster, hubs=[("s", False)], secrets={"s": value})
+    secret_file = repo.cluster_dir() / "enc-s.secret.values.yaml"
+    secret_file.write_text(
+        "jupyterhub:\n  hub:\n    config:\n      DummyAuthenticator:\n        password: " + json.dumps(value) + "\n"
+    )
+    sops_encrypt(secret_file, demo_recipient())
+    hub = repo.hub("s")
+    forms = every_form(value)
+    # The API server echoing the value back as Kubernetes does (Go-quoted), and in the other forms a server, a
+    # webhook or helm itself may use: each of them must be hidden.
+    kube_cluster.inject_error(
+        422,
+        namespace=hub,
+        resource="secrets",
+        name="hub",
+        verb="create",
+        message='Secret "hub" is invalid: ' + ", ".join(f'{name}: Invalid value: "{f}"' for name, f in forms.items()),
+    )
+    report_file = tmp_path / "report.json"
+    summary = tmp_path / "summary.md"
+    done = repo.deployer(
+        "deploy", "t", "--report", str(report_file), env={**repo.env(), "GITHUB_STEP_SUMMARY": str(summary)}
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    result = json.loads(report_file.read_text())["results"][0]
+    assert result["status"] == "failed"
+    assert 'go %q: Invalid value: "***"' in result["error"] and 'base64: Invalid value: "***"' in done.stderr
+    assert "go %q: Invalid value" in summary.read_text()
+    texts = {
+        "stdout": done.stdout,
+        "stderr": done.stderr,
+        "report": report_file.read_text(),
+        "summary": summary.read_text(),
+    }
+    for where, text in texts.items():
+        for name, form in forms.items():
+            assert form not in text, f"{name} form of the secret in {where}"
+        assert marker.lower() not in text.lower(), where
+    assert not repo.leftovers()

@@ -7,7 +7,7 @@ Kubernetes ``Status``. What they do, beyond storing:
 - metadata: uid, creationTimestamp, resourceVersion, ``generateName``, ``generation`` (1 on create, bumped when
   anything outside metadata and status changes); names validated per kind like the real server (see :mod:`.names`;
   422 Invalid with causes); namespaced objects need an existing namespace (404); 409 AlreadyExists on create and
-  409 Conflict on a stale resourceVersion.
+  409 Conflict on a stale resourceVersion (in an update or patch, or a delete's preconditions).
 - status: for kinds with a status subresource, writes to the main resource keep the stored status and writes to
   ``/status`` change only the status; then the fake controllers of :mod:`.readiness` run (when readiness is on).
 - defaults a real API server applies, on create and on every update and patch (see :mod:`.defaults`), before the
@@ -289,9 +289,29 @@ class API:
             return self._replace(info, current, obj, subresource=subresource, dry_run=dry_run), False
 
     # -- delete ---------------------------------------------------------------------------------
-    def delete(self, info: ResourceInfo, namespace: str, name: str, *, dry_run: bool = False) -> dict[str, Any]:
+    def delete(
+        self,
+        info: ResourceInfo,
+        namespace: str,
+        name: str,
+        *,
+        dry_run: bool = False,
+        preconditions: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Delete an object (and its dependents). ``preconditions`` (of the request's DeleteOptions) may name the
+        ``uid`` and ``resourceVersion`` the object must still have: 409 Conflict otherwise, as the real server."""
         with self.store.lock:
             obj = self.get(info, namespace, name)
+            for field, key in (("UID", "uid"), ("ResourceVersion", "resourceVersion")):
+                wanted = (preconditions or {}).get(key)
+                if wanted and wanted != obj["metadata"].get(key):
+                    raise StatusError(
+                        409,
+                        f'Operation cannot be fulfilled on {qualified(info)} "{name}": Precondition failed: '
+                        f"{field} in precondition: {wanted}, {field} in object meta: {obj['metadata'].get(key)}",
+                        reason="Conflict",
+                        details=_details(info, name),
+                    )
             if dry_run:
                 return obj
             return self._remove_tree(info, namespace, name) or obj

@@ -5,10 +5,12 @@ pool (one thread per connection, HTTP/1.1 keep-alive, TLS with a CA made at star
 
 - ``/version``, ``/healthz``, ``/livez``, ``/readyz``; discovery and OpenAPI v3 and v2 stubs (see :mod:`.discovery`);
 - ``/api/v1/...`` and ``/apis/G/V/...`` with ``[namespaces/NS/]PLURAL[/NAME[/SUBRESOURCE]]``: GET (object, list,
-  ``?watch=true`` or the legacy ``/watch/`` prefix), POST, PUT, PATCH, DELETE (object or collection). ``pods/NAME/log``
-  answers an empty log. Lists ignore ``limit`` and ``continue`` and return everything at once.
-- request bodies in JSON, YAML (server-side apply) or Kubernetes protobuf (Secrets and ConfigMaps, see
-  :mod:`.protobuf`); responses are JSON, or Table/PartialObjectMetadata when asked (see :mod:`.tables`).
+  ``?watch=true`` or the legacy ``/watch/`` prefix), POST, PUT, PATCH, DELETE (object or collection; a JSON
+  DeleteOptions' ``preconditions`` are checked). ``pods/NAME/log`` answers an empty log. Lists ignore ``limit``
+  and ``continue`` and return everything at once.
+- request bodies (with a ``Content-Length``, or chunked) in JSON, YAML (server-side apply) or Kubernetes protobuf
+  (Secrets and ConfigMaps, see :mod:`.protobuf`); responses are JSON, or Table/PartialObjectMetadata when asked
+  (see :mod:`.tables`).
 - watches stream newline-delimited JSON events with chunked encoding; ``sendInitialEvents=true`` (WatchList) sends
   the current objects as ADDED and then a BOOKMARK annotated ``k8s.io/initial-events-end``; a too old
   ``resourceVersion`` yields an ERROR event with a 410 Status. Label/field selectors apply to events too (an object
@@ -156,8 +158,7 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         self._params = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         self._record = {"verb": "", "resource": "", "namespace": "", "name": ""}
-        length = int(self.headers.get("Content-Length") or 0)
-        self._body = self.rfile.read(length) if length else b""
+        self._body = self._read_body()
         self._status = 0
         try:
             self._authenticate(url.path)
@@ -187,6 +188,21 @@ class _Handler(BaseHTTPRequestHandler):
                     **self._record,
                 )
             )
+
+    def _read_body(self) -> bytes:
+        """The request body: ``Content-Length`` bytes, or a chunked one (kubectl streams ``--raw -f -`` so)."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline().strip():  # trailers, up to the empty line
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()  # the CRLF after each chunk
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
 
     def _authenticate(self, path: str) -> None:
         kube = self.server.kube
@@ -386,7 +402,19 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return self._send_object(201 if created else 200, info, obj)
         if verb == "delete":
-            return self._send_object(200, info, api.delete(info, namespace, name, dry_run=dry_run))
+            options = self._decoded_body()  # DeleteOptions, if any (a protobuf one is not read)
+            preconditions = options.get("preconditions") if isinstance(options, dict) else None
+            return self._send_object(
+                200,
+                info,
+                api.delete(
+                    info,
+                    namespace,
+                    name,
+                    dry_run=dry_run,
+                    preconditions=preconditions if isinstance(preconditions, dict) else None,
+                ),
+            )
         if verb == "deletecollection":
             items, rv = api.list(info, namespace, self._params.get("labelSelector"), self._params.get("fieldSelector"))
             deleted = [

@@ -201,6 +201,12 @@ class Deployment:
         if self.on_event:
             self.on_event(Event(job))
         before: list[HistoryEntry] | None = None  # the history before this run's helm upgrade, once read
+
+        def failed(attempted: int | None, error: str, live: int | None) -> ReleaseResult:
+            return ReleaseResult(
+                job.release, job.kind, FAILED, attempted, time.monotonic() - start, error, live_revision=live
+            )
+
         try:
             self.deps.ensure(job.chart_path)
             before = self.check_not_pending(job)
@@ -227,9 +233,7 @@ class Deployment:
         except Cancelled:
             raise
         except StuckRelease as exc:  # this run attempted nothing
-            result = ReleaseResult(
-                job.release, job.kind, FAILED, None, time.monotonic() - start, str(exc), live_revision=exc.live
-            )
+            result = failed(None, str(exc), exc.live)
         except CommandError as exc:
             error = "\n".join(exc.stderr.strip().splitlines()[-MAX_ERROR_LINES:]) or str(exc)
             history = [] if self.helm_cli.runner.cancelled else self._safe_history(job)
@@ -237,25 +241,9 @@ class Deployment:
             if helm_argv.IN_PROGRESS in exc.stderr and pending:
                 error = explain_pending(job, history, self.target, self.took_over_from)
             attempted = None if before is None else attempted_revision(before, history)
-            result = ReleaseResult(
-                job.release,
-                job.kind,
-                FAILED,
-                attempted,
-                time.monotonic() - start,
-                error,
-                live_revision=live_revision(history),
-            )
+            result = failed(attempted, error, live_revision(history))
         except DeployerError as exc:
-            result = ReleaseResult(
-                job.release,
-                job.kind,
-                FAILED,
-                None,
-                time.monotonic() - start,
-                exc.render(),
-                live_revision=live_revision(before or []),
-            )
+            result = failed(None, exc.render(), live_revision(before or []))
         if self.on_event:
             self.on_event(Event(job, result))
         return result

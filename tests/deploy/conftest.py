@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,7 @@ import pytest
 
 from deployer.testing.chart_cache import ChartCache
 from deployer.testing.fixtures_kube import KubeCluster
+from deployer.tools import find_tool
 from helm_majors import HelmBinary, helm_binary  # noqa: F401 - a fixture
 from helpers import DEMO_KEY, HUB_COMMON_VALUES, PROJECT, demo_recipient, sops_encrypt, with_default_sigint
 
@@ -108,6 +111,31 @@ class DeployRepo:
 
     def cluster_dir(self) -> Path:
         return self.root / "config" / "clusters" / self.cluster
+
+    def leave_pending(self, hub: str) -> None:
+        """An interrupted run: a helm upgrade of ``hub`` SIGKILLed (as when a CI runner dies) once it recorded its
+        revision, leaving the release ``pending-upgrade``."""
+        self.kube.latency = 0.15  # slow enough to be caught mid-upgrade
+        helm = subprocess.Popen(
+            [
+                find_tool("helm"),
+                *("--kubeconfig", str(self.kube.kubeconfig), "--kube-context", self.kube.context),
+                *("upgrade", hub, "helm-charts/basehub", "-n", hub),
+                *("--values", f"config/clusters/{self.cluster}/common.values.yaml"),
+            ],
+            cwd=self.root,
+            env=self.kube.tool_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while not self.kube.list_objects("secrets", hub, label_selector="owner=helm,status=pending-upgrade"):
+            assert helm.poll() is None and time.monotonic() < deadline, "helm finished before it could be interrupted"
+            time.sleep(0.05)
+        helm.send_signal(signal.SIGKILL)
+        helm.wait()
+        self.kube.latency = 0
+        assert self.history(hub)[-1]["status"] == "pending-upgrade"
 
     def leftovers(self) -> list[Path]:
         """Files and folders the deployer left in its TMPDIR."""

@@ -20,7 +20,6 @@ import pytest
 from deployer.auth import ClusterAccess
 from deployer.deploy.lock import NAMESPACE, DeployLock, micro_time
 from deployer.kube import api_client
-from deployer.tools import find_tool
 
 pytestmark = pytest.mark.e2e
 
@@ -134,26 +133,7 @@ def test_an_expired_lock_is_taken_over_and_said_and_the_pending_advice_names_its
     hub = repo.hub("h")
     assert repo.deployer("deploy", "t").returncode == 0
     # a deploy killed mid-upgrade (SIGKILL, as when a CI runner dies): its release pending, its lock left behind
-    kube_cluster.latency = 0.15
-    helm = subprocess.Popen(
-        [
-            find_tool("helm"),
-            *("--kubeconfig", str(kube_cluster.kubeconfig), "--kube-context", kube_cluster.context),
-            *("upgrade", hub, "helm-charts/basehub", "-n", hub, "--values", "config/clusters/t/common.values.yaml"),
-        ],
-        cwd=repo.root,
-        env=kube_cluster.tool_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for(
-        lambda: kube_cluster.list_objects("secrets", hub, label_selector="owner=helm,status=pending-upgrade"),
-        helm,
-        "helm recorded the upgrade",
-    )
-    helm.send_signal(signal.SIGKILL)
-    helm.wait()
-    kube_cluster.latency = 0
+    repo.leave_pending(hub)
     expired_lease(kube_cluster, "ci@runner-7:999/deadbeef")
 
     report = tmp_path / "report.json"

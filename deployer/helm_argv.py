@@ -21,7 +21,7 @@ server-side dry run    ``--dry-run=server`` (>=3.13) ``--dry-run=server``
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 SUPPORTED_MAJORS = (3, 4)
@@ -132,9 +132,14 @@ def upgrade_args(
     target: KubeTarget = KubeTarget(),
     dry_run_server: bool = False,
     output_json: bool = False,
+    labels: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """``helm upgrade --install RELEASE CHART --namespace NS --create-namespace --values ... <wait> <target>``."""
+    """``helm upgrade --install RELEASE CHART --namespace NS --create-namespace --values ... <wait> <target>``;
+    ``labels``: release labels (``--labels k=v,...``, helm >= 3.13 and 4; stored on the release's storage Secret,
+    merged with the previous revision's)."""
     argv = install_args(release, chart, namespace=namespace, values_files=values_files)
+    if labels:
+        argv += ["--labels", ",".join(f"{key}={value}" for key, value in labels.items())]
     if dry_run_server:
         argv += ["--dry-run=server"]
     else:

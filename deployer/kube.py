@@ -19,9 +19,18 @@ same access as files and flags; this module is for the deployer's own reads.)
 about the credentials (exit 2); an API server that cannot be reached -> ``DeployerError`` (exit 1). A missing
 object (404) is for the caller to handle: ``secret_data`` returns None.
 
+``release_storage_labels`` reads the labels of a helm release's storage Secrets (metadata only): each revision's
+status, and the digest of its inputs the deploy records there (``deployer.deploy.digest``).
+
 Leases (for the deploy lock, ``deployer.deploy.lock``), as raw JSON: ``lease_read``, ``lease_create``,
 ``lease_replace`` (optimistic: the body's ``resourceVersion`` must still be the stored one) and ``lease_delete``
 (with that ``resourceVersion`` as a precondition); a 404 or 409 is None (False for delete), not an error.
+
+Namespaces, PersistentVolumeClaims and labelled Secrets (for ``remove`` and ``orphans``, ``deployer.fleet``), as
+raw JSON: ``list_namespaces``, ``read_namespace``, ``delete_namespace``, ``list_claims``,
+``list_secret_metadata`` (helm's release records, without their data) and ``read_secret``; a 404 is None (False for
+delete, [] for a list), not an error. They send requests through the ``ApiClient`` itself, not the generated
+``CoreV1Api`` (whose import alone takes seconds).
 
 The ``kubernetes`` package is imported only inside these functions (never at ``deployer --help``).
 """
@@ -335,6 +344,33 @@ def secret_data(api: ApiClient, namespace: str, name: str, *, doing: str) -> dic
     return {str(key): str(value) for key, value in (secret.data or {}).items()}
 
 
+METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+
+
+def release_storage_labels(api: ApiClient, namespace: str, release: str, *, doing: str) -> list[dict[str, str]]:
+    """The labels of every storage Secret helm keeps for ``release`` in ``namespace`` (one per revision: ``version``,
+    ``status``, and the release labels), sorted by revision. One list call, label selector
+    ``owner=helm,name=RELEASE``, asking for metadata only: the Secrets' data (whole releases) is not transferred."""
+    from kubernetes.client import CoreV1Api
+
+    with api_errors(doing):
+        response: Any = CoreV1Api(api).list_namespaced_secret(  # raw: a metadata-only list
+            namespace,
+            label_selector=f"owner=helm,name={release}",
+            _preload_content=False,
+            _request_timeout=REQUEST_TIMEOUT,
+            _headers={"Accept": METADATA_LIST},
+        )
+    try:
+        items = json.loads(response.data or b"{}").get("items") or []
+        found = [
+            {str(k): str(v) for k, v in ((item.get("metadata") or {}).get("labels") or {}).items()} for item in items
+        ]
+    except (ValueError, AttributeError, TypeError):
+        raise DeployerError(f"cannot {doing}: the Kubernetes API answered with an unreadable list") from None
+    return sorted(found, key=lambda labels: int(labels["version"]) if labels.get("version", "").isdigit() else -1)
+
+
 # -- Leases (coordination.k8s.io/v1), as raw JSON: the deploy lock (deployer.deploy.lock) -------------------------
 LEASE_TIMEOUT = (5.0, 15.0)  # seconds to connect, to read: a lock call must not hold up Ctrl-C for a minute
 
@@ -387,3 +423,87 @@ def lease_delete(api: ApiClient, namespace: str, name: str, resource_version: st
     options = V1DeleteOptions(preconditions=V1Preconditions(resource_version=resource_version))
     with api_errors(doing):
         return _lease_call(CoordinationV1Api(api).delete_namespaced_lease, name, namespace, body=options) is not None
+
+
+# -- Namespaces, PersistentVolumeClaims and labelled Secrets, as raw JSON: remove and orphans (deployer.fleet) -----
+def _raw_json(
+    api: ApiClient,
+    method: str,
+    path: str,
+    query: list[tuple[str, str]] | None = None,
+    *,
+    accept: str = "application/json",
+) -> dict[str, Any] | None:
+    """The JSON answer of one request to the API at ``path``, or None when it answers 404. Other failures raise
+    the client's ``ApiException`` (for ``api_errors``). Sent through the ``ApiClient`` itself (its configuration,
+    credentials and token hook), without the generated ``CoreV1Api``, whose import alone takes seconds."""
+    from kubernetes.client.exceptions import ApiException
+
+    request = api.param_serialize(
+        method=method,
+        resource_path=path,
+        query_params=query or [],
+        header_params={"Accept": accept},
+        auth_settings=["BearerToken"],
+    )
+    response = api.call_api(*request, _request_timeout=REQUEST_TIMEOUT)
+    response.read()  # type: ignore[no-untyped-call]
+    if response.status == 404:
+        return None
+    if not 200 <= response.status < 300:
+        raise ApiException(status=response.status, reason=response.reason, body=response.data)
+    data = json.loads(response.data or b"{}")
+    return data if isinstance(data, dict) else {}
+
+
+def _items(answer: dict[str, Any] | None) -> list[dict[str, Any]]:
+    items = (answer or {}).get("items")
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
+def list_namespaces(api: ApiClient, *, doing: str) -> list[dict[str, Any]]:
+    """Every Namespace of the cluster, as the API gives them."""
+    with api_errors(doing):
+        return _items(_raw_json(api, "GET", "/api/v1/namespaces"))
+
+
+def read_namespace(api: ApiClient, name: str, *, doing: str) -> dict[str, Any] | None:
+    """Namespace ``name`` (its ``status.phase`` says ``Terminating`` while it is being deleted), or None."""
+    with api_errors(doing):
+        return _raw_json(api, "GET", f"/api/v1/namespaces/{_segment(name)}")
+
+
+def delete_namespace(api: ApiClient, name: str, *, doing: str) -> bool:
+    """Ask the API to delete Namespace ``name`` and everything in it (the namespace controller finishes the job
+    in the background); False when there is no such Namespace."""
+    with api_errors(doing):
+        return _raw_json(api, "DELETE", f"/api/v1/namespaces/{_segment(name)}") is not None
+
+
+def list_claims(api: ApiClient, namespace: str, *, doing: str) -> list[dict[str, Any]]:
+    """The PersistentVolumeClaims of ``namespace`` ([] when there is no such namespace)."""
+    with api_errors(doing):
+        return _items(_raw_json(api, "GET", f"/api/v1/namespaces/{_segment(namespace)}/persistentvolumeclaims"))
+
+
+def list_secret_metadata(
+    api: ApiClient, *, namespace: str | None, label_selector: str, doing: str
+) -> list[dict[str, Any]]:
+    """The metadata (name, namespace, labels) of the Secrets matching ``label_selector`` in ``namespace`` (None: in
+    every namespace), as ``PartialObjectMetadata``: their data is not transferred."""
+    path = "/api/v1/secrets" if namespace is None else f"/api/v1/namespaces/{_segment(namespace)}/secrets"
+    with api_errors(doing):
+        return _items(_raw_json(api, "GET", path, [("labelSelector", label_selector)], accept=METADATA_LIST))
+
+
+def read_secret(api: ApiClient, namespace: str, name: str, *, doing: str) -> dict[str, Any] | None:
+    """Secret ``name`` of ``namespace`` with its data (the caller must never log or show it), or None."""
+    with api_errors(doing):
+        return _raw_json(api, "GET", f"/api/v1/namespaces/{_segment(namespace)}/secrets/{_segment(name)}")
+
+
+def _segment(name: str) -> str:
+    """``name`` as one path segment (names are DNS labels; anything else is escaped, never a second segment)."""
+    from urllib.parse import quote
+
+    return quote(name, safe="")

@@ -3,6 +3,9 @@
 - ``plaintext(path, ...) -> bytes``: the plaintext, in memory, exactly as sops writes it (the caller decides
   where it goes: an export writes it straight into its private staging folder).
 - ``decrypt(path, ...)``: the plaintext, parsed, in memory (for validation).
+- ``encrypt(clear, as_path=..., root=...) -> bytes``: ``clear`` encrypted as the repository's ``.sops.yaml``
+  says for a file at ``as_path`` (its creation rules); the plaintext goes to sops through a private temporary file,
+  removed on every exit path.
 - ``decrypted(path, ...)``: a context manager yielding a private temporary file (``deployer.private``: folder
   0700, file 0600) holding the plaintext; it is removed on every exit path (errors, Ctrl-C, and SIGTERM, which
   the CLI turns into an exception so that ``finally`` blocks run).
@@ -98,3 +101,42 @@ def decrypted(
         folder = workdir if workdir is not None else stack.enter_context(private_dir())
         clear = plaintext(path, display=display, env=env, root=root, runner=runner)
         yield stack.enter_context(private_file(folder, clear, prefix="decrypted-", suffix=path.suffix))
+
+
+SOPS_CONFIG = ".sops.yaml"
+
+
+def encrypt(clear: bytes, *, as_path: str, root: Path, env: Mapping[str, str], runner: Runner | None = None) -> bytes:
+    """``clear`` encrypted by sops with the creation rule of the repository's ``.sops.yaml`` that matches
+    ``as_path`` (repo-relative, POSIX: the file the result will be written to), as sops writes that file. The
+    plaintext exists only in a private temporary file for sops to read. No ``.sops.yaml``, no matching rule, or
+    sops failing is a ``SecretsError`` (exit 2) saying what to do."""
+    config = root / SOPS_CONFIG
+    if not config.is_file():
+        raise SecretsError(
+            as_path,
+            f"no {SOPS_CONFIG} at the repository root: add one whose creation_rules name the "
+            "recipients (age keys, KMS keys) new secret files are encrypted to",
+        )
+    runner = runner or Runner()
+    sops = find_tool("sops", root, env)
+    with private_dir() as folder, private_file(folder, clear, prefix="plain-", suffix=Path(as_path).suffix) as plain:
+        argv = [sops, "--encrypt", "--config", str(config), "--filename-override", as_path, str(plain)]
+        try:
+            done = runner.run(argv, env=env, cwd=root, check=False, binary=True)
+        except CommandError as exc:  # sops could not be started
+            raise SecretsError(as_path, exc.stderr) from None
+    if done.returncode != 0:
+        if "no matching creation rules" in done.stderr:
+            message = (
+                f"no creation rule of {SOPS_CONFIG} matches this path: add one (path_regex) naming the "
+                "recipients new secret files are encrypted to"
+            )
+        else:
+            first = next((line.strip() for line in done.stderr.splitlines() if line.strip()), "")
+            message = (
+                f"sops could not encrypt (exit code {done.returncode}): {first[:200]}; check {SOPS_CONFIG}'s "
+                "recipients and, for KMS keys, your cloud login"
+            )
+        raise SecretsError(as_path, runner.redactor(message))
+    return done.stdout_bytes

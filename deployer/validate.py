@@ -2,7 +2,8 @@
 
 Checks: cluster.yaml syntax and schema, name equal to the folder, duplicate hub names in a cluster,
 duplicate domains across the fleet, each listed file's location and syntax, charts that exist, the
-secret-file naming and encryption rules, and each release's values (in order, secrets decrypted in
+secret-file naming and encryption rules, ingress hosts in a hub's plain values files other than its domain
+(``deployer.config.ingresshosts``), and each release's values (in order, secrets decrypted in
 memory) against the ``values.schema.json`` of its chart and of every chart it depends on, at any depth, with
 helm's rules (``deployer.config.chartvalues``): the dependency charts come from the archives ``Chart.lock`` pins.
 
@@ -25,6 +26,7 @@ from deployer import yamlio
 from deployer.chart_archives import mirror_dir
 from deployer.config.chartvalues import ChartCatalog, ChartError, chart_label
 from deployer.config.files import FileInfo, FileReader, scan_secrets
+from deployer.config.ingresshosts import host_problems
 from deployer.config.load import ClusterRead, cluster_names, read_cluster, require_clusters
 from deployer.config.model import ClusterConfig
 from deployer.config.schema import KeyPath, format_path
@@ -118,6 +120,7 @@ def validate(
                 continue
             if all(i.ok for i in infos):
                 releases.append((config, release, infos))
+                problems.update(_stray_hosts(root, reads[name], release, infos))
 
     encrypted = {i.rel for _, _, infos in releases for i in infos if i.encrypted}
     if decrypt:
@@ -251,6 +254,18 @@ def _releases(root: Path, read: ClusterRead, only_hubs: Sequence[str]) -> Iterab
         if i in read.bad_hubs or (only_hubs and entry.get("name") not in only_hubs):
             continue
         yield Release(f"hub '{entry['name']}'", entry["helm_chart"], tuple(_entries(entry)), config.file, ("hubs", i))
+
+
+def _stray_hosts(root: Path, read: ClusterRead, release: Release, infos: list[FileInfo]) -> list[Problem]:
+    """A hub's plain values files naming an ingress host other than its domain."""
+    if release.keys[0] != "hubs":
+        return []
+    domain = dict(_hub_entries(read)).get(int(release.keys[1]), {}).get("domain")
+    if not isinstance(domain, str):
+        return []
+    files = [(i.rel, i.data) for i in infos if not i.encrypted]
+    chart_dir = root / "helm-charts" / release.chart
+    return host_problems(root, label=release.label, domain=domain, chart_dir=chart_dir, files=files)
 
 
 def _entries(block: dict[str, Any]) -> list[str]:

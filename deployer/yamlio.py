@@ -8,6 +8,10 @@ message needs one, and writing it back for display.
   and inside ``.tgz`` archives alike), kubeconfigs and YAML credentials files (JSON ones are read with ``json``).
 - ``load_all(text)``: the documents of a multi-document stream (helm's rendered manifests), same loader.
 - ``dumps(data)``: block-style YAML, keys in the order given (for showing manifests in a diff).
+- ``round_trip(path)`` -> ``RoundTrip``: a file loaded for editing with ruamel's round-trip loader (comments, key
+  order, quoting kept) and ``RoundTrip.dumps()`` writing it back in the layout it was read with, so an edit
+  changes only what it touches (``deployer new hub`` appends to cluster.yaml this way). Slower than ``load``:
+  only for files a command rewrites.
 - ``line_of(path, keys)`` re-reads the file into libyaml's node tree, which keeps positions, and returns the
   1-based line of the key (or list item) at ``keys``. It is only called on the error path, and is linear: a file
   just under the size limit gets its line in a second or two (benchmarks/README.md).
@@ -292,6 +296,65 @@ def dumps(data: Any) -> str:
 
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     return yaml.dump(data, Dumper=dumper, default_flow_style=False, sort_keys=False, allow_unicode=True)
+
+
+# (mapping, sequence, offset) indentations ``round_trip`` tries, most common first: the first whose unchanged dump
+# reproduces the file exactly is the file's layout.
+_LAYOUTS = ((2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 6, 4), (4, 4, 0), (4, 2, 0))
+
+
+class RoundTrip:
+    """A YAML document loaded for editing: ``data`` is ruamel's round-trip tree (mappings and lists that keep
+    comments, key order and quoting; change it in place), ``dumps()`` its text in the layout the file had."""
+
+    def __init__(self, data: Any, yaml: Any):
+        self.data = data
+        self._yaml = yaml
+
+    def append(self, key: str, item: Any) -> None:
+        """Append ``item`` to the list at the top-level ``key`` (made a block list when absent, null or empty)."""
+        items = self.data.get(key)
+        if not items:
+            from ruamel.yaml.comments import CommentedSeq
+
+            items = self.data[key] = CommentedSeq()
+        items.append(item)
+
+    def dumps(self) -> str:
+        import io
+
+        out = io.StringIO()
+        self._yaml.dump(self.data, out)
+        return out.getvalue()
+
+
+def round_trip(path: Path, *, most: int = MAX_CONFIG_FILE) -> RoundTrip:
+    """Load ``path`` (at most ``most`` bytes, UTF-8) for editing, keeping comments, order, quoting and, where one of
+    the usual indentations reproduces the file exactly, its layout (else the first of them). Bad syntax, a
+    too big or non-UTF-8 file is a ``YamlError``; ``OSError`` is the caller's."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError as RuamelError
+
+    try:
+        text = _utf8(read_capped(path, most, "one YAML file", SPLIT))
+    except Refused as exc:
+        raise YamlError(None, str(exc)) from None
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 1 << 16  # never re-wrap a long line
+    try:
+        data = yaml.load(text)
+    except RuamelError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise YamlError(_line(mark), f"invalid YAML: {getattr(exc, 'problem', '') or type(exc).__name__}") from None
+    edit = RoundTrip(data, yaml)
+    for mapping, sequence, offset in _LAYOUTS:
+        yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
+        if edit.dumps() == text:
+            return edit
+    mapping, sequence, offset = _LAYOUTS[0]
+    yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
+    return edit
 
 
 _DUPLICATE = re.compile(r'found duplicate key "(?P<key>[^"]*)"')

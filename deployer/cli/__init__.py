@@ -87,6 +87,9 @@ def _register() -> None:
         health,
         listing,
         matrix,
+        new,
+        orphans,
+        remove,
         template,
         validate,
     )
@@ -104,6 +107,9 @@ def _register() -> None:
         health.run_hub_health_check,
         credentials.use_cluster_credentials,
         export.export,
+        new.new,
+        remove.remove,
+        orphans.orphans,
     ):
         cli.add_command(command)
 

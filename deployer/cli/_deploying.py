@@ -2,7 +2,8 @@
 
 Not a command. Progress goes to stderr (a redrawn status line on a terminal, plain lines otherwise, e.g. in CI);
 the summary table to stdout; ``--report FILE`` gets the JSON; inside GitHub Actions the table is appended to
-``$GITHUB_STEP_SUMMARY`` too. Exit 0 when every release deployed, 1 otherwise (2 for bad input, raised earlier).
+``$GITHUB_STEP_SUMMARY`` too. Exit 0 when every release deployed or was unchanged, 1 otherwise (2 for bad input,
+raised earlier).
 """
 
 from __future__ import annotations
@@ -37,14 +38,21 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
                 "--dry-run",
                 is_flag=True,
                 help="Print the plain helm and sops commands that do the same deploy; touch no cluster, "
-                "decrypt nothing.",
+                "decrypt nothing (no unchanged check: every release is in the script).",
+            ),
+            click.option(
+                "--force-upgrade",
+                is_flag=True,
+                help="Upgrade every release, also those whose inputs (chart, values, helm flags) are the same as "
+                "their deployed revision's (by default reported 'unchanged' and not upgraded).",
             ),
             click.option(
                 "--report",
                 "report_file",
                 type=click.Path(),  # checked by deployer.jsonfile.check_writable, before anything runs
                 metavar="FILE",
-                help="Write the results as JSON: {cluster, results: [{release, kind, status, revision, "
+                help="Write the results as JSON: {cluster, results: [{release, kind, status (deployed, unchanged, "
+                "failed, skipped), revision, "
                 "live_revision, seconds, error}]} (revision: this run's, null if helm recorded none; "
                 "live_revision: the one deployed afterwards).",
             ),
@@ -122,6 +130,8 @@ class Progress:
 def describe(result: ReleaseResult) -> str:
     if result.status == "deployed":
         return f"{result.release}: deployed, revision {result.revision}, {result.seconds:.1f} s"
+    if result.status == "unchanged":
+        return f"{result.release}: unchanged (revision {result.live_revision} has the same inputs), not upgraded"
     if result.status == "skipped":
         return f"{result.release}: skipped: {result.error}"
     error = (result.error or "").strip()
@@ -142,10 +152,11 @@ def run_deploy(
     wait: bool,
     wait_for_lock: float,
     verbose: bool,
+    force_upgrade: bool = False,
 ) -> None:
     from deployer.deploy.engine import DeployOptions
 
-    options = DeployOptions(jobs=jobs, wait=wait, timeout=timeout, lock_wait=wait_for_lock)
+    options = DeployOptions(jobs=jobs, wait=wait, timeout=timeout, lock_wait=wait_for_lock, force_upgrade=force_upgrade)
     if dry_run:
         from deployer.deploy.script import dry_run_script
 

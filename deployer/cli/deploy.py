@@ -28,8 +28,10 @@ if TYPE_CHECKING:
 def deploy(app: App, /, cluster: str, hubs: tuple[str, ...], support: bool | None, jobs: int, **kwargs: Any) -> None:
     """Deploy CLUSTER: its support chart, then canary hubs one by one, then prod hubs in parallel.
 
-    With HUBS, only those. If support or a canary fails, the prod hubs are skipped. One deploy per cluster at a
-    time (a lock in the cluster: see --wait-for-lock). Exit 0 when every release deployed, 1 when any failed or
+    With HUBS, only those. If support or a canary fails, the prod hubs are skipped. A release whose inputs (chart,
+    values, helm flags) are those of its deployed revision is 'unchanged' and not upgraded (see --force-upgrade;
+    hand edits of live objects are not detected: use 'deployer diff'). One deploy per cluster at a time (a lock in
+    the cluster: see --wait-for-lock). Exit 0 when every release deployed or was unchanged, 1 when any failed or
     was skipped, 2 for bad input or a cluster another deploy holds (nothing deployed).
     """
     run_deploy(app, cluster, hubs or None, support=support, jobs=jobs, **kwargs)

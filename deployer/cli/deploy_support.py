@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 def deploy_support(app: App, /, cluster: str, **kwargs: Any) -> None:
     """Deploy only CLUSTER's support chart (release and namespace 'support').
 
-    Exit 0 when it deployed, 1 when it failed, 2 for bad input or a cluster another deploy holds.
+    Not upgraded when its inputs are those of its deployed revision ('unchanged'; see --force-upgrade).
+    Exit 0 when it deployed or was unchanged, 1 when it failed, 2 for bad input or a cluster another deploy holds.
     """
     run_deploy(app, cluster, (), support=True, jobs=1, **kwargs)

@@ -44,6 +44,13 @@ if TYPE_CHECKING:
     metavar="SECONDS",
     help="Time limit of one attempt.",
 )
+@click.option(
+    "--dask/--no-dask",
+    default=None,
+    help="Also create a Dask cluster through the hub's Dask Gateway from the test server, scale it to one worker, "
+    "compute on it and shut it down (default: on when the hub's chart brings Dask Gateway, e.g. daskhub; off with "
+    "--url and --token).",
+)
 @click.option("--user", "username", metavar="NAME", help="The test user (default: deployer-health-check).")
 @click.option(
     "--report",
@@ -61,10 +68,11 @@ def health_check(
     token: str | None,
     attempts: int,
     timeout: float,
+    dask: bool | None,
     username: str | None,
     report_file: str | None,
 ) -> None:
-    """Check that HUB of CLUSTER works: API, test user, server start, proxy, kernel, stop, clean-up.
+    """Check that HUB of CLUSTER works: API, test user, server start, proxy, kernel, (Dask), stop, clean-up.
 
     Exit 0 healthy, 1 unhealthy, 2 bad input (unknown hub, refused token). With --url and --token (or
     JUPYTERHUB_API_TOKEN) any hub is checked directly, without config or cluster access; CLUSTER and HUB are then
@@ -88,6 +96,7 @@ def health_check(
             attempts=attempts,
             timeout=timeout,
             on_step=_render_step,
+            dask=target.dask if dask is None else dask,
             ssl_context=trust(app.env, target.url),
         )
     except DeployerError as exc:
@@ -104,7 +113,7 @@ def health_check(
 def _render_step(attempt: int, step: StepResult) -> None:
     mark = "ok  " if step.ok else "FAIL"
     cleanup = " (clean-up)" if step.cleanup else ""
-    click.echo(f"[attempt {attempt}] {mark} {step.name:<11} {step.seconds:6.2f}s  {step.message}{cleanup}", err=True)
+    click.echo(f"[attempt {attempt}] {mark} {step.name:<13} {step.seconds:6.2f}s  {step.message}{cleanup}", err=True)
 
 
 def _write_report(path: str, report: HealthReport) -> None:

@@ -18,7 +18,13 @@
    a canary does not deploy, every later job is ``skipped`` with the reason and never touches the cluster.
 
 Per release: ``helm history`` first; a release left ``pending-*`` by an interrupted run fails with an explanation
-of how to recover (it is not retried blindly). A result's ``revision`` is the one this run's helm recorded (None
+of how to recover (it is not retried blindly). Before that, the digest of the release's inputs (``deploy.digest``:
+chart content, values in order with secrets decrypted, the helm flags that shape it) is compared with the one
+recorded on its latest revision (one metadata-only list of its storage Secrets, ``kube.release_storage_labels``,
+which also gives each revision's status, as ``helm history`` reads it): when that revision is ``deployed`` and
+records the same digest, the release is ``unchanged`` and helm does not run at all (unless ``force_upgrade``);
+otherwise ``helm history`` and ``helm upgrade`` run, and the upgrade records the new digest as release labels.
+A result's ``revision`` is the one this run's helm recorded (None
 when helm failed before recording one, e.g. values refused by the chart's schema); ``live_revision`` the one
 deployed afterwards. Secret values files are decrypted into the work folder just for
 that release's helm run (0600, removed right after), and their values are added to the runner's redactor so that
@@ -36,22 +42,26 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deployer import helm_argv
+from deployer.deploy import digest as inputs
 from deployer.deploy.dependencies import Dependencies, prepare
 from deployer.deploy.jobs import Job, ReleaseOrder, order_releases
-from deployer.deploy.report import DEPLOYED, FAILED, SKIPPED, ReleaseResult, Report
+from deployer.deploy.report import DEPLOYED, FAILED, SKIPPED, SUCCESS, UNCHANGED, ReleaseResult, Report
 from deployer.errors import CommandError, ConfigError, DeployerError, UsageError
 from deployer.run import Cancelled, Completed, Runner
 from deployer.secret_files import is_secret_file
 
 if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
     from deployer.auth import ClusterAccess
 
 HistoryEntry = dict[str, Any]  # one revision of a release, as `helm history -o json` lists it
@@ -63,6 +73,7 @@ class DeployOptions:
     wait: bool = True
     timeout: str = helm_argv.DEFAULT_TIMEOUT  # a Go duration
     lock_wait: float = 0.0  # seconds to wait for another deploy's lock of the cluster (see deploy.lock)
+    force_upgrade: bool = False  # upgrade releases whose inputs' digest is the deployed revision's too
 
 
 @dataclass(frozen=True)
@@ -140,13 +151,20 @@ def validate_releases(
 
 @contextlib.contextmanager
 def values_for(job: Job, *, root: Path, env: Mapping[str, str], workdir: Path, runner: Runner) -> Iterator[list[str]]:
-    """The job's values files for helm, in order: plain files as repository-relative paths, secret files decrypted
-    into ``workdir`` (0600, removed when the block ends). Decrypted values are added to the runner's redactor."""
-    from deployer import yamlio
+    """The job's values files for helm, in order: first a hub's generated ``deployer-facts.values.yaml``
+    (``deployer.hubfacts``, written into ``workdir``), then plain files as repository-relative paths, secret files
+    decrypted into ``workdir`` (0600, removed when the block ends). Decrypted values are added to the runner's
+    redactor."""
+    from deployer import hubfacts, yamlio
+    from deployer.private import private_file
     from deployer.secrets import decrypted
 
     with contextlib.ExitStack() as stack:
         paths: list[str] = []
+        facts = hubfacts.facts_text(job.facts, root / job.chart_path) if job.facts else None
+        if facts is not None:
+            made = private_file(workdir, facts, prefix=f"{job.release}-", suffix=f"-{hubfacts.FILE_NAME}")
+            paths.append(str(stack.enter_context(made)))
         for rel in job.values_files:
             if is_secret_file(rel):
                 path = stack.enter_context(
@@ -175,6 +193,9 @@ class Deployment:
     options: DeployOptions
     on_event: Callable[[Event], None] | None = None
     took_over_from: str | None = None  # the dead deploy whose expired lock this one took over (see deploy.lock)
+    api: ApiClient | None = None  # the cluster's Kubernetes API, for the digest check (None: always upgrade)
+    _charts: dict[str, bytes] = field(default_factory=dict)  # chart path -> its content's digest, once per run
+    _charts_lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- one release -----------------------------------------------------------------------------------------------
     def history(self, job: Job, entries: int = 1) -> list[HistoryEntry]:
@@ -196,6 +217,32 @@ class Deployment:
             raise StuckRelease(explain_pending(job, history, self.target, self.took_over_from), live_revision(history))
         return history
 
+    def inputs_digest(self, job: Job, values: Sequence[str]) -> str:
+        """The digest of the release's inputs (``deploy.digest``); ``values`` as ``values_for`` yields them."""
+        try:
+            with self._charts_lock:  # a chart shared by many releases is read once
+                if job.chart_path not in self._charts:
+                    files = inputs.chart_files(self.root / job.chart_path)
+                    self._charts[job.chart_path] = inputs.chart_digest(files)
+                chart = self._charts[job.chart_path]
+            contents = [(self.root / path).read_bytes() for path in values]  # decrypted files: absolute paths
+        except OSError as exc:
+            raise DeployerError(
+                f"cannot read {exc.filename} for the digest of '{job.release}' ({exc.strerror})"
+            ) from None
+        shape = helm_argv.install_args(job.release, job.chart_path, namespace=job.namespace, values_files=())
+        return inputs.release_digest(chart, contents, shape)
+
+    def unchanged_revision(self, job: Job, digest: str) -> int | None:
+        """The release's latest revision if it is deployed and records ``digest``; None otherwise, always with
+        ``force_upgrade``."""
+        if self.options.force_upgrade or self.api is None:
+            return None
+        from deployer.kube import release_storage_labels
+
+        doing = f"read the revisions of release '{job.release}' (namespace {job.namespace})"
+        return inputs.unchanged(digest, release_storage_labels(self.api, job.namespace, job.release, doing=doing))
+
     def deploy_release(self, job: Job) -> ReleaseResult:
         start = time.monotonic()
         if self.on_event:
@@ -209,10 +256,20 @@ class Deployment:
 
         try:
             self.deps.ensure(job.chart_path)
-            before = self.check_not_pending(job)
             with values_for(
                 job, root=self.root, env=self.secrets_env, workdir=self.workdir, runner=self.helm_cli.runner
             ) as values:
+                digest = self.inputs_digest(job, values)
+                live = self.unchanged_revision(job, digest)
+                if live is not None:
+                    result = ReleaseResult(
+                        job.release, job.kind, UNCHANGED, None, time.monotonic() - start, live_revision=live
+                    )
+                    if self.on_event:
+                        self.on_event(Event(job, result))
+                    return result
+                before = self.check_not_pending(job)
+                following = max((int(e.get("revision", 0)) for e in before), default=0) + 1
                 done = self.helm_cli.run(
                     helm_argv.upgrade_args(
                         job.release,
@@ -223,6 +280,7 @@ class Deployment:
                         wait=self.options.wait,
                         timeout=self.options.timeout,
                         target=self.target,
+                        labels=inputs.labels(digest, following),
                     ),
                     env=self.env,
                 )
@@ -279,7 +337,7 @@ class Deployment:
                     continue
                 result = _wait_one(pool.submit(self.deploy_release, job))
                 results[job.release] = result
-                if result.status != DEPLOYED:
+                if result.status not in SUCCESS:
                     blocked = (
                         f"not deployed because {'support' if job.kind == 'support' else 'canary'} "
                         f"'{job.release}' failed"
@@ -415,6 +473,7 @@ def deploy(
             options=options,
             on_event=on_event,
             took_over_from=lock.took_over.identity if lock.took_over else None,
+            api=lock.api,
         )
         report.results = deployment.run()
     report.seconds = time.monotonic() - started

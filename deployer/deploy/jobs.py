@@ -12,7 +12,8 @@
 Not to be confused with ``deployer.planning`` (CI: which legs a change deploys across the fleet).
 
 A ``Job`` is one helm release: name, kind (``support``/``hub``), chart folder, namespace and values files, all
-repository-relative POSIX paths.
+repository-relative POSIX paths; a hub's job also carries its ``HubFacts`` (``deployer.hubfacts``), from which the
+deploy generates the values file it passes first.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 
 from deployer.config.model import ClusterConfig
 from deployer.errors import UsageError
+from deployer.hubfacts import HubFacts
 from deployer.secret_files import is_secret_file
 
 SUPPORT = "support"
@@ -36,6 +38,7 @@ class Job:
     namespace: str
     values_files: tuple[str, ...]
     canary: bool = False
+    facts: HubFacts | None = None  # a hub's cluster.yaml entry, for its generated values file (None: support)
 
     @property
     def secret_files(self) -> tuple[str, ...]:
@@ -98,6 +101,7 @@ def order_releases(
             namespace=h.namespace,
             values_files=tuple(h.values_files),
             canary=h.canary,
+            facts=HubFacts.of(cluster, h),
         )
         for h in selected
     ]

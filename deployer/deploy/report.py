@@ -5,13 +5,14 @@
     {"cluster": "c1", "results": [{"release": "support", "kind": "support", "status": "deployed",
                                    "revision": 3, "live_revision": 3, "seconds": 4.21, "error": null}, ...]}
 
-``status`` is ``deployed``, ``failed`` or ``skipped``; ``error`` (null when deployed) holds helm's stderr (secret
-values already redacted) or the reason a release was skipped. ``revision`` is the revision this deploy's helm run
-recorded: null when it recorded none (skipped, or helm failed before it wrote one: values refused by the chart's
-schema, a template error, a release stuck pending). ``live_revision`` is the release's revision that is deployed
-in the cluster afterwards (helm keeps the previous one deployed when an upgrade fails; null: none is, or unknown).
-``table()`` is the plain-text summary (columns REVISION and LIVE), ``markdown()`` the same for
-``GITHUB_STEP_SUMMARY``. ``ok`` is true when every release deployed.
+``status`` is ``deployed``, ``unchanged`` (not upgraded: its inputs' digest is the deployed revision's, see
+``deployer.deploy.digest``; a success), ``failed`` or ``skipped``; ``error`` (null when deployed or unchanged)
+holds helm's stderr (secret values already redacted) or the reason a release was skipped. ``revision`` is the
+revision this deploy's helm run recorded: null when it recorded none (unchanged, skipped, or helm failed before it
+wrote one: values refused by the chart's schema, a template error, a release stuck pending). ``live_revision`` is
+the release's revision that is deployed in the cluster afterwards (helm keeps the previous one deployed when an
+upgrade fails; null: none is, or unknown). ``table()`` is the plain-text summary (columns REVISION and LIVE),
+``markdown()`` the same for ``GITHUB_STEP_SUMMARY``. ``ok`` is true when every release deployed or was unchanged.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from deployer.errors import DeployerError
 DEPLOYED = "deployed"
 FAILED = "failed"
 SKIPPED = "skipped"
+UNCHANGED = "unchanged"
+SUCCESS = frozenset({DEPLOYED, UNCHANGED})  # the statuses of a release that is as the config says
 
 
 class DeployFailed(DeployerError):
@@ -64,7 +67,7 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return all(r.status == DEPLOYED for r in self.results)
+        return all(r.status in SUCCESS for r in self.results)
 
     def redacted(self, redact: Callable[[str], str]) -> Report:
         """This report with every ``error`` passed through ``redact`` (the run's ``Redactor``): whatever produced an
@@ -94,9 +97,10 @@ class Report:
         rows = [head, *self._rows()]
         widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
-        counts = {s: sum(r.status == s for r in self.results) for s in (DEPLOYED, FAILED, SKIPPED)}
+        counts = {s: sum(r.status == s for r in self.results) for s in (DEPLOYED, UNCHANGED, FAILED, SKIPPED)}
+        unchanged = f", {counts[UNCHANGED]} unchanged" if counts[UNCHANGED] else ""
         lines.append(
-            f"cluster {self.cluster}: {counts[DEPLOYED]} deployed, {counts[FAILED]} failed, "
+            f"cluster {self.cluster}: {counts[DEPLOYED]} deployed{unchanged}, {counts[FAILED]} failed, "
             f"{counts[SKIPPED]} skipped in {self.seconds:.1f} s"
         )
         return "\n".join(lines)
@@ -105,7 +109,7 @@ class Report:
         """The error to exit with when not every release deployed."""
         if self.ok:
             return None
-        bad = [f"{r.release} {r.status}" for r in self.results if r.status != DEPLOYED]
+        bad = [f"{r.release} {r.status}" for r in self.results if r.status not in SUCCESS]
         return DeployFailed(f"cluster {self.cluster}: not every release deployed ({', '.join(bad)})")
 
     def markdown(self) -> str:

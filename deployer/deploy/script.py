@@ -11,7 +11,10 @@ local helm for its version (flags differ between helm 3 and 4). The helm command
   keep on disk (a decrypted kubeconfig, gcloud's or az's login) go to a private temporary folder that the script
   removes when it exits, and a comment above those lines says what lands there;
 - dependency builds are always listed (``charts/`` is not committed), with the ``helm repo add`` lines a fresh
-  machine needs, as comments.
+  machine needs, as comments;
+- a hub's generated ``deployer-facts.values.yaml`` (``deployer.hubfacts``, the same text the deploy writes) is
+  put into a shell variable by a heredoc just above its helm command and passed FIRST, through
+  ``--values <(printf ...)``, so plain helm gets exactly the values the deployer passes.
 
 Order and gating are the deploy's: support, canaries, then prod hubs (one after the other here); with
 ``set -euo pipefail`` a failure stops everything after it. Paths are relative to the repository root.
@@ -22,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from deployer import helm_argv
+from deployer import helm_argv, hubfacts
 from deployer.auth import manual_access
 from deployer.charts import build_order
 from deployer.deploy.dependencies import repo_add_hints
@@ -32,7 +35,23 @@ from deployer.errors import ConfigError, Problem
 from deployer.repo import relative
 from deployer.run import Runner
 from deployer.secret_files import is_secret_file
-from deployer.shellwords import shell_join, sops_check, sops_decrypt
+from deployer.shellwords import Raw, shell_join, sops_check, sops_decrypt
+
+FACTS_END = "DEPLOYER_FACTS"  # the heredoc's delimiter
+
+
+def facts_lines(job: Job, text: str) -> tuple[list[str], Raw]:
+    """The lines that put a hub's generated values into a shell variable, and the ``--values`` argument that
+    passes them to helm."""
+    var = "facts_" + job.release.replace("-", "_")  # hub names are DNS labels: no "_" to collide with
+    lines = [
+        f"# {job.release}: {hubfacts.FILE_NAME}, generated from its cluster.yaml entry, first in the values order",
+        f"{var}=\"$(cat <<'{FACTS_END}'",
+        *text.rstrip("\n").split("\n"),
+        FACTS_END,
+        ')"',
+    ]
+    return lines, Raw(f"<(printf '%s\\n' \"${var}\")")
 
 
 def check_files(root: Path, order: ReleaseOrder) -> None:
@@ -50,9 +69,16 @@ def check_files(root: Path, order: ReleaseOrder) -> None:
         raise ConfigError(problems)
 
 
-def job_command(job: Job, *, major: int, options: DeployOptions, target: helm_argv.KubeTarget) -> str:
-    values = [sops_decrypt(rel) if is_secret_file(rel) else rel for rel in job.values_files]
-    return shell_join(
+def job_command(
+    job: Job, *, major: int, options: DeployOptions, target: helm_argv.KubeTarget, facts: str | None = None
+) -> str:
+    """The job's helm command; ``facts``: its generated values (``hubfacts.facts_text``), heredoc lines first."""
+    values: list[str] = [sops_decrypt(rel) if is_secret_file(rel) else rel for rel in job.values_files]
+    before: list[str] = []
+    if facts is not None:
+        before, argument = facts_lines(job, facts)
+        values.insert(0, argument)
+    helm = shell_join(
         [
             "helm",
             *helm_argv.upgrade_args(
@@ -67,6 +93,7 @@ def job_command(job: Job, *, major: int, options: DeployOptions, target: helm_ar
             ),
         ]
     )
+    return "\n".join([*before, helm])
 
 
 def dry_run_script(
@@ -112,5 +139,14 @@ def dry_run_script(
     for title, jobs in stages:
         if jobs:
             lines.append(f"# {title}")
-            lines += [job_command(job, major=helm_cli.major, options=options, target=access.target) for job in jobs]
+            lines += [
+                job_command(
+                    job,
+                    major=helm_cli.major,
+                    options=options,
+                    target=access.target,
+                    facts=hubfacts.facts_text(job.facts, root / job.chart_path) if job.facts else None,
+                )
+                for job in jobs
+            ]
     return "\n".join(lines) + "\n"

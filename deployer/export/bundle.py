@@ -3,7 +3,9 @@
 Steps, all before anything appears at OUTDIR: validate the hub (a secret file that no key here can decrypt is
 fine without ``--decrypt``: it is exported still encrypted), build the chart's dependencies (at most once per
 chart, ``deployer.deploy.dependencies``), copy the chart and the charts it uses through ``file://`` with their
-``charts/`` packaged dependencies, copy the values files in helm's order (encrypted ones as they are, or
+``charts/`` packaged dependencies, write the hub's generated ``deployer-facts.values.yaml`` (``deployer.hubfacts``,
+the same text a deploy passes first) as ``values/deployer-facts.values.yaml``, first in helm's order, copy the
+values files in helm's order (encrypted ones as they are, or
 decrypted with ``decrypt=True``) to ``values/`` under their path in the cluster folder (``bundle_paths``), write
 ``deploy.sh``, a ``.sops.yaml`` stub and a README. The folder is
 assembled next to OUTDIR and renamed into place, so a failure leaves nothing half-written. Whether OUTDIR may be
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from deployer import yamlio
+from deployer import hubfacts, yamlio
 from deployer.charts import build_order
 from deployer.errors import ConfigError, UsageError
 from deployer.export.notes import infra_specific, readme
@@ -49,6 +51,9 @@ creation_rules:
     # kms: arn:aws:kms:REGION:ACCOUNT:key/ID
     # azure_keyvault: https://VAULT.vault.azure.net/keys/NAME/VERSION
 """
+
+
+FACTS_PATH = f"values/{hubfacts.FILE_NAME}"  # the hub's generated values in the bundle, first in helm's order
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,10 @@ def export_hub(
     runner = runner or Runner()
     outdir = check_outdir(root, Path(outdir), decrypt=decrypt, force=force, env=env, runner=runner)  # before any work
     layout = bundle_paths(cluster.dir, hub.values_files, decrypt=decrypt)  # refuses a name clash before any work
+    if any(file.path == FACTS_PATH for file in layout):
+        raise UsageError(
+            f"{cluster.dir}/{hubfacts.FILE_NAME}: this name is the export's generated values file; rename the file"
+        )
     # dependencies first: validation reads the dependency charts' schemas from the archives helm builds
     Dependencies(root, find_tool("helm", root, env), runner, env).ensure(hub.chart_path)
     problems = validate(root, [cluster.name], [hub.name], env=env, runner=runner)
@@ -162,6 +171,11 @@ def _write(
     ordered: list[tuple[str, bool]] = []
     plaintext_layers: list[tuple[str, object]] = []
     plain: list[str] = []
+    facts = hubfacts.facts_text(hubfacts.HubFacts.of(cluster, hub), root / hub.chart_path)
+    if facts is not None:
+        (out / FACTS_PATH).write_text(facts)
+        ordered.append((FACTS_PATH, False))
+        plaintext_layers.append((FACTS_PATH, yamlio.loads(facts)))
     for file in layout:
         ordered.append((file.path, file.secret and not file.decrypt))
         target = out / file.path

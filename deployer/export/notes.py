@@ -24,6 +24,7 @@ SPECIFIC_KEYS = {
     "loadBalancerSourceRanges": "this cloud's network ranges",
     "hosts": "host names under our DNS",
     "host": "a host name under our DNS",
+    "domain": "the hub's host name under our DNS",
     "oauth_callback_url": "a URL under our DNS",
     "serviceAccountName": "a cloud identity bound in this cluster",
 }
@@ -106,7 +107,10 @@ def readme(
             )
     for path, encrypted in files:
         what = (
-            "sops-encrypted values (secrets): `deploy.sh` decrypts them on the fly with `sops --decrypt`"
+            "values the deployer generated from the hub's entry in its cluster.yaml (name, domain, cluster,"
+            " provider; the ingress host and TLS entry for the domain), first so every other file can override them"
+            if path.endswith("/deployer-facts.values.yaml")
+            else "sops-encrypted values (secrets): `deploy.sh` decrypts them on the fly with `sops --decrypt`"
             if encrypted
             else "DECRYPTED secret values: keep this file private, never commit it"
             if decrypted and "secret" in path
@@ -153,7 +157,8 @@ def readme(
     lines += [
         "",
         f"The hub's public address was `{domain}`: point your own DNS name at the hub's `proxy-public` Service (or",
-        "its ingress) and change the host names above to match.",
+        "its ingress) and change the host names above to match (the domain and the ingress host and TLS entry are",
+        "in `values/deployer-facts.values.yaml`, when the bundle has it).",
         "",
     ]
     return "\n".join(lines)

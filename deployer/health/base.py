@@ -40,6 +40,8 @@ class CheckContext:
     user_exists: bool = False  # the test user exists on the hub (created or reused)
     server_requested: bool = False  # a server may be running or pending
     server_url: str | None = None  # absolute path of the user's server, e.g. /user/NAME/
+    dask_requested: bool = False  # a Dask cluster of the test user may exist (deployer.health.dask)
+    dask_cluster: str | None = None  # the name of the one the dask-cluster step created
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()

@@ -1,8 +1,11 @@
 """Running the health check: the steps in order, each timed, clean-up after a failure, attempts, the report.
 
-Steps, in order: ``hub-api``, ``user``, ``spawn``, ``proxy``, ``kernel``, ``stop``, ``remove-user``. The first
-failing step ends the attempt; then ``stop`` (when a server may exist) and ``remove-user`` (when the user
-exists) run as clean-up and are reported too. Each attempt has its own deadline (``timeout`` seconds);
+Steps, in order: ``hub-api``, ``user``, ``spawn``, ``proxy``, ``kernel``, ``stop``, ``remove-user``; with
+``dask=True`` (a daskhub) ``dask-cluster``, ``dask-compute`` and ``dask-shutdown`` run after ``kernel``. The first
+failing step ends the attempt; then ``dask-shutdown`` (when a Dask cluster may exist), ``stop`` (when a server
+may exist) and ``remove-user`` (when the user exists) run as clean-up and are reported too. The same clean-up
+runs when the check is interrupted (Ctrl-C, or the CLI's SIGTERM exception) during a step, and the interruption
+then goes on. Each attempt has its own deadline (``timeout`` seconds);
 clean-up gets ``cleanup_timeout`` more. A refused token (``TokenRefused``) is bad input: it is raised at once,
 without further attempts.
 """
@@ -15,6 +18,7 @@ from collections.abc import Callable, Sequence
 
 from deployer.health.base import DEFAULT_USER, CheckContext, Step, StepFailed
 from deployer.health.client import HubClient
+from deployer.health.dask import DASK_STEPS, Shutdown as DaskShutdown
 from deployer.health.hub_api import HubAPI
 from deployer.health.kernel import RunCode
 from deployer.health.proxy import ServerAnswers
@@ -33,6 +37,13 @@ STEPS: tuple[Step, ...] = (
 )
 
 OnStep = Callable[[int, StepResult], None]
+
+
+def with_dask(steps: Sequence[Step]) -> tuple[Step, ...]:
+    """``steps`` with the Dask steps inserted before ``stop`` (at the end when there is no ``stop``)."""
+    names = [s.name for s in steps]
+    at = names.index(StopServer.name) if StopServer.name in names else len(names)
+    return (*steps[:at], *DASK_STEPS, *steps[at:])
 
 
 def _run_step(step: Step, ctx: CheckContext, *, cleanup: bool = False) -> StepResult:
@@ -65,16 +76,26 @@ def run_attempt(
             on_step(number, result)
 
     done: set[str] = set()
+
+    def clean_up() -> None:
+        ctx.deadline = time.monotonic() + cleanup_timeout
+        if ctx.dask_requested and DaskShutdown.name not in done:
+            record(_run_step(DaskShutdown(), ctx, cleanup=True))
+        if ctx.server_requested and StopServer.name not in done:
+            record(_run_step(StopServer(), ctx, cleanup=True))
+        if ctx.user_exists and RemoveUser.name not in done:
+            record(_run_step(RemoveUser(), ctx, cleanup=True))
+
     for step in steps:
-        result = _run_step(step, ctx)
-        record(result)
-        done.add(step.name)
+        try:
+            result = _run_step(step, ctx)
+            done.add(step.name)
+            record(result)
+        except BaseException:  # interrupted (KeyboardInterrupt, the CLI's Terminated) or a bug: clean up first
+            clean_up()
+            raise
         if not result.ok:
-            ctx.deadline = time.monotonic() + cleanup_timeout
-            if ctx.server_requested and StopServer.name not in done:
-                record(_run_step(StopServer(), ctx, cleanup=True))
-            if ctx.user_exists and RemoveUser.name not in done:
-                record(_run_step(RemoveUser(), ctx, cleanup=True))
+            clean_up()
             break
     return AttemptResult(number, tuple(results), time.monotonic() - started), ctx.hub_version
 
@@ -92,13 +113,15 @@ def check_hub(
     retry_delay: float = 2.0,
     on_step: OnStep | None = None,
     steps: Sequence[Step] = STEPS,
+    dask: bool = False,
     ssl_context: ssl.SSLContext | None = None,
 ) -> HealthReport:
     """Check the hub at ``url`` with an API token; up to ``attempts`` attempts of ``timeout`` seconds each.
 
     Returns the ``HealthReport`` (healthy or not). Raises ``TokenRefused`` (a ``UsageError``) when the hub
     refuses the token, and ``UsageError`` for a URL that is not http(s). ``ssl_context`` decides which
-    certificates an https hub may present (default: the system's trust store)."""
+    certificates an https hub may present (default: the system's trust store). ``dask`` adds the Dask steps
+    (``with_dask``)."""
     from deployer.errors import UsageError
 
     if attempts < 1:
@@ -107,6 +130,8 @@ def check_hub(
         client = HubClient(url, token, ssl_context=ssl_context)
     except ValueError as exc:
         raise UsageError(f"bad hub URL: {exc}") from None
+    if dask:
+        steps = with_dask(steps)
     results: list[AttemptResult] = []
     version = None
     for number in range(1, attempts + 1):

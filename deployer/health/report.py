@@ -9,7 +9,8 @@ workflow keeps and the deploy gate reads::
      "attempts": [{"attempt": 1, "healthy": false, "seconds": ..., "steps": [...]}, ...]}
 
 ``steps`` are those of the last attempt (the one that decided); ``attempts`` holds every attempt. After a
-failed step, the clean-up steps (``stop``, ``remove-user``) still run and are listed with ``cleanup: true``.
+failed step, the clean-up steps (``dask-shutdown`` on a daskhub, ``stop``, ``remove-user``) still run and are
+listed with ``cleanup: true``.
 When the check could not run at all (bad input: no token, a refused token), ``steps`` holds one failed step
 ``setup`` with the reason.
 """

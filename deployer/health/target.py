@@ -7,6 +7,8 @@
   API client of ``deployer.kube``. With both given, no config and no cluster access are needed: any hub can be
   checked, and the cluster and hub names are optional (they only label the report; ``label`` is then the URL).
   Otherwise both names are required (``UsageError``, exit 2).
+- Dask: ``dask`` is true when the hub's chart brings a Dask Gateway (daskhub); a hub checked directly (``--url``
+  and ``--token``) is not looked up, so there it is false (the CLI's ``--dask`` turns the Dask steps on).
 
 The Secret's content is never logged or put into an error. Errors say what to do: no Secret (or no key) -> the hub
 is not deployed (exit 2); credentials refused -> exit 2; the cluster cannot be reached -> exit 1.
@@ -37,6 +39,7 @@ class HubTarget:
     hub: str
     url: str
     token: str = field(repr=False)
+    dask: bool = False  # the hub's chart brings a Dask Gateway (``deployer.health.dask.chart_has_dask``)
 
     @property
     def label(self) -> str:
@@ -66,6 +69,7 @@ def hub_target(
     if root is None:
         raise UsageError("the config repository is needed to find the hub's URL or token")
     from deployer.config.load import load_cluster
+    from deployer.health.dask import chart_has_dask
 
     cluster = load_cluster(root, cluster_name)
     [hub] = cluster.require_hubs([hub_name])
@@ -74,6 +78,7 @@ def hub_target(
         hub.name,
         url or f"https://{hub.domain}/",
         token or read_token(cluster, hub, root=root, env=env, runner=runner),
+        dask=chart_has_dask(root / "helm-charts" / hub.helm_chart),
     )
 
 

@@ -5,8 +5,9 @@ Each leg of the workflow writes report files (``deployer deploy --report``: ``{"
 "kind", "status", ...}]}``; ``deployer health-check --report``: ``{"cluster", "hub", "healthy", ...}``). For the
 ``canary`` stage a cluster's canary legs go on only if its support leg (when planned) deployed; for ``prod``,
 its support leg and every planned canary must have deployed and, when a health report exists (or health is
-required), be healthy. A planned leg without a report counts as failed: it did not finish. Cluster names are
-compared exactly.
+required), be healthy. "Deployed" includes ``unchanged`` (not upgraded: its deployed revision already has the
+config's inputs). A planned leg without a report counts as failed: it did not finish. Cluster names are compared
+exactly.
 
 Reports are untrusted, and a bad one can only hold legs back, never let one go on:
 
@@ -25,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from deployer.deploy.report import SUCCESS
 from deployer.planning.legs import HubLeg, Rollout, name_problem
 
 
@@ -78,10 +80,11 @@ def _read_report(report: Mapping[str, Any], cluster: str, out: Outcomes) -> str 
 
 
 def _worst(before: str | None, now: str) -> str:
-    """A release reported more than once counts as deployed only if every report says so."""
+    """A release reported more than once counts as deployed only if every report says it deployed (or was
+    ``unchanged``: its deployed revision already has the config's inputs)."""
     if before is None:
         return now
-    return before if before != "deployed" else now
+    return before if before not in SUCCESS else now
 
 
 @dataclass(frozen=True)
@@ -105,14 +108,14 @@ def gate(rollout: Rollout, stage: str, outcomes: Outcomes, *, require_health: bo
         problems[cluster].append(f"a report of {cluster} is malformed ({what})")
     for support in rollout.support:
         status = outcomes.support.get(support.cluster)
-        if status != "deployed":
+        if status not in SUCCESS:
             problems[support.cluster].append(f"support {_said(status)}")
     if stage == "prod":
         for leg in rollout.canary:
             for hub in leg.hubs:
                 status = outcomes.hubs.get((leg.cluster, hub))
                 healthy = outcomes.health.get((leg.cluster, hub))
-                if status != "deployed":
+                if status not in SUCCESS:
                     problems[leg.cluster].append(f"canary {hub} {_said(status)}")
                 elif healthy is False or (healthy is None and require_health):
                     why = "unhealthy" if healthy is False else "has no health report"

@@ -26,8 +26,12 @@ def rollout_markdown(rollout: Rollout, *, title: str = "Deploy plan") -> str:
     if rollout.removed:
         lines += [
             "",
-            "Removed from the config (not deployed, not uninstalled): "
-            + ", ".join(f"{r.cluster}/{r.hub}" for r in rollout.removed),
+            f"**A merge orphans {len(rollout.removed)} hub(s)**: removed from the config, they keep running (helm "
+            "release, namespace, users' home directories) until someone removes them, after the merge, with the "
+            "`remove-hub` workflow (Actions, Run workflow: cluster, hub) or `deployer remove CLUSTER HUB`. "
+            "Nothing is deleted automatically.",
+            "",
+            *(f"- `{r.cluster}` / `{r.hub}`: `deployer remove {r.cluster} {r.hub}`" for r in rollout.removed),
         ]
     return "\n".join(lines) + "\n"
 

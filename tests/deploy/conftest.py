@@ -112,16 +112,16 @@ class DeployRepo:
     def cluster_dir(self) -> Path:
         return self.root / "config" / "clusters" / self.cluster
 
-    def leave_pending(self, hub: str) -> None:
-        """An interrupted run: a helm upgrade of ``hub`` SIGKILLed (as when a CI runner dies) once it recorded its
-        revision, leaving the release ``pending-upgrade``."""
+    def leave_pending(self, hub: str, values: tuple[str, ...] = ("common.values.yaml",)) -> None:
+        """An interrupted run: a helm upgrade of ``hub`` with ``values`` (files of the cluster folder) SIGKILLed (as
+        when a CI runner dies) once it recorded its revision, leaving the release ``pending-upgrade``."""
         self.kube.latency = 0.15  # slow enough to be caught mid-upgrade
         helm = subprocess.Popen(
             [
                 find_tool("helm"),
                 *("--kubeconfig", str(self.kube.kubeconfig), "--kube-context", self.kube.context),
                 *("upgrade", hub, "helm-charts/basehub", "-n", hub),
-                *("--values", f"config/clusters/{self.cluster}/common.values.yaml"),
+                *(arg for name in values for arg in ("--values", f"config/clusters/{self.cluster}/{name}")),
             ],
             cwd=self.root,
             env=self.kube.tool_env(),

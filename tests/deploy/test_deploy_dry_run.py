@@ -36,8 +36,10 @@ def test_dry_run_touches_no_cluster_and_decrypts_nothing(kube_cluster, deploy_re
     staging = repo.hub("staging")
     wait = " ".join(helm_argv.wait_args(helm_binary.major, wait=True, timeout="10m0s"))  # the flags of the helm used
     assert "helm dependency build helm-charts/basehub" in lines
+    facts = "$facts_" + staging.replace("-", "_")  # the generated deployer-facts.values.yaml, first
     assert (
         f"helm upgrade --install {staging} helm-charts/basehub --namespace {staging} --create-namespace "
+        f"--values <(printf '%s\\n' \"{facts}\") "
         "--values config/clusters/local/common.values.yaml --values config/clusters/local/staging.values.yaml "
         f"--values <(sops --decrypt config/clusters/local/enc-staging.secret.values.yaml) {wait} "
         f"--kube-context {kube_cluster.context}"

@@ -46,7 +46,7 @@ def test_install_then_upgrade_then_a_values_change_shows_in_diff_then_live(
     identity = kube_cluster.get_object("configmaps", "hub-identity", staging)
     assert identity["data"]["displayName"] == "Local staging hub" and identity["data"]["cluster"] == "local"
 
-    second = repo.deployer("deploy", "local", "--report", str(report_file))
+    second = repo.deployer("deploy", "local", "--report", str(report_file), "--force-upgrade")  # else: unchanged
     assert second.returncode == 0, second.stderr
     again = {r["release"]: r["revision"] for r in json.loads(report_file.read_text())["results"]}
     assert again == {name: rev + 1 for name, rev in revisions.items()}

@@ -102,7 +102,8 @@ def test_every_hub_exports_and_deploys_with_plain_helm(fleet_copy, kube_cluster,
     bundle = tmp_path / "bundle"
     done = deployer(fleet_copy, "export", cluster, hub, str(bundle), env=base_env(tmp_path))
     assert done.returncode == 0, done.stderr
-    assert "deployer" not in (bundle / "deploy.sh").read_text()
+    # no deployer command (its generated values file, a plain file of the bundle, is named after it)
+    assert "deployer" not in (bundle / "deploy.sh").read_text().replace("deployer-facts.values.yaml", "")
 
     env = plain_env(tmp_path, kube_cluster, helm_binary.path)
     python = shutil.which("python3", path=env["PATH"])
@@ -195,7 +196,8 @@ def test_readme_names_what_is_specific_to_our_infrastructure(fleet_copy, tmp_pat
     assert deployer(fleet_copy, "export", "demo-gcp", "prod", str(bundle), env=base_env(tmp_path)).returncode == 0
     readme = (bundle / "README.md").read_text()
     assert "`jupyterhub.singleuser.nodeSelector` in `values/common.values.yaml`" in readme
-    assert "`jupyterhub.ingress.hosts` in `values/prod.values.yaml`" in readme
+    assert "`jupyterhub.ingress.hosts` in `values/deployer-facts.values.yaml`" in readme
+    assert "`deployer.hub.domain` in `values/deployer-facts.values.yaml`" in readme
     assert "hub.gcp.demo.example.org" in readme
     for name in ("deploy.sh", "chart/basehub/", "values/enc-prod.secret.values.yaml", ".sops.yaml"):
         assert f"`{name}`" in readme
@@ -333,3 +335,23 @@ def test_decrypt_writes_plaintext_only_into_the_bundle(fleet_copy, tmp_path):
     assert any(w.startswith(staging) and w.endswith("/values/staging.secret.values.yaml") for w in writes), writes
     assert [w for w in writes if not w.startswith(staging) and w != os.devnull] == []  # DEVNULL: a child's stdin
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_the_generated_facts_are_a_plain_values_file_listed_first(fleet_copy, tmp_path):
+    """plain helm gets the hub's deployer-facts.values.yaml like any values file: first in deploy.sh and README."""
+    from deployer.config.load import load_cluster
+    from deployer.hubfacts import HubFacts, facts_text
+
+    bundle = tmp_path / "b"
+    assert deployer(fleet_copy, "export", "demo-aws", "dask", str(bundle), env=base_env(tmp_path)).returncode == 0
+    cluster = load_cluster(fleet_copy, "demo-aws")
+    dask = cluster.hub("dask")
+    assert dask is not None
+    expected = facts_text(HubFacts.of(cluster, dask), fleet_copy / dask.chart_path)
+    assert expected and "basehub:\n  deployer:" in expected
+    assert (bundle / "values/deployer-facts.values.yaml").read_text() == expected
+    values = re.findall(r"--values (\S+)", (bundle / "deploy.sh").read_text())
+    assert values[:2] == ["values/deployer-facts.values.yaml", "values/dask.values.yaml"]
+    readme = (bundle / "README.md").read_text().splitlines()
+    rows = [line.split("`")[1] for line in readme if line.startswith("| `values/")]
+    assert rows[:2] == ["values/deployer-facts.values.yaml", "values/dask.values.yaml"]

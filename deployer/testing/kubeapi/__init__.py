@@ -11,7 +11,8 @@ or from a shell: ``python -m deployer.testing.kubeapi --kubeconfig PATH [--conte
 (stops on SIGTERM or Ctrl-C).
 
 It serves over HTTPS on 127.0.0.1 with a CA made at start, keeps all state in memory, and fakes what controllers
-would do so that waits succeed (switchable off). Fault switches: ``readiness``, ``inject_error(...)``, ``latency``.
+would do so that waits succeed (switchable off). Fault switches: ``readiness``, ``inject_error(...)``, ``latency``,
+``namespace_deletion``.
 
 What it does like a real API server (v1.35), enough for the real upstream charts (jupyterhub, dask-gateway,
 cert-manager, ingress-nginx, prometheus) with helm 3 and helm 4:
@@ -38,7 +39,8 @@ Limits, on purpose:
 - no admission webhooks (ValidatingWebhookConfigurations are stored, never called), no validation against OpenAPI
   schemas (names, namespaces, kinds and CRD names are checked; immutable fields are not), no CRD schema defaults or
   pruning, no RBAC or other authorization (any valid token may do anything), no quotas or limit ranges;
-- deletion is immediate: no finalizers, graceful termination or foreground deletion;
+- deletion is immediate: no finalizers, graceful termination or foreground deletion (except, with the
+  ``namespace_deletion`` switch above 0, a Namespace: ``Terminating`` that long, as a real one while emptied);
 - server-side apply is approximated (no managedFields, never a conflict); strategic merge uses a fixed table of
   merge keys; no conversion between custom resource versions;
 - no aggregated discovery, no HTTP/2, no protobuf responses (JSON only), no pagination (``limit`` is ignored),

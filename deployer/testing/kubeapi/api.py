@@ -14,7 +14,10 @@ Kubernetes ``Status``. What they do, beyond storing:
   generation is compared; a CRD gets NamesAccepted/Established at once and its resources are served while it is
   Established (until then, and after it is deleted, requests for them get 404 NotFound and discovery omits them).
 - deletion is immediate (no finalizers, no graceful termination) and cascades: a Namespace takes its objects, a CRD
-  its custom resources, and objects listed as owners take their dependents (ownerReferences by uid).
+  its custom resources, and objects listed as owners take their dependents (ownerReferences by uid). The one
+  exception, with the ``namespace_deletion`` fault switch above 0: a deleted Namespace is ``Terminating`` (new
+  content refused with 403, a second delete 409) for that many seconds before the fake namespace controller
+  removes it and its content.
 - patches: see :mod:`.patch`. Server-side apply remembers each field manager's last applied configuration.
 - ``dry_run=True`` computes and returns the result without storing it.
 """
@@ -24,6 +27,7 @@ from __future__ import annotations
 import copy
 import random
 import string
+import threading
 import uuid
 from typing import Any
 
@@ -121,6 +125,10 @@ class API:
     def namespace_exists(self, namespace: str) -> bool:
         return self.store.exists(NAMESPACES, "", namespace)
 
+    def namespace_terminating(self, namespace: str) -> bool:
+        found = self.store.get(NAMESPACES, "", namespace)
+        return found is not None and bool(found["metadata"].get("deletionTimestamp"))
+
     # -- create ---------------------------------------------------------------------------------
     def create(
         self, info: ResourceInfo, namespace: str, body: dict[str, Any], *, dry_run: bool = False
@@ -135,6 +143,13 @@ class API:
             if info.namespaced and not self.namespace_exists(namespace):
                 raise StatusError(
                     404, f'namespaces "{namespace}" not found', details={"name": namespace, "kind": "namespaces"}
+                )
+            if info.namespaced and self.namespace_terminating(namespace):
+                raise StatusError(
+                    403,
+                    f'{qualified(info)} "{meta["name"]}" is forbidden: unable to create new content in namespace '
+                    f"{namespace} because it is being terminated",
+                    details={**_details(info, meta["name"]), "causes": [{"reason": "NamespaceTerminating"}]},
                 )
             if self.store.exists((info.group, info.plural), namespace, meta["name"]):
                 raise StatusError(
@@ -312,9 +327,39 @@ class API:
                         reason="Conflict",
                         details=_details(info, name),
                     )
+            if (info.group, info.plural) == NAMESPACES and obj["metadata"].get("deletionTimestamp"):
+                raise StatusError(
+                    409,
+                    f'Operation cannot be fulfilled on namespaces "{name}": The system is ensuring all content is '
+                    "removed from this namespace.  Upon completion, this namespace will automatically be purged by "
+                    "the system.",
+                    reason="Conflict",
+                    details=_details(info, name),
+                )
             if dry_run:
                 return obj
+            if (info.group, info.plural) == NAMESPACES and self.faults.namespace_deletion > 0:
+                return self._terminate_namespace(info, obj, self.faults.namespace_deletion)
             return self._remove_tree(info, namespace, name) or obj
+
+    def _terminate_namespace(self, info: ResourceInfo, obj: dict[str, Any], seconds: float) -> dict[str, Any]:
+        """Mark a Namespace Terminating and let the fake namespace controller remove it after ``seconds``."""
+        meta = obj["metadata"]
+        meta["deletionTimestamp"] = readiness.now()
+        obj.setdefault("spec", {})["finalizers"] = ["kubernetes"]
+        obj["status"] = {**(obj.get("status") or {}), "phase": "Terminating"}
+        stored = self.store.put(NAMESPACES, obj)
+
+        def finalize() -> None:
+            with self.store.lock:
+                current = self.store.get(NAMESPACES, "", meta["name"])
+                if current is not None and current["metadata"].get("uid") == meta.get("uid"):
+                    self._remove_tree(info, "", meta["name"])
+
+        timer = threading.Timer(seconds, finalize)
+        timer.daemon = True
+        timer.start()
+        return stored
 
     def _remove_tree(self, info: ResourceInfo, namespace: str, name: str) -> dict[str, Any] | None:
         removed = self.store.remove((info.group, info.plural), namespace, name)

@@ -11,6 +11,10 @@ Contract: :class:`Faults` is shared by the server threads and the test that driv
   ``create``. ``resource`` matches a plural, singular, kind or short name, optionally ``plural.group``.
   ``times`` limits how many requests a rule fails (``None``: every one). Rules are checked in insertion order.
 - ``latency`` (seconds, default 0): added before every request is served (not between watch events).
+- ``namespace_deletion`` (seconds, default 0): how long the fake namespace controller takes to empty and remove a
+  deleted Namespace. Meanwhile the Namespace is ``Terminating`` (``deletionTimestamp``, its ``kubernetes``
+  finalizer, ``status.phase``), new objects in it are refused (403 Forbidden) and deleting it again is a 409
+  Conflict, as on a real server. At 0 a deleted Namespace goes at once with its content.
 """
 
 from __future__ import annotations
@@ -85,6 +89,7 @@ class Faults:
         self._rules: list[ErrorRule] = []
         self.readiness = True
         self.latency = 0.0
+        self.namespace_deletion = 0.0
 
     def inject_error(
         self,

@@ -734,6 +734,14 @@ class KubeAPIServer:
     def latency(self, seconds: float) -> None:
         self.faults.latency = float(seconds)
 
+    @property
+    def namespace_deletion(self) -> float:
+        return self.faults.namespace_deletion
+
+    @namespace_deletion.setter
+    def namespace_deletion(self, seconds: float) -> None:
+        self.faults.namespace_deletion = float(seconds)
+
     def inject_error(
         self,
         status: int = 500,

@@ -47,31 +47,43 @@ def make_repo(base: Path) -> Path:
     cdir.mkdir(parents=True)
     shutil.copytree(REPO / "schemas", root / "schemas")
     copy_charts(REPO / "helm-charts", root / "helm-charts")
+    write_cluster(cdir, ["canary"] + [f"prod-{i:02d}" for i in range(1, PROD_HUBS + 1)])
+    return root
+
+
+def write_cluster(cdir: Path, hubs: list[str], *, secret_per_hub: bool = False) -> None:
+    """The bench cluster in ``cdir``: the first of ``hubs`` the canary, each hub with a common, an own and an
+    encrypted values file (one encryption shared by all, or with ``secret_per_hub`` one per hub, distinct values)."""
     (cdir / "common.values.yaml").write_text(
         "identity:\n  cluster: bench\njupyterhub:\n  hub:\n    config:\n      JupyterHub:\n"
         "        authenticator_class: dummy\n  proxy:\n    service:\n      type: ClusterIP\n"
     )
-    secret = cdir / "enc-hub.secret.values.yaml"
-    secret.write_text("jupyterhub:\n  hub:\n    config:\n      DummyAuthenticator:\n        password: bench-secret\n")
-    sops_encrypt(secret, demo_recipient())
-    hubs = ["canary"] + [f"prod-{i:02d}" for i in range(1, PROD_HUBS + 1)]
+    password = "jupyterhub:\n  hub:\n    config:\n      DummyAuthenticator:\n        password: {}\n"
+    shared = cdir / "enc-hub.secret.values.yaml"
+    if not secret_per_hub:
+        shared.write_text(password.format("bench-secret"))
+        sops_encrypt(shared, demo_recipient())
     lines = ["name: bench", "provider: kubeconfig", "kubeconfig:", "  context: deployer-local", "hubs:"]
     for name in hubs:
         (cdir / f"{name}.values.yaml").write_text(f"identity:\n  displayName: Hub {name}\n")
-        if name != "canary":
-            shutil.copy(secret, cdir / f"enc-{name}.secret.values.yaml")  # sops files do not depend on their name
+        secret = cdir / f"enc-{name}.secret.values.yaml"
+        if secret_per_hub:
+            secret.write_text(password.format(f"s-{name}"))
+            sops_encrypt(secret, demo_recipient())
+        else:
+            shutil.copy(shared, secret)  # sops files do not depend on their name
         lines += [
             f"  - name: {name}",
             f"    domain: {name}.bench.example.org",
             "    helm_chart: basehub",
-            f"    canary: {'true' if name == 'canary' else 'false'}",
+            f"    canary: {'true' if name == hubs[0] else 'false'}",
             "    helm_chart_values_files:",
             "      - common.values.yaml",
             f"      - {name}.values.yaml",
-            f"      - enc-{'hub' if name == 'canary' else name}.secret.values.yaml",
+            f"      - {secret.name}",
         ]
+    shared.unlink(missing_ok=True)  # each hub has its copy: no unlisted values file left
     (cdir / "cluster.yaml").write_text("\n".join(lines) + "\n")
-    return root
 
 
 def one_run(template: Path, work: Path, jobs: int, helm: int, latency: float) -> dict:

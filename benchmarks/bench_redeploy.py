@@ -34,11 +34,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
+from bench_deploy import write_cluster  # noqa: E402
+
 from deployer import kube  # noqa: E402
 from deployer.chart_mirror import mirror_dir  # noqa: E402
 from deployer.testing.chart_cache import ChartCache  # noqa: E402
 from deployer.testing.kubeapi import KubeAPIServer  # noqa: E402
-from helpers import DEMO_KEY, demo_recipient, sops_encrypt  # noqa: E402
+from helpers import DEMO_KEY  # noqa: E402
 
 HUBS = 30
 DEPLOYER = str(Path(sys.executable).with_name("deployer"))
@@ -51,28 +53,8 @@ def make_repo(base: Path) -> tuple[Path, list[str]]:
     shutil.copytree(REPO / "schemas", root / "schemas")
     cache = ChartCache(helm=str(REPO / ".tools" / "bin" / "helm4"), mirror=mirror_dir(os.environ))
     cache.copy_charts(REPO / "helm-charts", root / "helm-charts")  # dependencies built once, before any timing
-    (cdir / "common.values.yaml").write_text(
-        "identity:\n  cluster: bench\njupyterhub:\n  hub:\n    config:\n      JupyterHub:\n"
-        "        authenticator_class: dummy\n  proxy:\n    service:\n      type: ClusterIP\n"
-    )
     hubs = ["canary"] + [f"prod-{i:02d}" for i in range(1, HUBS)]
-    lines = ["name: bench", "provider: kubeconfig", "kubeconfig:", "  context: deployer-local", "hubs:"]
-    for name in hubs:
-        (cdir / f"{name}.values.yaml").write_text(f"identity:\n  displayName: Hub {name}\n")
-        secret = cdir / f"enc-{name}.secret.values.yaml"
-        secret.write_text(f"jupyterhub:\n  hub:\n    config:\n      DummyAuthenticator:\n        password: s-{name}\n")
-        sops_encrypt(secret, demo_recipient())
-        lines += [
-            f"  - name: {name}",
-            f"    domain: {name}.bench.example.org",
-            "    helm_chart: basehub",
-            f"    canary: {'true' if name == 'canary' else 'false'}",
-            "    helm_chart_values_files:",
-            "      - common.values.yaml",
-            f"      - {name}.values.yaml",
-            f"      - enc-{name}.secret.values.yaml",
-        ]
-    (cdir / "cluster.yaml").write_text("\n".join(lines) + "\n")
+    write_cluster(cdir, hubs, secret_per_hub=True)
     return root, hubs
 
 

@@ -13,18 +13,27 @@ from dataclasses import dataclass
 class Problem:
     """One thing wrong with the configuration, located in a file (and line, where there is one).
 
-    ``path`` is relative to the config repository root, in POSIX form.
+    ``path`` is relative to the config repository root, in POSIX form. ``warning``: worth a look but not wrong
+    (``deployer validate`` fails on warnings only with ``--strict``; other commands print them and go on).
     """
 
     path: str
     line: int | None
     message: str
+    warning: bool = False
 
     def render(self) -> str:
-        """``path[:line]: message`` on ONE line: control characters a value brought in (a hub name ending in a
-        newline) are shown escaped (``\\n``)."""
+        """``[warning: ]path[:line]: message`` on ONE line: control characters a value brought in (a hub name
+        ending in a newline) are shown escaped (``\\n``)."""
         where = self.path if self.line is None else f"{self.path}:{self.line}"
-        return f"{where}: {self.message}".translate(_ESCAPED)
+        return f"{'warning: ' if self.warning else ''}{where}: {self.message}".translate(_ESCAPED)
+
+
+def count_line(problems: list[Problem]) -> str:
+    """``N problem(s) found.``, or ``N problem(s), M warning(s) found.`` when some are warnings."""
+    warnings = sum(p.warning for p in problems)
+    errors = len(problems) - warnings
+    return f"{errors} problem(s), {warnings} warning(s) found." if warnings else f"{errors} problem(s) found."
 
 
 _ESCAPED = {code: repr(chr(code))[1:-1] for code in (*range(32), 127)}
@@ -56,7 +65,9 @@ class ConfigError(DeployerError):
 
     def render(self) -> str:
         lines = [p.render() for p in self.problems]
-        lines.append(f"{len(self.problems)} problem(s) found.")
+        lines.append(count_line(self.problems))
+        if self.problems and all(p.warning for p in self.problems):
+            lines.append("--strict: warnings fail the check.")
         return "\n".join(lines)
 
 
@@ -73,6 +84,10 @@ class SecretsError(DeployerError):
         self.path = path
         self.message = message
         super().__init__(f"{path}: {message}")
+
+
+class NoKeyError(SecretsError):
+    """sops found no key for the file here (no SOPS_AGE_KEY_FILE, no cloud login): one cause for many files."""
 
 
 class CommandError(DeployerError):

@@ -220,6 +220,16 @@ IN_PROGRESS = "another operation (install/upgrade/rollback) is in progress"
 NO_REPOSITORY = re.compile(r"no repository definition for (.+?)(?:\.\s|\.?$)", re.MULTILINE)
 
 
+NO_CONTEXT = re.compile(r'context "([^"\n]*)" does not exist')
+
+
+def missing_context(stderr: str) -> str | None:
+    """The context of helm's ``kubernetes cluster unreachable: context "x" does not exist``, or None when helm
+    said something else."""
+    match = NO_CONTEXT.search(stderr)
+    return match.group(1) if match else None
+
+
 def missing_repositories(stderr: str) -> list[str]:
     """The repository URLs of helm's "no repository definition for URL1, URL2. Please add ..." (in its order,
     without the separating commas or the final period); [] when helm said something else."""

@@ -19,6 +19,9 @@ same access as files and flags; this module is for the deployer's own reads.)
 about the credentials (exit 2); an API server that cannot be reached -> ``DeployerError`` (exit 1). A missing
 object (404) is for the caller to handle: ``secret_data`` returns None.
 
+``context_names(paths)`` lists the contexts of the kubeconfigs at ``paths`` (None when there is none), for the
+check that a cluster's ``kubeconfig.context`` exists (``deployer.config.contexts``).
+
 ``release_storage_labels`` reads the labels of a helm release's storage Secrets (metadata only): each revision's
 status, and the digest of its inputs the deploy records there (``deployer.deploy.digest``).
 
@@ -114,6 +117,14 @@ def merged_kubeconfig(paths: list[Path]) -> dict[str, Any]:
     if not found:
         raise UsageError(f"no kubeconfig found at {os.pathsep.join(str(p) for p in paths)}")
     return merged
+
+
+def context_names(paths: list[Path]) -> list[str] | None:
+    """The names of the contexts of the kubeconfigs at ``paths``, merged as ``merged_kubeconfig`` merges them; None
+    when none of those files exists (no kubeconfig at hand). A file that is not a valid kubeconfig: ``UsageError``."""
+    if not any(path.is_file() for path in paths):
+        return None
+    return [str(entry["name"]) for entry in merged_kubeconfig(paths)["contexts"]]
 
 
 def _invalid(path: Path, problem: str) -> UsageError:

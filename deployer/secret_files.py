@@ -9,6 +9,9 @@
   mapping, as sops writes YAML and JSON) or as raw bytes (any format sops writes: the ``sops`` key of YAML and
   JSON, the ``[sops]`` section of ini files, the ``sops_mac`` entry of dotenv files).
 - ``plain_name(name)``: the name without the ``enc-`` prefix (for a decrypted copy).
+- ``creation_rule_matches(sops_config, path)``: whether a creation rule of the parsed ``.sops.yaml`` applies to
+  ``path``, as sops picks one (``path_regex`` searched in the path relative to ``.sops.yaml``; a rule without one
+  applies to every path).
 """
 
 from __future__ import annotations
@@ -37,3 +40,20 @@ def is_encrypted(content: Any) -> bool:
 def plain_name(name: str) -> str:
     """``enc-x.yaml`` -> ``x.yaml``; other names unchanged."""
     return name[len(ENCRYPTED_PREFIX) :] if name.startswith(ENCRYPTED_PREFIX) else name
+
+
+def creation_rule_matches(sops_config: Any, path: str) -> bool:
+    """True when some creation rule of ``sops_config`` (the parsed ``.sops.yaml``) applies to ``path``
+    (repo-relative, POSIX), so that ``sops encrypt`` knows the recipients. A ``path_regex`` Python cannot
+    compile counts as not matching."""
+    rules = sops_config.get("creation_rules") if isinstance(sops_config, dict) else None
+    for rule in rules if isinstance(rules, list) else []:
+        regex = rule.get("path_regex") if isinstance(rule, dict) else None
+        if regex is None and isinstance(rule, dict):
+            return True
+        try:
+            if isinstance(regex, str) and re.search(regex, path):
+                return True
+        except re.error:
+            continue
+    return False

@@ -14,18 +14,19 @@ sops runs through the ``Runner`` handed in (``deployer.run``; default: a fresh o
 ``cancel()`` stops it like any other command. Which files are secret and whether content is encrypted is
 ``deployer.secret_files``. Keys come from the environment handed in (``SOPS_AGE_KEY_FILE`` for age, cloud KMS
 credentials for KMS): sops handles them. Failures become ``SecretsError`` whose message never contains file
-content.
+content nor sops's raw output (``NoKeyError`` when no key is available here; a file edited by hand after encryption,
+which sops reports many ways, gets one explanation of how to recover), except for a failure sops has no known words for.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from deployer import yamlio
-from deployer.errors import CommandError, SecretsError
+from deployer.errors import CommandError, NoKeyError, SecretsError
 from deployer.private import private_dir, private_file
 from deployer.run import Runner
 from deployer.shellwords import DECRYPT_FLAG
@@ -55,23 +56,64 @@ def plaintext(
     except CommandError as exc:  # sops could not be started
         raise SecretsError(display, exc.stderr) from None
     if done.returncode != 0:
-        raise SecretsError(display, runner.redactor(explain_failure(done.returncode, done.stderr)))
+        message = runner.redactor(explain_failure(done.returncode, done.stderr, display))
+        raise (NoKeyError if missing_key(done.stderr) else SecretsError)(display, message)
     return done.stdout_bytes
 
 
-def explain_failure(returncode: int, stderr: str) -> str:
-    """A message for a failed ``sops --decrypt`` that tells the user what to do (never file content)."""
-    if "Failed to get the data key" in stderr or "no identity matched" in stderr.lower():
+NO_KEY_HELP = (
+    "for age keys set SOPS_AGE_KEY_FILE to a file holding the private key of one of {whose} recipients (for KMS, "
+    "log in to that cloud); 'deployer validate --no-decrypt' checks everything else without keys"
+)
+
+# What sops says when a file was edited by hand after it was encrypted: a value (or its key, which is part of the
+# value's authenticated data) changed inside ENC[...], a value left in clear, the MAC or lastmodified line edited, an
+# entry removed (MAC mismatch), an entry added in clear, or the key stanza in the sops metadata damaged.
+_EDITED = (
+    "message authentication failed",
+    "MAC mismatch",
+    "Cannot decrypt MAC",
+    "does not match sops' data format",
+    "interface conversion",  # a number or boolean left in clear where sops expects ENC[...] (sops panics)
+    "Could not decrypt value",
+    "failed to read header",
+    "parsing age header",
+    "tampered with",
+    "invalid armor",
+)
+
+
+def explain_failure(returncode: int, stderr: str, display: str = "FILE") -> str:
+    """A message for a failed ``sops --decrypt`` of ``display`` that tells the user what to do (never file content
+    nor sops's own words, except as the last resort of an unknown failure)."""
+    if any(marker in stderr for marker in _EDITED):
         return (
-            "cannot decrypt: no key for this file is available here; for age keys set SOPS_AGE_KEY_FILE "
-            "to a file holding the private key of one of its recipients (for KMS, log in to that cloud)"
+            "cannot decrypt: the file was edited after it was encrypted (sops's integrity check fails): restore its "
+            f"last good version ('git log -- {display}' lists them, 'git checkout <rev> -- {display}' takes one) "
+            f"and make the change with 'sops edit {display}'"
         )
-    if "MAC mismatch" in stderr:
-        return "cannot decrypt: the file was changed after encryption (MAC mismatch); re-encrypt it with 'sops edit'"
+    if missing_key(stderr):
+        return f"cannot decrypt: no key for this file is available here; {NO_KEY_HELP.format(whose='its')}"
     if "sops metadata not found" in stderr or "not a valid" in stderr.lower():
         return "cannot decrypt: the file has no valid sops metadata; encrypt it with 'sops encrypt --in-place'"
     first = next((line.strip() for line in stderr.splitlines() if line.strip()), "")
     return f"sops failed with exit code {returncode}: {first[:200]}"
+
+
+def missing_key(stderr: str) -> bool:
+    """Whether a failed ``sops --decrypt`` found no key for the file (rather than a file edited by hand)."""
+    if any(marker in stderr for marker in _EDITED):
+        return False
+    return "Failed to get the data key" in stderr or "no identity matched" in stderr.lower()
+
+
+def no_key_message(others: Sequence[str], shown: int = 4) -> str:
+    """The one message for a file and ``others`` that no key here decrypts (at most ``shown`` others named)."""
+    named = ", ".join(others[:shown]) + (f" and {len(others) - shown} more" if len(others) > shown else "")
+    return (
+        f"cannot decrypt this file and {len(others)} more ({named}): no key for them is available here; "
+        f"{NO_KEY_HELP.format(whose='their')}"
+    )
 
 
 def decrypt(

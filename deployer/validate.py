@@ -2,7 +2,8 @@
 
 Checks: cluster.yaml syntax and schema, name equal to the folder, duplicate hub names in a cluster,
 duplicate domains across the fleet, each listed file's location and syntax, charts that exist, the
-secret-file naming and encryption rules, ingress hosts in a hub's plain values files other than its domain
+secret-file naming and encryption rules, a kubeconfig cluster's context when its kubeconfig is at hand
+(``deployer.config.contexts``), ingress hosts in a hub's plain values files other than its domain
 (``deployer.config.ingresshosts``), and each release's values (in order, secrets decrypted in
 memory) against the ``values.schema.json`` of its chart and of every chart it depends on, at any depth, with
 helm's rules (``deployer.config.chartvalues``): the dependency charts come from the archives ``Chart.lock`` pins.
@@ -10,7 +11,8 @@ helm's rules (``deployer.config.chartvalues``): the dependency charts come from 
 With ``decrypt=False`` secret files are read as sops stores them (keys in clear, values ``ENC[...]``): their
 keys are checked, their values are not (``Report.undecrypted`` counts those files).
 
-Decryptions run in parallel (sops is a subprocess); archives are read and schemas compiled once per run. The
+Decryptions run in parallel (sops is a subprocess); the files no key here decrypts make one problem, naming
+them (``decrypt_problems``), not one each. Archives are read and schemas compiled once per run. The
 result is a sorted list of ``Problem``; nothing is printed here.
 """
 
@@ -25,14 +27,16 @@ from typing import Any
 from deployer import yamlio
 from deployer.chart_archives import mirror_dir
 from deployer.config.chartvalues import ChartCatalog, ChartError, chart_label
-from deployer.config.files import FileInfo, FileReader, scan_secrets
+from deployer.config.contexts import validate_context
+from deployer.config.files import FileInfo, FileReader, encrypt_advice, scan_secrets
 from deployer.config.ingresshosts import host_problems
+from deployer.config.lint import cluster_warnings
 from deployer.config.load import ClusterRead, cluster_names, read_cluster, require_clusters
 from deployer.config.model import ClusterConfig
 from deployer.config.schema import KeyPath, format_path
-from deployer.errors import Problem, SecretsError, UsageError
+from deployer.errors import NoKeyError, Problem, SecretsError, UsageError
 from deployer.run import Runner
-from deployer.secrets import decrypt
+from deployer.secrets import decrypt, no_key_message
 from deployer.values import Layer, depth_held, merge_layers, source_of
 
 
@@ -62,8 +66,10 @@ def validate(
     report: Report | None = None,
     unprepared: Collection[str] = (),
     runner: Runner | None = None,
+    warnings: bool = False,
 ) -> list[Problem]:
-    """Every problem of the selected clusters (and hubs), sorted.
+    """Every problem of the selected clusters (and hubs), sorted; with ``warnings``, also their warnings
+    (``Problem.warning``, from ``deployer.config.lint``).
 
     ``decrypt=False`` reads secret files without decrypting them (see the module docstring); ``report``, when
     given, receives what was skipped. ``unprepared``: charts (folder names) whose dependencies the caller could not
@@ -89,6 +95,13 @@ def validate(
             continue
         problems.update(scan_secrets(reader, config.dir))
         problems.update(_provider_key(root, reader, config))
+        if warnings:
+            problems.update(cluster_warnings(root, reads[name], hubs, reader))
+        problems.update(
+            p
+            for p in validate_context(root, config, env=env, decrypt=decrypt, runner=runner)
+            if warnings or not p.warning
+        )
         for release in _releases(root, reads[name], hubs):
             infos = [
                 reader.check_entry(
@@ -125,7 +138,7 @@ def validate(
     encrypted = {i.rel for _, _, infos in releases for i in infos if i.encrypted}
     if decrypt:
         secrets = _decrypt_all(root, encrypted, env, jobs, runner or Runner())
-        problems.update(p for p in secrets.values() if isinstance(p, Problem))
+        problems.update(decrypt_problems({rel: e for rel, e in secrets.items() if isinstance(e, SecretsError)}))
     else:
         secrets = {rel: reader.read(rel).data for rel in encrypted}
         if report is not None:
@@ -134,7 +147,8 @@ def validate(
         problems.update(
             _values_problems(root, catalog, config, release, infos, secrets, opaque=None if decrypt else is_opaque)
         )
-    return sorted(problems)
+    wrong = {p.path for p in problems if not p.warning}  # a file with a problem gets no warning besides
+    return sorted(p for p in problems if not (p.warning and p.path in wrong))
 
 
 @dataclass
@@ -237,8 +251,7 @@ def _provider_key(root: Path, reader: FileReader, config: ClusterConfig) -> list
             Problem(
                 info.rel,
                 None,
-                "holds cluster credentials but is not sops-encrypted: name it enc-* and "
-                f"encrypt it with 'sops encrypt --in-place {info.rel}'",
+                f"holds cluster credentials but is not sops-encrypted: {encrypt_advice(root, info.rel)}",
             )
         ]
     return []
@@ -278,19 +291,29 @@ def _listed_at(root: Path, release: Release, index: int) -> Callable[[], tuple[s
 
 
 def _decrypt_all(root: Path, rels: set[str], env: Mapping[str, str], jobs: int, runner: Runner) -> dict[str, Any]:
-    """Decrypt each file once, in parallel; a failure becomes a ``Problem`` in place of the content."""
+    """Decrypt each file once, in parallel; a failure is its ``SecretsError`` in place of the content."""
 
     def one(rel: str) -> Any:
         try:
             return decrypt(root / rel, display=rel, env=env, root=root, runner=runner)
         except SecretsError as exc:
-            return Problem(rel, None, exc.message)
+            return exc
 
     if not rels:
         return {}
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(rels)))) as pool:
         names = sorted(rels)
         return dict(zip(names, pool.map(one, names), strict=True))
+
+
+def decrypt_problems(failures: Mapping[str, SecretsError]) -> list[Problem]:
+    """One problem per file sops could not decrypt, except that the files no key here decrypts (one cause, one fix)
+    make a single problem, on the first of them, naming the others."""
+    keyless = sorted(rel for rel, exc in failures.items() if isinstance(exc, NoKeyError))
+    if len(keyless) < 2:
+        return [Problem(rel, None, exc.message) for rel, exc in failures.items()]
+    out = [Problem(rel, None, exc.message) for rel, exc in failures.items() if rel not in keyless]
+    return [*out, Problem(keyless[0], None, no_key_message(keyless[1:]))]
 
 
 def _values_problems(
@@ -305,7 +328,7 @@ def _values_problems(
     layers: list[Layer] = []
     for info in infos:
         data = secrets.get(info.rel) if info.encrypted else info.data
-        if isinstance(data, Problem):
+        if isinstance(data, SecretsError):
             return []  # reported per file; this release cannot be checked without it
         if info.encrypted and isinstance(data, dict):
             data = {k: v for k, v in data.items() if k != "sops"}

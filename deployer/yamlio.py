@@ -33,7 +33,9 @@ the line of the alias that passes the bound. Helm's YAML library refuses excessi
 ``allowedAliasRatio``: at most about 400,000 alias-driven nodes); no real values file comes near either bound.
 
 Errors are ``YamlError`` carrying a line and a message that never quotes a value (the file may be a
-decrypted secret); that includes text that is not UTF-8, so no caller needs to catch ``UnicodeDecodeError``.
+decrypted secret); that includes text that is not UTF-8, so no caller needs to catch ``UnicodeDecodeError``. A syntax
+error keeps the parser's line, column and words, followed by ``syntax_hint``'s hint at the usual cause (a tab in
+the indentation, an unquoted ``:``, wrong indentation, an unclosed quote or bracket), for both parsers.
 """
 
 from __future__ import annotations
@@ -122,7 +124,7 @@ def loads(text: str | bytes) -> Any:
     except yaml.YAMLError as exc:
         if "maximum nesting depth" in str(getattr(exc, "problem", "")):  # libyaml's own limit (1,000)
             raise _too_deep(text) from None
-        raise _describe(exc) from None
+        raise _describe(exc, text) from None
     except RecursionError:  # the pure-Python loader (no libyaml) on deep text
         raise _too_deep(text) from None
     _check_shape(data, text)
@@ -282,7 +284,7 @@ def load_all(text: str) -> list[Any]:
     except yaml.YAMLError as exc:
         if "maximum nesting depth" in str(getattr(exc, "problem", "")):  # libyaml's own limit (1,000)
             raise _too_deep(text) from None
-        raise _describe(exc) from None
+        raise _describe(exc, text) from None
     except RecursionError:  # the pure-Python loader (no libyaml) on deep text
         raise _too_deep(text) from None
     for document in documents:
@@ -345,8 +347,7 @@ def round_trip(path: Path, *, most: int = MAX_CONFIG_FILE) -> RoundTrip:
     try:
         data = yaml.load(text)
     except RuamelError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise YamlError(_line(mark), f"invalid YAML: {getattr(exc, 'problem', '') or type(exc).__name__}") from None
+        raise _describe(exc, text) from None
     edit = RoundTrip(data, yaml)
     for mapping, sequence, offset in _LAYOUTS:
         yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
@@ -360,7 +361,8 @@ def round_trip(path: Path, *, most: int = MAX_CONFIG_FILE) -> RoundTrip:
 _DUPLICATE = re.compile(r'found duplicate key "(?P<key>[^"]*)"')
 
 
-def _describe(exc: Exception) -> YamlError:
+def _describe(exc: Exception, text: str | None = None) -> YamlError:
+    """A parser error as a ``YamlError``: the parser's line, and its column and words with ``syntax_hint``'s hint."""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = mark.line + 1 if mark is not None else None
     problem = str(getattr(exc, "problem", "") or "")
@@ -369,8 +371,49 @@ def _describe(exc: Exception) -> YamlError:
         first = getattr(exc, "context_mark", None)
         where = f" (first defined on line {first.line + 1})" if first is not None else ""
         return YamlError(line, f"duplicate key '{dup.group('key')}'{where}: keep only one")
+    context = getattr(exc, "context_mark", None)
+    at = _char_at(text, mark)
+    words = str(getattr(exc, "context", "") or "")
+    hint = syntax_hint(problem, at, words, context.line + 1 if context is not None else None)
+    column = f" (column {mark.column + 1})" if mark is not None else ""
     # libyaml's problem texts describe syntax ("mapping values are not allowed here"), never values.
-    return YamlError(line, f"invalid YAML: {problem or type(exc).__name__}")
+    return YamlError(line, f"invalid YAML{column}: {problem or type(exc).__name__}" + (f": {hint}" if hint else ""))
+
+
+def _char_at(text: str | None, mark: Any) -> str:
+    """The character the parser stopped at ('' when unknown or past the end)."""
+    if text is None or mark is None:
+        return ""
+    line, column, lines = int(mark.line), int(mark.column), text.splitlines()
+    return lines[line][column] if line < len(lines) and column < len(lines[line]) else ""
+
+
+def syntax_hint(problem: str, char: str = "", context: str = "", opened_on: int | None = None) -> str:
+    """What usually causes the YAML parser's ``problem`` (its words, e.g. "mapping values are not allowed here"),
+    and what to do; '' when there is no common cause. ``char``: the character the parser stopped at; ``context``
+    (its words, e.g. "while scanning a quoted scalar") and ``opened_on``: what it was parsing, from which line (a
+    quote or bracket opened there). Pure."""
+    where = f" on line {opened_on}" if opened_on is not None else ""
+    if char == "\t" or "tab character" in problem:
+        return "YAML does not allow tabs: indent with spaces"
+    if problem.startswith("mapping values are not allowed"):
+        return "an unquoted ':' in a value, or wrong indentation: quote the value or align the key"
+    if "quoted scalar" in context:
+        return f"a quote opened{where} is not closed: close it"
+    if problem.startswith("did not find expected ',' or ']'"):
+        return f"a '[' opened{where} is not closed: close it, or quote a value that starts with '['"
+    if problem.startswith("did not find expected ',' or '}'"):
+        return f"a '{{' opened{where} is not closed: close it, or quote a value that starts with '{{'"
+    if problem.startswith("did not find expected node content") and "flow" in context:
+        return "a '[' or '{' above is not closed: close it (a list item '- ' cannot be inside one)"
+    if problem.startswith("did not find expected key") or problem.startswith("did not find expected '-'"):
+        return "wrong indentation: align the key with the others at its level (a list item starts with '- ')"
+    if problem.startswith("could not find expected ':'"):
+        line = f"line {opened_on}" if opened_on is not None else "a line"
+        return f"{line} is not 'key: value': add the ':' (or close a quote it opens)"
+    if "cannot start any token" in problem:
+        return "quote a value that starts with a special character ('@', '`', '%')"
+    return ""
 
 
 @lru_cache(maxsize=32)

@@ -48,9 +48,14 @@ def test_decrypted_file_is_removed_when_the_body_fails(secret_file, demo_key_env
 
 NO_KEY = (
     "cannot decrypt: no key for this file is available here; for age keys set SOPS_AGE_KEY_FILE "
-    "to a file holding the private key of one of its recipients (for KMS, log in to that cloud)"
+    "to a file holding the private key of one of its recipients (for KMS, log in to that cloud); "
+    "'deployer validate --no-decrypt' checks everything else without keys"
 )
-MAC_MISMATCH = "cannot decrypt: the file was changed after encryption (MAC mismatch); re-encrypt it with 'sops edit'"
+EDITED = (
+    "cannot decrypt: the file was edited after it was encrypted (sops's integrity check fails): restore its last "
+    "good version ('git log -- x' lists them, 'git checkout <rev> -- x' takes one) and make the change with "
+    "'sops edit x'"
+)
 NO_METADATA = "cannot decrypt: the file has no valid sops metadata; encrypt it with 'sops encrypt --in-place'"
 
 
@@ -82,7 +87,7 @@ def test_a_removed_entry_is_a_mac_mismatch(tmp_path, demo_key_env):
     path.write_text("".join(line for line in path.read_text().splitlines(keepends=True) if "other:" not in line))
     with pytest.raises(SecretsError) as info:
         decrypt(path, display="x", env=demo_key_env)
-    assert info.value.message == MAC_MISMATCH and SECRET not in str(info.value)
+    assert info.value.message == EDITED and SECRET not in str(info.value)
 
 
 def test_a_plain_file_has_no_sops_metadata(tmp_path, demo_key_env):
@@ -94,13 +99,12 @@ def test_a_plain_file_has_no_sops_metadata(tmp_path, demo_key_env):
 
 
 def test_other_failures_name_sops_exit_code_and_first_line(secret_file, demo_key_env):
-    # a corrupted ciphertext: sops cannot decode the value (no branch of its own)
-    text = secret_file.read_text().replace("password: ENC[AES256_GCM,data:", "password: ENC[AES256_GCM,data:AA", 1)
-    secret_file.write_text(text)
+    # YAML sops cannot parse: no branch of its own (hand edits inside the values: tests/config/test_messages.py)
+    secret_file.write_text(secret_file.read_text() + "bad: [\n")
     with pytest.raises(SecretsError) as info:
         decrypt(secret_file, display="x", env=demo_key_env)
     assert re.fullmatch(
-        r"sops failed with exit code [1-9]\d*: Error decrypting tree: .*Could not decrypt value.*", info.value.message
+        r"sops failed with exit code [1-9]\d*: Error unmarshalling input yaml: .*", info.value.message
     ), info.value.message
     assert SECRET not in str(info.value)
 

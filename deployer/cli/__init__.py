@@ -92,6 +92,7 @@ def _register() -> None:
         remove,
         template,
         validate,
+        values,
     )
 
     for command in (
@@ -110,6 +111,7 @@ def _register() -> None:
         new.new,
         remove.remove,
         orphans.orphans,
+        values.values,
     ):
         cli.add_command(command)
 

@@ -31,6 +31,17 @@ def _timeout(ctx: click.Context, param: click.Parameter, value: str) -> str:
         raise click.BadParameter(str(exc)) from None
 
 
+# the cluster's deploy lock (deployer.deploy.lock): for every command that changes the cluster
+WAIT_FOR_LOCK = click.option(
+    "--wait-for-lock",
+    type=click.FloatRange(0, 24 * 3600),
+    default=0,
+    metavar="SECONDS",
+    help="If another deploy of the cluster holds its deploy lock, wait this long for it (default: refuse at once, "
+    "exit 2).",
+)
+
+
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(
         [
@@ -70,14 +81,7 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
                 show_default=True,
                 help="Wait until each release's workloads are ready before it counts as deployed.",
             ),
-            click.option(
-                "--wait-for-lock",
-                type=click.FloatRange(0, 24 * 3600),
-                default=0,
-                metavar="SECONDS",
-                help="If another deploy of the cluster holds its deploy lock, wait this long for it (default: "
-                "refuse at once, exit 2).",
-            ),
+            WAIT_FOR_LOCK,
             click.option("--verbose", "-v", is_flag=True, help="Print every command run (secrets redacted)."),
         ]
     ):
@@ -154,8 +158,10 @@ def run_deploy(
     verbose: bool,
     force_upgrade: bool = False,
 ) -> None:
+    from deployer.cli._warnings import echo_warnings
     from deployer.deploy.engine import DeployOptions
 
+    echo_warnings(app, cluster, hubs if hubs else ("support",) if support else None)
     options = DeployOptions(jobs=jobs, wait=wait, timeout=timeout, lock_wait=wait_for_lock, force_upgrade=force_upgrade)
     if dry_run:
         from deployer.deploy.script import dry_run_script

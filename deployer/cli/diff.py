@@ -21,12 +21,15 @@ if TYPE_CHECKING:
 @click.pass_obj
 def diff(app: App, cluster: str, hubs: tuple[str, ...], support: bool | None) -> None:
     """Show what `deployer deploy CLUSTER [HUB...]` would change in the live releases, as a unified diff of
-    manifests (Secret data redacted).
+    manifests. Secret data is decoded and diffed inside; values from encrypted files, keys that look secret and
+    binary data are masked.
 
     Exit 0 when nothing would change, 1 when something would, 2 on error.
     """
+    from deployer.cli._warnings import echo_warnings
     from deployer.deploy.preview import ChangesFound, diff as compute
 
+    echo_warnings(app, cluster, hubs)
     diffs = compute(app.root, cluster, hubs or None, env=app.env, support=support)
     for d in diffs:
         if d.changed:

@@ -21,8 +21,10 @@ def export(app: App, cluster: str, hub: str, outdir: str, decrypt: bool, force: 
     """Write HUB of CLUSTER to OUTDIR: its chart with dependencies, values files, deploy.sh and a README."""
     from pathlib import Path
 
+    from deployer.cli._warnings import echo_warnings
     from deployer.export.bundle import export_hub
 
+    echo_warnings(app, cluster, [hub])
     result = export_hub(app.root, cluster, hub, Path(outdir), env=app.env, decrypt=decrypt, force=force)
     if decrypt:  # said once it is true: a refused OUTDIR gets its one line only
         click.echo(

@@ -59,7 +59,7 @@ def generate_matrix(
 
     from deployer.github import append_summary, check_outputs, write_outputs
     from deployer.jsonfile import check_writable
-    from deployer.planning.inputs import MatrixRequest, gather_rollout, read_paths_file
+    from deployer.planning.inputs import MatrixRequest, gather_rollout, read_paths_file, uncommitted_warning
     from deployer.planning.table import rollout_markdown
     from deployer.run import Runner
 
@@ -71,6 +71,8 @@ def generate_matrix(
         given += read_paths_file(from_file, sys.stdin.buffer)
     rollout = gather_rollout(app.root, MatrixRequest(tuple(given), base, force, max_legs), env=app.env, runner=Runner())
     click.echo(json.dumps(rollout.to_json(), indent=2))
+    if base and (warning := uncommitted_warning(app.root, base, given, env=app.env, runner=Runner())):
+        click.echo(warning, err=True)
     if verbose:
         for path in rollout.unmatched:
             click.echo(f"unmatched (deploys nothing): {path}", err=True)

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from deployer.cli._deploying import WAIT_FOR_LOCK
+
 if TYPE_CHECKING:
     from deployer.cli import App
     from deployer.fleet.remove import Removal
@@ -34,13 +36,7 @@ if TYPE_CHECKING:
     metavar="SECONDS",
     help="How long to wait for the namespace to be gone.",
 )
-@click.option(
-    "--wait-for-lock",
-    type=click.FloatRange(0, 24 * 3600),
-    default=0,
-    metavar="SECONDS",
-    help="If a deploy of the cluster holds its deploy lock, wait this long for it (default: refuse at once).",
-)
+@WAIT_FOR_LOCK
 @click.pass_obj
 def remove(
     app: App, cluster: str, hub: str, yes: bool, keep_namespace: bool, timeout: float, wait_for_lock: float

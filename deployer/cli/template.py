@@ -21,6 +21,8 @@ def template(app: App, cluster: str, hub: str, show_secrets: bool) -> None:
     Same chart, release, namespace and values files (secrets decrypted) as `deployer deploy`; no cluster is
     contacted. Secret data is redacted unless --show-secrets.
     """
+    from deployer.cli._warnings import echo_warnings
     from deployer.deploy.preview import template as render
 
+    echo_warnings(app, cluster, [hub])
     click.echo(render(app.root, cluster, hub, env=app.env, show_secrets=show_secrets), nl=False)

@@ -4,7 +4,9 @@
 one entry of a cluster.yaml (relative to the cluster folder, no ``..`` escape, no symlink out, exists,
 a YAML mapping or empty). ``scan_secrets`` applies the naming rules to every file of a cluster folder:
 a name with ``secret`` in it must be ``enc-*`` and sops-encrypted, an ``enc-*`` file must be encrypted,
-and an encrypted file must be named ``enc-*`` (the predicates are ``deployer.secret_files``).
+and an encrypted file must be named ``enc-*`` (the predicates are ``deployer.secret_files``). ``encrypt_advice``
+words the fix: the exact ``git mv`` to an ``enc-*`` name, then the ``sops encrypt`` command, checked against the
+creation rules of the repository's ``.sops.yaml`` (sops refuses a path none of them matches).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import Any
 
 from deployer import yamlio
 from deployer.errors import Problem
-from deployer.secret_files import ENCRYPTED_PREFIX, is_encrypted, is_secret_file
+from deployer.secret_files import ENCRYPTED_PREFIX, creation_rule_matches, is_encrypted, is_secret_file
+from deployer.secrets import SOPS_CONFIG
 from deployer.userfiles import MAX_CONFIG_FILE, Refused, read_capped
 
 PARSED_SUFFIXES = (".yaml", ".yml", ".json")
@@ -109,30 +112,43 @@ def scan_secrets(reader: FileReader, cluster_dir: str) -> list[Problem]:
         if not info.ok:
             continue  # a syntax problem is reported where the file is used
         if is_secret_file(name) and not info.encrypted:
-            problems.append(
-                Problem(
-                    rel,
-                    None,
-                    "is not encrypted, but its name says it holds secrets: "
-                    f"encrypt it with 'sops encrypt --in-place {rel}' (rules in .sops.yaml) before committing",
-                )
-            )
+            advice = encrypt_advice(reader.root, rel)
+            problems.append(Problem(rel, None, f"is not encrypted, but its name says it holds secrets: {advice}"))
         elif info.encrypted and not name.startswith(ENCRYPTED_PREFIX):
-            problems.append(
-                Problem(
-                    rel,
-                    None,
-                    f"is sops-encrypted but not named {ENCRYPTED_PREFIX}*: rename it to "
-                    f"{ENCRYPTED_PREFIX}{name} and update cluster.yaml",
-                )
-            )
+            problems.append(Problem(rel, None, f"is sops-encrypted but not named {ENCRYPTED_PREFIX}*: {_rename(rel)}"))
         elif is_secret_file(name) and not name.startswith(ENCRYPTED_PREFIX):
-            problems.append(
-                Problem(
-                    rel,
-                    None,
-                    f"holds secrets but is not named {ENCRYPTED_PREFIX}*: rename it to "
-                    f"{ENCRYPTED_PREFIX}{name} and update cluster.yaml",
-                )
-            )
+            problems.append(Problem(rel, None, f"holds secrets but is not named {ENCRYPTED_PREFIX}*: {_rename(rel)}"))
     return problems
+
+
+def encrypt_advice(root: Path, rel: str) -> str:
+    """How to turn the plain file ``rel`` into a secret file: rename it ``enc-*`` if it is not, then encrypt it, with
+    the command only when a creation rule of ``root/.sops.yaml`` matches the new path (else what to add)."""
+    target = _encrypted_name(rel)
+    first = "" if target == rel else f"{_rename(rel)}, then "
+    try:
+        sops_config = yamlio.load(root / SOPS_CONFIG)
+    except OSError:
+        return (
+            f"{first}encrypt it; but there is no {SOPS_CONFIG} at the repository root: add one whose creation_rules "
+            f"name the recipients, then run 'sops encrypt --in-place {target}'"
+        )
+    except yamlio.YamlError as exc:
+        where = f"{SOPS_CONFIG}:{exc.line}" if exc.line else SOPS_CONFIG
+        return f"{first}encrypt it; but {where} is not valid ({exc.message}): fix it, then encrypt {target}"
+    if not creation_rule_matches(sops_config, target):
+        return (
+            f"{first}encrypt it; but no creation rule (path_regex) of {SOPS_CONFIG} matches {target}: add one naming "
+            f"the recipients, then run 'sops encrypt --in-place {target}'"
+        )
+    return f"{first}encrypt it with 'sops encrypt --in-place {target}' before committing"
+
+
+def _encrypted_name(rel: str) -> str:
+    folder, name = posixpath.split(rel)
+    return rel if name.startswith(ENCRYPTED_PREFIX) else posixpath.join(folder, ENCRYPTED_PREFIX + name)
+
+
+def _rename(rel: str) -> str:
+    target = _encrypted_name(rel)
+    return f"rename it to {posixpath.basename(target)} ('git mv {rel} {target}') and update cluster.yaml"

@@ -13,7 +13,9 @@
    then read helm's major version once;
 4. enter ``cluster_access`` once, inside a private (0700) work folder that is removed on every exit path, and
    take the cluster's deploy lock (``deploy.lock``: a Lease in the cluster; another deploy holding it ->
-   ``DeployLocked``, exit 2, before any helm run), released on every exit path;
+   ``DeployLocked``, exit 2, before any helm run), released on every exit path. When the cluster has support
+   configured but this deploy does not include it, a warning goes to ``on_message`` if its release has no
+   ``deployed`` revision (``support_missing``: hubs' ingress and certificates need it);
 5. run the jobs: support, then canaries one at a time, then prod hubs in parallel (up to ``jobs``). If support or
    a canary does not deploy, every later job is ``skipped`` with the reason and never touches the cluster.
 
@@ -28,7 +30,9 @@ A result's ``revision`` is the one this run's helm recorded (None
 when helm failed before recording one, e.g. values refused by the chart's schema); ``live_revision`` the one
 deployed afterwards. Secret values files are decrypted into the work folder just for
 that release's helm run (0600, removed right after), and their values are added to the runner's redactor so that
-helm's stderr in the report and anything logged never shows them.
+helm's stderr in the report and anything logged never shows them. helm saying the kubeconfig has no
+such context (it changed since the provider checked it) ends the deploy with the provider's message
+(``deployer.config.contexts``, exit 2).
 
 Interruption (Ctrl-C, or SIGTERM which the CLI turns into an exception): the runner stops starting commands and
 sends SIGTERM to live helm processes (helm 4 then marks its release failed rather than pending), waits for the
@@ -293,6 +297,9 @@ class Deployment:
         except StuckRelease as exc:  # this run attempted nothing
             result = failed(None, str(exc), exc.live)
         except CommandError as exc:
+            wrong = self.context_error() if helm_argv.missing_context(exc.stderr) is not None else None
+            if wrong is not None:
+                raise wrong from None  # every release would fail the same way: the deploy ends, exit 2
             error = "\n".join(exc.stderr.strip().splitlines()[-MAX_ERROR_LINES:]) or str(exc)
             history = [] if self.helm_cli.runner.cancelled else self._safe_history(job)
             pending = bool(history) and str(history[-1].get("status", "")).startswith("pending-")
@@ -305,6 +312,16 @@ class Deployment:
         if self.on_event:
             self.on_event(Event(job, result))
         return result
+
+    def context_error(self) -> UsageError | None:
+        """The message of a missing ``kubeconfig.context`` (``deployer.config.contexts``) for helm's "context ...
+        does not exist" (the kubeconfig changed after the provider checked it); None when it cannot be confirmed."""
+        from deployer.auth import ClusterAccess
+        from deployer.config.contexts import missing_context_error
+
+        own = Path(self.target.kubeconfig) if self.target.kubeconfig else None
+        access = ClusterAccess(kubeconfig=own, context=self.target.context)
+        return missing_context_error(self.order.cluster, access, root=self.root, env=self.env)
 
     def _safe_history(self, job: Job) -> list[HistoryEntry]:
         try:
@@ -461,6 +478,10 @@ def deploy(
             notify=on_message or (lambda line: None),
         ) as lock,
     ):
+        if order.support is None and order.cluster.support is not None and on_message is not None:
+            note = support_missing(lock.api, order.cluster.support.release, order.cluster.name)
+            if note:
+                on_message(note)
         deployment = Deployment(
             root=root,
             order=order,
@@ -479,6 +500,20 @@ def deploy(
     report.seconds = time.monotonic() - started
     report.dependency_builds = list(deps.built)
     return report
+
+
+def support_missing(api: ApiClient, release: str, cluster: str) -> str | None:
+    """A warning when the cluster's support release (in the namespace of its name) has no ``deployed`` revision
+    (one metadata-only list of its storage Secrets, ``kube.release_storage_labels``); None when it has one."""
+    from deployer.kube import release_storage_labels
+
+    doing = f"read the revisions of the support release '{release}' (namespace {release})"
+    if any(labels.get("status") == "deployed" for labels in release_storage_labels(api, release, release, doing=doing)):
+        return None
+    return (
+        f"warning: the support release of cluster '{cluster}' is not deployed: ingress and certificates of its hubs "
+        f"will not work until it is (deployer deploy-support {cluster})"
+    )
 
 
 @contextlib.contextmanager

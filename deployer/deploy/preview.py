@@ -6,8 +6,9 @@
 - ``diff(root, cluster, hubs, env=...) -> list[ReleaseDiff]``: for each release the deploy would touch, the
   unified diff between the live manifest (``helm get manifest``; empty for a release not installed yet) and the one
   a deploy would apply (``helm upgrade --install --dry-run=server``, so ``lookup`` sees the cluster as the real
-  upgrade does). Secret data is redacted on both sides. Any failure raises ``PreviewError`` (exit 2), because
-  "could not tell" must not read as "no changes" or "changes".
+  upgrade does). Secret values are decoded and diffed line by line, masking values of encrypted files (the run's
+  redactor), keys that look secret and binary data (``deploy.secretdiff``). Any failure raises ``PreviewError``
+  (exit 2), because "could not tell" must not read as "no changes" or "changes".
 """
 
 from __future__ import annotations
@@ -152,5 +153,5 @@ def _release_diff(
         desired = json.loads(done.stdout)["manifest"]
     except (ValueError, KeyError, TypeError):
         raise PreviewError(f"{job.release}: cannot read the manifest from helm's dry run output") from None
-    text = manifest_diff(live.stdout if installed else "", desired, job.release)
+    text = manifest_diff(live.stdout if installed else "", desired, job.release, runner.redactor)
     return ReleaseDiff(job.release, job.namespace, installed, runner.redactor(text))

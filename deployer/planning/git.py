@@ -4,7 +4,9 @@ The only module that runs git, always through the given ``Runner`` with exactly 
 ``Git(root, runner, env).changed_paths(base)`` is ``git diff --name-only BASE...HEAD`` (changes on this branch
 since it left BASE); ``.clusters_at(base)`` reads every ``config/clusters/*/cluster.yaml`` of BASE without
 checking it out. ``.toplevel()`` is the top of the work tree holding ``root`` (None outside any) and
-``.ignored(paths)`` the ones ``git check-ignore`` says git ignores (the export's OUTDIR checks). A failing or missing
+``.ignored(paths)`` the ones ``git check-ignore`` says git ignores (the export's OUTDIR checks).
+``.uncommitted(folders)`` lists the paths under those folders of ``root`` that differ from HEAD (staged, unstaged or
+untracked and not ignored: ``git status --porcelain``), relative to ``root``. A failing or missing
 git raises ``UsageError`` (exit 2) naming the git command (and ``purpose``, what needed git).
 """
 
@@ -73,6 +75,14 @@ class Git:
         prefix = self._prefix()
         out = self._git("diff", "--name-only", "--no-renames", f"{base}...HEAD", "--", ".")
         return [line[len(prefix) :] for line in out.splitlines() if line.startswith(prefix)]
+
+    def uncommitted(self, folders: tuple[str, ...]) -> list[str]:
+        """The paths under ``folders`` (relative to ``root``) that a commit would change: modified, staged, deleted,
+        renamed (both names) or untracked and not ignored; relative to ``root``, sorted."""
+        prefix = self._prefix()
+        out = self._git("status", "--porcelain", "-z", "--untracked-files=all", "--no-renames", "--", *folders)
+        paths = {entry[3:] for entry in out.split("\0") if len(entry) > 3}  # "XY path"; paths from the top
+        return sorted(p[len(prefix) :] for p in paths if p.startswith(prefix))
 
     def clusters_at(self, base: str) -> dict[str, ClusterConfig | None]:
         """name -> the cluster as it was at ``base`` (None when its cluster.yaml did not pass the checks there)."""

@@ -55,6 +55,35 @@ def gather_rollout(root: Path, request: MatrixRequest, *, env: Mapping[str, str]
         raise UsageError(f"--max-legs {request.max_legs}: {exc}") from None
 
 
+WATCHED = ("config", "helm-charts")  # what a change must be committed under for --base to see it
+SHOWN_PATHS = 5
+
+
+def uncommitted_warning(
+    root: Path, base: str, given: Iterable[str] = (), *, env: Mapping[str, str], runner: Runner
+) -> str | None:
+    """One line for stderr when files under ``WATCHED`` differ from HEAD (``--base`` compares commits only, so they
+    are not in the plan) and are not among the ``given`` paths, saying how to include them; None when there are
+    none (a clean checkout, as in CI)."""
+    from deployer.planning.git import Git
+
+    named = {normalize(p) for p in given}
+    return uncommitted_message([p for p in Git(root, runner, env).uncommitted(WATCHED) if p not in named], base)
+
+
+def uncommitted_message(paths: list[str], base: str) -> str | None:
+    if not paths:
+        return None
+    shown = ", ".join(paths[:SHOWN_PATHS]) + (
+        f" and {len(paths) - SHOWN_PATHS} more" if len(paths) > SHOWN_PATHS else ""
+    )
+    return (
+        f"warning: uncommitted changes are not in this plan (--base {base} compares commits): {shown}; commit them, "
+        f"or name them too: deployer generate-matrix --base {base} PATH... "
+        f"(or: git diff --name-only HEAD | deployer generate-matrix --base {base} --from -)"
+    )
+
+
 def normalize(path: str) -> str:
     path = path.strip().replace("\\", "/")
     while path.startswith("./"):

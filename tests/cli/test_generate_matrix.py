@@ -269,3 +269,41 @@ def test_bad_bytes_on_stdin_are_one_clear_line(mini_repo, demo_key_env):
     )
     assert proc.returncode == 2 and proc.stdout == b""
     assert proc.stderr.decode().startswith("--from standard input:3: not UTF-8 text (byte 0x80); ")
+
+
+def test_uncommitted_changes_are_warned_about_on_stderr_not_in_the_json(cli, tmp_path, mini_repo):
+    # the config root inside a bigger work tree: the paths are listed relative to it, as --base plans them
+    outer = tmp_path / "outer"
+    outer.mkdir()
+    mini_repo.rename(outer / "infra")
+    root = outer / "infra"
+    git(outer, "init", "-q", "-b", "main")
+    git(outer, "add", "-A")
+    git(outer, "commit", "-q", "-m", "base")
+    clean = cli("--repo", str(root), "generate-matrix", "--base", "HEAD", env={})
+    assert clean.code == 0 and clean.err == "", clean.output
+    (root / C1 / "h2.values.yaml").write_text("identity:\n  displayName: not committed\n")
+    new = [f"{C1}/new-{i}.values.yaml" for i in range(6)]
+    for path in new:
+        (root / path).write_text("a: 1\n")
+    (root / "NOTES.md").write_text("outside config/ and helm-charts/: not listed\n")
+    result = cli("--repo", str(root), "generate-matrix", "--base", "HEAD", env={})
+    assert result.code == 0, result.output
+    assert result.out == clean.out and json.loads(result.out)["prod"] == []  # the plan is what was committed
+    listed = sorted([f"{C1}/h2.values.yaml", *new])
+    assert result.err.count("\n") == 1 and result.err.startswith("warning: uncommitted changes are not in this plan")
+    assert f": {', '.join(listed[:5])} and 2 more; commit them" in result.err
+    assert "git diff --name-only HEAD | deployer generate-matrix --base HEAD --from -" in result.err
+    assert "NOTES.md" not in result.err
+    named = cli("--repo", str(root), "generate-matrix", "--base", "HEAD", *listed, env={})
+    assert named.code == 0 and named.err == "" and legs(json.loads(named.out), "prod") == ["c1/h2"], named.output
+
+
+def test_no_uncommitted_warning_without_base_or_on_a_clean_checkout(cli, git_repo):
+    (git_repo / C1 / "h2.values.yaml").write_text("identity:\n  displayName: not committed\n")
+    without_base = cli("--repo", str(git_repo), "generate-matrix", f"{C1}/h2.values.yaml", env={})
+    assert without_base.code == 0 and without_base.err == "", without_base.output
+    git(git_repo, "commit", "-q", "-am", "committed")
+    committed = cli("--repo", str(git_repo), "generate-matrix", "--base", "HEAD~1", env={})
+    assert committed.code == 0 and committed.err == "", committed.output
+    assert legs(json.loads(committed.out), "prod") == ["c1/h2"]

@@ -75,8 +75,9 @@ def test_without_the_key_every_secret_file_is_named_and_the_rest_still_checked(t
     secret_files = sorted(
         str(p.relative_to(PROJECT)) for p in PROJECT.glob("config/clusters/*/enc-*.secret.values.yaml")
     )
-    reported = sorted(line.split(":")[0] for line in proc.stderr.splitlines() if "cannot decrypt" in line)
-    assert reported == secret_files
+    # said once, on the first file, with the count of the others (the exact line: tests/config/test_messages.py)
+    [line] = [line for line in proc.stderr.splitlines() if "cannot decrypt" in line]
+    assert line.startswith(f"{secret_files[0]}: cannot decrypt this file and {len(secret_files) - 1} more (")
     assert "Traceback" not in proc.stderr
 
 

@@ -65,8 +65,7 @@ def test_install_then_upgrade_then_a_values_change_shows_in_diff_then_live(
     assert changed.returncode == 1, changed.stderr
     assert "-  displayName: Local production hub\n" in changed.stdout
     assert "+  displayName: Local production hub, renamed\n" in changed.stdout
-    assert "+  values.yaml: (redacted, changed)\n" in changed.stdout  # the chart keeps its values in a Secret
-    assert "defaultUrl" not in changed.stdout
+    assert "+      defaultUrl: /lab\n" in changed.stdout  # from inside the hub Secret's values.yaml, decoded
     assert kube_cluster.get_object("configmaps", "hub-identity", prod)["data"]["displayName"] == "Local production hub"
 
     live = repo.deployer("deploy", "local", prod)

@@ -96,7 +96,10 @@ def test_an_unknown_context_is_bad_input(cli, tmp_path):
     kubeconfig.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
     result = cli("--repo", str(root), "health-check", "c1", "h1", env={"KUBECONFIG": str(kubeconfig)})
     assert result.code == 2, result.output
-    assert f"the kubeconfig ({kubeconfig}) has no context 'no-such-context'" in result.err
+    assert result.err.startswith(
+        "config/clusters/c1/cluster.yaml:4: kubeconfig.context 'no-such-context' is not a context of the kubeconfig "
+        f"{kubeconfig}; its contexts: (none)"
+    ), result.err
     assert "Traceback" not in result.err
 
 

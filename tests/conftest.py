@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,9 +43,13 @@ AMBIENT_PREFIXES = ("SOPS_", "DEPLOYER_", "JUPYTERHUB_", "SSL_CERT_")
 
 def cli_env(env: dict[str, str] | None = None) -> dict[str, str]:
     """The environment the ``cli`` fixture runs with: the test process's, without the ambient variables above
-    (except KEPT_VARIABLES), with ``env`` on top."""
+    (except KEPT_VARIABLES) and with a kubeconfig that does not exist, with ``env`` on top."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(AMBIENT_PREFIXES) or k in KEPT_VARIABLES}
+    base["KUBECONFIG"] = NO_KUBECONFIG  # never the runner's own kubeconfig (validate reads the one at hand)
     return {**base, **(env or {})}
+
+
+NO_KUBECONFIG = str(Path(tempfile.gettempdir()) / "deployer-tests-no-such-kubeconfig")
 
 
 @pytest.fixture

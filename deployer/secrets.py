@@ -21,6 +21,7 @@ which sops reports many ways, gets one explanation of how to recover), except fo
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from deployer.private import private_dir, private_file
 from deployer.run import Runner
 from deployer.shellwords import DECRYPT_FLAG
 from deployer.tools import find_tool
-from deployer.userfiles import MAX_CONFIG_FILE, Refused, check_capped
+from deployer.userfiles import MAX_CONFIG_FILE, Refused, check_capped, read_capped
 
 
 def sops_argv(sops: str, path: Path) -> list[str]:
@@ -56,6 +57,8 @@ def plaintext(
     except CommandError as exc:  # sops could not be started
         raise SecretsError(display, exc.stderr) from None
     if done.returncode != 0:
+        if missing_key(done.stderr) and holds_a_recipient_key(path, env):  # our key, but its block is damaged
+            raise SecretsError(display, edited_message(display))
         message = runner.redactor(explain_failure(done.returncode, done.stderr, display))
         raise (NoKeyError if missing_key(done.stderr) else SecretsError)(display, message)
     return done.stdout_bytes
@@ -87,17 +90,47 @@ def explain_failure(returncode: int, stderr: str, display: str = "FILE") -> str:
     """A message for a failed ``sops --decrypt`` of ``display`` that tells the user what to do (never file content
     nor sops's own words, except as the last resort of an unknown failure)."""
     if any(marker in stderr for marker in _EDITED):
-        return (
-            "cannot decrypt: the file was edited after it was encrypted (sops's integrity check fails): restore its "
-            f"last good version ('git log -- {display}' lists them, 'git checkout <rev> -- {display}' takes one) "
-            f"and make the change with 'sops edit {display}'"
-        )
+        return edited_message(display)
     if missing_key(stderr):
         return f"cannot decrypt: no key for this file is available here; {NO_KEY_HELP.format(whose='its')}"
     if "sops metadata not found" in stderr or "not a valid" in stderr.lower():
         return "cannot decrypt: the file has no valid sops metadata; encrypt it with 'sops encrypt --in-place'"
     first = next((line.strip() for line in stderr.splitlines() if line.strip()), "")
     return f"sops failed with exit code {returncode}: {first[:200]}"
+
+
+def edited_message(display: str) -> str:
+    return (
+        "cannot decrypt: the file was edited after it was encrypted (sops's integrity check fails): restore its "
+        f"last good version ('git log -- {display}' lists them, 'git checkout <rev> -- {display}' takes one) "
+        f"and make the change with 'sops edit {display}'"
+    )
+
+
+_RECIPIENT = re.compile(r"""recipient["']?\s*[:=]\s*["']?(age1[0-9a-z]{20,100})""")
+_PUBLIC_KEY = re.compile(r"^#\s*public key:\s*(age1[0-9a-z]{20,100})\s*$", re.MULTILINE)
+MAX_KEY_FILE = 1024 * 1024
+
+
+def recipient_key_held(encrypted: str, key_file: str) -> bool:
+    """Whether ``key_file`` (the text of an age key file, as age-keygen writes it: ``# public key: age1...`` above
+    each key) holds the key of an age recipient named in ``encrypted`` (the sops file's text). Pure."""
+    return bool(set(_RECIPIENT.findall(encrypted)) & set(_PUBLIC_KEY.findall(key_file)))
+
+
+def holds_a_recipient_key(path: Path, env: Mapping[str, str]) -> bool:
+    """When sops found no key for ``path``: does ``SOPS_AGE_KEY_FILE`` hold the key of one of its age recipients?
+    Then the key is here and what failed is the file's own key block, damaged by a hand edit (sops cannot tell the
+    two apart: an edited block reads as a key that is not ours). Unreadable files: False (the no-key message)."""
+    key_file = env.get("SOPS_AGE_KEY_FILE")
+    if not key_file:
+        return False
+    try:
+        keys = read_capped(key_file, MAX_KEY_FILE, "an age key file").decode("utf-8", errors="replace")
+        encrypted = read_capped(path, MAX_CONFIG_FILE, "one encrypted file").decode("utf-8", errors="replace")
+    except (OSError, Refused):
+        return False
+    return recipient_key_held(encrypted, keys)
 
 
 def missing_key(stderr: str) -> bool:

@@ -170,9 +170,11 @@ HAND_EDITS = {
     "metadata-lastmodified-edited": lambda text: re.sub(
         r"lastmodified: .*", 'lastmodified: "2020-01-01T00:00:00Z"', text
     ),
-    # the age block's first character: its header no longer parses (deterministic; an edit deeper inside the
-    # wrapped key reads to sops as a key that is not ours, and is then worded as a missing key)
+    # the age block's first character: its header no longer parses
     "metadata-key-stanza-edited": _flip(r"BEGIN AGE ENCRYPTED FILE-----\n\s+(.)"),
+    # deeper inside the wrapped key: sops reads it as a key that is not ours; the key file holds the recipient's
+    # key, so the deployer knows the block is damaged
+    "metadata-wrapped-key-edited": _flip(r"BEGIN AGE ENCRYPTED FILE-----\n\s+(?:\S+\n\s+){2}\S{10}(.)"),
 }
 
 
@@ -236,3 +238,30 @@ def test_demo_key_is_the_sops_yaml_recipient():
     """The rename-then-encrypt test relies on the repository's .sops.yaml encrypting to the demo key."""
     public = next(line.split(": ", 1)[1] for line in DEMO_KEY.read_text().splitlines() if "public key" in line)
     assert public in (PROJECT / ".sops.yaml").read_text()
+
+
+def test_another_persons_key_is_still_a_missing_key(cli, mini_repo, demo_key_env, tmp_path):
+    """Only a key file holding the key of one of the file's recipients turns sops's "no key" into "edited": with
+    someone else's key, the file is not for us."""
+    import pyrage
+
+    other = pyrage.x25519.Identity.generate()
+    key_file = tmp_path / "other.txt"
+    key_file.write_text(f"# public key: {other.to_public()}\n{other}\n")
+    result = cli("--repo", str(mini_repo), "validate", env={**demo_key_env, "SOPS_AGE_KEY_FILE": str(key_file)})
+    assert result.code == 2, result.output
+    assert "cannot decrypt: no key for this file is available here" in result.err
+    assert "edited" not in result.err
+
+
+def test_recipient_key_held():
+    from deployer.secrets import recipient_key_held
+
+    encrypted = "sops:\n  age:\n    - recipient: age1abcdefghijklmnopqrstuvwxyz0123456789\n      enc: |\n"
+    assert recipient_key_held(encrypted, "# public key: age1abcdefghijklmnopqrstuvwxyz0123456789\nAGE-SECRET-KEY-1X\n")
+    assert not recipient_key_held(
+        encrypted, "# public key: age1zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz\nAGE-SECRET-KEY-1X\n"
+    )
+    assert not recipient_key_held(encrypted, "AGE-SECRET-KEY-1X\n")  # no public key line: not known
+    json_file = '{"sops": {"age": [{"recipient": "age1abcdefghijklmnopqrstuvwxyz0123456789", "enc": "x"}]}}'
+    assert recipient_key_held(json_file, "# public key: age1abcdefghijklmnopqrstuvwxyz0123456789\n")

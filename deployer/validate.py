@@ -84,7 +84,7 @@ def validate(
     for name in selected:
         problems.update(reads[name].problems)
         problems.update(_duplicate_hubs(root, reads[name]))
-    problems.update(_duplicate_domains(root, reads, set(selected)))
+    problems.update(duplicate_domains(root, reads, set(selected)))
 
     mirror_dir(env)  # a DEPLOYER_CHART_MIRROR naming no folder is an error before anything else
     reader, catalog = FileReader(root), ChartCatalog(root, env)
@@ -198,7 +198,9 @@ def _duplicate_hubs(root: Path, read: ClusterRead) -> list[Problem]:
     return out
 
 
-def _duplicate_domains(root: Path, reads: Mapping[str, ClusterRead], selected: set[str]) -> list[Problem]:
+def duplicate_domains(root: Path, reads: Mapping[str, ClusterRead], selected: set[str]) -> list[Problem]:
+    """A domain used by two hubs of the fleet, reported where a ``selected`` cluster uses it (also the check
+    ``deployer new hub`` applies to its candidate entry)."""
     first: dict[str, tuple[str, int, str]] = {}
     out = []
     for cluster in sorted(reads):

@@ -32,7 +32,7 @@ from deployer.repo import CLUSTERS_DIR
 from deployer.run import Runner
 from deployer.secrets import encrypt
 from deployer.userfiles import MAX_CLUSTER_FILE
-from deployer.validate import _duplicate_domains
+from deployer.validate import duplicate_domains
 
 CHARTS = ("basehub", "daskhub")
 HEALTH_TOKEN_KEYS = ("jupyterhub", "hub", "services", "deployer-health-check", "apiToken")  # under basehub's values
@@ -130,8 +130,8 @@ def plan_hub(
 def _refuse_used_domain(root: Path, cluster: str, hub: str, checked: Any, file: str) -> None:
     """validate's duplicate-domain check on the fleet with the candidate entry: refuse what the entry adds."""
     reads = {name: read_cluster(root, name) for name in cluster_names(root)}
-    before = set(_duplicate_domains(root, reads, {cluster}))
-    after = _duplicate_domains(root, {**reads, cluster: checked}, {cluster})
+    before = set(duplicate_domains(root, reads, {cluster}))
+    after = duplicate_domains(root, {**reads, cluster: checked}, {cluster})
     added: list[Problem] = [p for p in after if p not in before]
     if not added:
         return

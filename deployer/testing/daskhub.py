@@ -40,7 +40,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deployer.testing.jupyterhub import JupyterHub, JupyterHubError, _alive, _free_port, _marked, _terminate, start_hub
+from deployer.testing.jupyterhub import (
+    JupyterHub,
+    JupyterHubError,
+    _alive,
+    _free_port,
+    _marked,
+    _terminate,
+    read_log,
+    start_hub,
+)
 
 __all__ = ["PREFIX", "SERVICE", "DaskGateway", "DaskHub", "running_daskhub"]
 
@@ -92,10 +101,7 @@ class DaskGateway:
 
     @property
     def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
+        return read_log(self.log_path)
 
     def clusters(self, token: str, *, timeout: float = 10.0) -> list[dict[str, Any]]:
         """The clusters (running or pending) of the user owning ``token``, from the gateway's REST API."""

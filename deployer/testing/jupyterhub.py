@@ -232,6 +232,14 @@ for section, values in json.loads((pathlib.Path(__file__).parent / "hub-config.j
 """
 
 
+def read_log(path: Path) -> str:
+    """The log file a process of the toolkit writes ("" before it exists)."""
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
+
+
 @dataclass
 class JupyterHub:
     """A running JupyterHub (see the module doc). ``url`` is the public URL (the proxy), with a trailing slash."""
@@ -263,10 +271,7 @@ class JupyterHub:
 
     @property
     def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
+        return read_log(self.log_path)
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log.splitlines()[-lines:])

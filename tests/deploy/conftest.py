@@ -68,7 +68,9 @@ class DeployRepo:
         *args: str,
         env: dict[str, str] | None = None,
         timeout: float = 120,
+        stdin: int | None = None,
     ) -> subprocess.CompletedProcess[str]:
+        """The real deployer on this repository (``stdin``: a file descriptor, e.g. ``subprocess.DEVNULL``)."""
         return subprocess.run(
             [DEPLOYER, "--repo", str(self.root), *args],
             env=env or self.env(),
@@ -76,6 +78,7 @@ class DeployRepo:
             capture_output=True,
             text=True,
             timeout=timeout,
+            stdin=stdin,
         )
 
     def popen(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:

@@ -28,15 +28,7 @@ pytestmark = pytest.mark.e2e
 
 def run(repo, *args: str) -> subprocess.CompletedProcess[str]:
     """The real deployer with stdin that is not a terminal (as in CI)."""
-    return subprocess.run(
-        [DEPLOYER, "--repo", str(repo.root), *args],
-        env=repo.env(),
-        cwd=repo.root,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        stdin=subprocess.DEVNULL,
-    )
+    return repo.deployer(*args, timeout=180, stdin=subprocess.DEVNULL)
 
 
 def typed(repo, answer: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -47,15 +39,7 @@ def typed(repo, answer: str, *args: str) -> subprocess.CompletedProcess[str]:
     main, terminal = pty.openpty()
     try:
         os.write(main, answer.encode() + b"\n")
-        return subprocess.run(
-            [DEPLOYER, "--repo", str(repo.root), *args],
-            env=repo.env(),
-            cwd=repo.root,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            stdin=terminal,
-        )
+        return repo.deployer(*args, timeout=180, stdin=terminal)
     finally:
         os.close(terminal)
         os.close(main)

@@ -1,5 +1,6 @@
 """The code-quality gate, run by the test command (scripts/test, so CI too): ruff's lint and format check and
-mypy, as pyproject.toml configures them (mypy strict on ``deployer``, lenient on ``tests``), report nothing.
+mypy, as pyproject.toml configures them (mypy strict on ``deployer``, lenient on ``tests``; strict on the
+pytest plugin in ``pytest-plugin/`` with its own settings), report nothing.
 
 They run from this virtualenv (the ``test`` extra installs them), in the project root. mypy keeps its cache in
 ``.mypy_cache/`` (git-ignored): about 15 s cold, under 1 s warm.
@@ -18,6 +19,7 @@ CHECKS = {
     "ruff-check": ["ruff", "check", "--no-fix", "."],
     "ruff-format": ["ruff", "format", "--check", "."],
     "mypy": ["mypy"],  # the files and options of [tool.mypy]
+    "mypy-plugin": ["mypy", "--config-file", "pytest-plugin/pyproject.toml", "pytest-plugin/src"],  # strict
 }
 
 

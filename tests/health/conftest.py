@@ -79,7 +79,6 @@ c.Spawner.pre_spawn_hook = _dask_unreachable
         gateway_config=gateway_config,
         extra_config=hub_config,
         services=[{"name": name, "api_token": probe_token(name)} for name in PROBES],
-        tools_root=rootpath,
         pythonpath=[rootpath],
     ) as daskhub:
         print(f"daskhub: JupyterHub {daskhub.hub.url}, Dask Gateway {daskhub.gateway.address}")

@@ -69,7 +69,7 @@ def test_unreachable_gateway_fails_the_dask_step_by_name_and_cleans_up(cli, dask
     # no cluster was made, so only the server and the user are cleaned up
     assert [s["name"] for s in report["steps"][len(BASE) + 1 :]] == END
     assert all(s["ok"] and s["cleanup"] for s in report["steps"][len(BASE) + 1 :])
-    assert daskhub.hub.api.get("users/dask-unreachable").status == 404
+    assert daskhub.hub.api.get("users/dask-unreachable").status_code == 404
     assert "Traceback" not in result.output
 
 

@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from deployer.testing.jupyterhub import running_hub
+from pytest_realhub import running_hub
 
 STEPS = ["hub-api", "user", "spawn", "proxy", "kernel", "stop", "remove-user"]
 FAILING_SERVER = [sys.executable, "-c", "import sys; sys.exit('this single-user server is broken on purpose')"]
@@ -19,7 +18,7 @@ READER_TOKEN = "reader-token-0123456789"
 
 
 @pytest.fixture(scope="module")
-def odd_hub(tmp_path_factory, request):
+def odd_hub(tmp_path_factory):
     """One hub whose spawner misbehaves by user name (one hub instead of one per case: each costs ~3 s).
 
     broken-*: the server command exits at once; slow-*: it takes 30 s to come up; flaky-*: it fails the first
@@ -45,7 +44,6 @@ c.Spawner.pre_spawn_hook = misbehave
     with running_hub(
         tmp / "hub",
         extra_config=misbehave,
-        tools_root=Path(request.config.rootpath),
         services=[{"name": "reader", "api_token": READER_TOKEN}],
         roles=[{"name": "reader", "scopes": ["read:hub", "list:users"], "services": ["reader"]}],
     ) as hub:
@@ -72,7 +70,7 @@ def check(cli, hub, *args: str, tmp_path: Path, token: str | None = None, env: d
 
 
 def user_exists(hub, name: str) -> bool:
-    return hub.api.get(f"users/{name}").status == 200
+    return hub.api.get(f"users/{name}").status_code == 200
 
 
 def test_healthy_hub_passes_every_step_and_reports_them(cli, jupyterhub_session, tmp_path):

@@ -68,7 +68,7 @@ def test_anonymous_session_gets_pages_and_the_login_form(hub: Any) -> None:
 
 
 def test_login_then_the_api_with_the_session_cookie(hub: Any) -> None:
-    name = hub.unique_user("k1")
+    name = hub.unique_user("web")
     session = _login(hub, name)
     assert session.username == name
     assert any(c.name.startswith("jupyterhub-") for c in session.cookies)
@@ -79,13 +79,13 @@ def test_login_then_the_api_with_the_session_cookie(hub: Any) -> None:
 
 
 def test_post_and_delete_carry_the_xsrf_token_and_are_refused_without(hub: Any) -> None:
-    name = hub.unique_user("k1")
+    name = hub.unique_user("web")
     session = _login(hub, name)
     tokens = f"/hub/api/users/{name}/tokens"
     refused = session.post(tokens, json={"note": "no xsrf"}, headers={"X-XSRFToken": None})
     assert refused.status_code == 403
     assert "_xsrf" in refused.json()["message"]
-    created = session.post(tokens, json={"note": "k1", "expires_in": 600})
+    created = session.post(tokens, json={"note": "from a test", "expires_in": 600})
     assert created.status_code == 201, created.text
     token = created.json()
     assert created.request.headers["X-XSRFToken"] == session.xsrf_token(hub.url + "hub/api/")
@@ -99,7 +99,7 @@ def test_post_and_delete_carry_the_xsrf_token_and_are_refused_without(hub: Any) 
 
 
 def test_submit_the_login_form(hub: Any) -> None:
-    name = hub.unique_user("k1")
+    name = hub.unique_user("web")
     session = HubSession(hub.url, verify=hub.verify)
     answer = session.submit("hub/login", {"username": name, "password": "x"}, allow_redirects=False)
     assert answer.status_code == 302, answer.text
@@ -136,7 +136,7 @@ def test_api_client_answers_hub_responses(hub: Any) -> None:
     api = ApiClient(hub.url, hub.token, verify=hub.verify, log=LogWatcher(hub.log_path))
     info = api.get("/")
     assert info.status_code == 200 and "version" in info.json()
-    name = hub.unique_user("k1")
+    name = hub.unique_user("web")
     assert api.post(f"users/{name}").status_code == 201
     assert api.get(f"/users/{name}").json()["name"] == name
     assert api.delete(f"users/{name}").status_code == 204

@@ -15,7 +15,7 @@ from pytest_realhub.kernel import ExecutionResult, run_code
 def server(jupyterhub_session: Any) -> Iterator[tuple[Any, str]]:
     """A running server on the session's shared hub: (hub, its URL path as the hub's API gives it)."""
     hub = jupyterhub_session
-    name = hub.unique_user("k1-kernel")
+    name = hub.unique_user("kernel")
     url = hub.start_server(name)
     yield hub, url
     hub.delete_user(name)
@@ -50,5 +50,5 @@ def test_failures_say_what_failed(server: tuple[Any, str]) -> None:
     with pytest.raises(JupyterHubError, match=r"did not finish running 'import time; time.sleep\(30\)' in time"):
         run_code(hub.api, url, "import time; time.sleep(30)", timeout=3)
     assert _kernels(hub, url) == []  # removed even so
-    with pytest.raises(JupyterHubError, match=r"refused to start a kernel: POST .*/user/nobody-k1/api/kernels"):
-        run_code(hub.api, "/user/nobody-k1/", "1", timeout=10)
+    with pytest.raises(JupyterHubError, match=r"refused to start a kernel: POST .*/user/nobody/api/kernels"):
+        run_code(hub.api, "/user/nobody/", "1", timeout=10)

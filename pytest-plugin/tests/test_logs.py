@@ -46,7 +46,7 @@ CHAINED = f"""\
     HTTPServerRequest(protocol='http', host='127.0.0.1:8000', method='GET', uri='/hub/api/users', \
 version='HTTP/1.1', remote_ip='127.0.0.1')
     Traceback (most recent call last):
-      File "{SITE}/k1/handler.py", line 3, in get
+      File "{SITE}/component/handler.py", line 3, in get
         {{}}["missing"]
     KeyError: 'missing'
 {BLANK}
@@ -56,7 +56,7 @@ version='HTTP/1.1', remote_ip='127.0.0.1')
       File "{SITE}/tornado/web.py", line 2004, in _execute
 2026-11-30T06:00:01.001Z [ConfigProxy] \x1b[31merror\x1b[39m: 503 GET /user/bob/ socket hang up
         result = await result
-      File "{SITE}/k1/handler.py", line 5, in get
+      File "{SITE}/component/handler.py", line 5, in get
         raise RuntimeError("lookup failed")
     RuntimeError: lookup failed
 [W 2026-11-30 06:00:01.002 JupyterHub log:192] 500 GET /hub/api/users (admin@127.0.0.1) 3.10ms

@@ -1,4 +1,4 @@
-"""Hub-side classes for the K1 tests (imported by the hub process from this folder, not by pytest).
+"""An authenticator for test_http.py (imported by the hub process from this folder, not by pytest).
 
 ``BoomAuthenticator``: the dummy authenticator, except that the user ``boom`` makes it raise
 ``ValueError("boom: the authenticator failed")`` -- an uncaught exception, so the hub answers 500 and logs a

@@ -1,8 +1,8 @@
 """``pytest_realhub.http`` against a real hub: anonymous and logged-in sessions, xsrf, forms, the token API,
 and a hub error (500) whose response carries the hub's traceback.
 
-One hub for the module, with ``boom_authenticator.BoomAuthenticator`` (the dummy authenticator, except that ``boom`` makes it
-raise and ``refused`` is refused).
+One hub for the module, with ``boom_authenticator.BoomAuthenticator`` (the dummy authenticator, except that
+``boom`` makes it raise and ``refused`` is refused).
 """
 
 from __future__ import annotations

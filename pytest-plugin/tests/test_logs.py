@@ -1,7 +1,8 @@
 """``pytest_realhub.logs``: finding tracebacks in a hub's log, tails, and what was written since a mark.
 
 The samples are real: JUPYTERHUB_500 is what JupyterHub 6.1 logged for an authenticator raising in
-``authenticate`` (boom_authenticator.py), with the proxy's lines as configurable-http-proxy writes them into the same file.
+``authenticate`` (boom_authenticator.py), with the proxy's lines as configurable-http-proxy writes them into the
+same file.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -52,3 +53,12 @@ def test_failures_say_what_failed(server: tuple[Any, str]) -> None:
     assert _kernels(hub, url) == []  # removed even so
     with pytest.raises(JupyterHubError, match=r"refused to start a kernel: POST .*/user/nobody/api/kernels"):
         run_code(hub.api, "/user/nobody/", "1", timeout=10)
+
+
+def test_it_runs_inside_an_async_test(server: tuple[Any, str]) -> None:
+    hub, url = server
+
+    async def an_async_test() -> ExecutionResult:  # as pytest-asyncio runs one: in an event loop
+        return run_code(hub.api, url, "1 + 1", timeout=60)
+
+    assert asyncio.run(an_async_test()).result == "2"

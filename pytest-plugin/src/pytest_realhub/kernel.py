@@ -13,6 +13,8 @@ import contextlib
 import json
 import time
 import uuid
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -148,6 +150,18 @@ async def _execute(request: HTTPRequest, code: str, session_id: str, deadline: f
         ws.close()
 
 
+def _run_to_end(coroutine: Coroutine[Any, Any, _Collector]) -> _Collector:
+    """Run ``coroutine`` in a new event loop; in a thread of its own when the caller's thread has a running loop
+    (an async test), since a loop cannot be started inside another. The hub is in another process: blocking the
+    test's loop meanwhile holds nothing up."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def run_code(session: HubHTTP, server_url: str, code: str, *, timeout: float = 60.0) -> ExecutionResult:
     """Start a kernel on the server at ``server_url`` (``/user/NAME/``), run ``code`` in it, shut it down.
 
@@ -182,7 +196,7 @@ def run_code(session: HubHTTP, server_url: str, code: str, *, timeout: float = 6
         connect_timeout=max(1.0, min(30.0, deadline - time.monotonic())),
     )
     try:
-        collected = asyncio.run(_execute(request, code, session_id, deadline))
+        collected = _run_to_end(_execute(request, code, session_id, deadline))
     finally:
         with contextlib.suppress(requests.RequestException):
             session.delete(kernel_url, timeout=max(1.0, min(10.0, deadline - time.monotonic() + 5.0)))

@@ -171,3 +171,8 @@ def test_the_fixture_fails_cleanly_without_the_proxy(pytester):
     result.assert_outcomes(errors=0, failed=1)
     result.stdout.fnmatch_lines(["*missing-proxy*is not an executable file*"])
     assert "Traceback" not in result.stdout.str()
+    # the ini setting: a relative path is taken from the ini file's folder
+    pytester.makeini("[pytest]\nrealhub_proxy = node/bin/configurable-http-proxy\n")
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([f"*'{pytester.path}/node/bin/configurable-http-proxy'*is not an executable file*"])

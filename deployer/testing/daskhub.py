@@ -32,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -45,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_realhub import JupyterHub, JupyterHubError, start_hub
+from pytest_realhub.hub import free_port
 from pytest_realhub.logs import read_text
 from pytest_realhub.processes import MARKER, alive, marked_by, marker_value, owner_id, terminate
 
@@ -81,13 +81,6 @@ c.Spawner.environment.update({{
     "DASK_GATEWAY__AUTH__TYPE": "jupyterhub",
 }})
 """
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -199,7 +192,7 @@ def running_daskhub(
     workdir = Path(workdir)
     (workdir / "gateway" / "clusters").mkdir(parents=True, exist_ok=True)
     env = dict(os.environ if env is None else env)
-    web_port, tcp_port, api_port = _free_port(), _free_port(), _free_port()
+    web_port, tcp_port, api_port = free_port(), free_port(), free_port()
     gateway = DaskGateway(
         address=f"http://127.0.0.1:{web_port}{PREFIX}",
         proxy_address=f"gateway://127.0.0.1:{tcp_port}",
@@ -210,7 +203,7 @@ def running_daskhub(
     )
     # The gateway starts first: a hub waits up to 30 s at start for an external service that does not answer.
     # So the hub's own API port is chosen here (the gateway asks the hub's API directly, not through its proxy).
-    hub_port = _free_port()
+    hub_port = free_port()
     config = GATEWAY_CONFIG.format(
         api_port=api_port,
         web_port=web_port,

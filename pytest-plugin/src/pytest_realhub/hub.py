@@ -48,7 +48,8 @@ from pytest_realhub.waiting import wait_until
 T = TypeVar("T")
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that is free now (a hub, or a service beside it, can bind it next)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -329,7 +330,7 @@ def start_hub(
         token = secrets.token_hex(32)
         settings = hub_settings(
             workdir,
-            ports=(_free_port(), _free_port(), _free_port()),
+            ports=(free_port(), free_port(), free_port()),
             token=token,
             marker=marker,
             proxy=proxy_path,

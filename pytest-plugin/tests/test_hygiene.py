@@ -34,7 +34,8 @@ CHILD_TEST = textwrap.dedent(
         sleeper = {"name": "sleeper", "command": [sys.executable, "-c", "import time; time.sleep(600)"]}
         hub = jupyterhub(services=[sleeper])
         hub.start_server("alice")
-        pids = sorted(hub.pids())
+        # hub, proxy, service and server (the hub may still be starting its managed service)
+        pids = sorted(hub.wait_until(lambda: len(hub.pids()) >= 4 and hub.pids(), timeout=30))
         pathlib.Path(os.environ["HYGIENE_READY"]).write_text(json.dumps({"owner": owner_id(), "pids": pids}))
         if MODE == "crash":
             os.kill(hub.process.pid, 9)
